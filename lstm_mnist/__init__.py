@@ -1,0 +1,17 @@
+"""lstm-mnist: a hand-written LSTM reads an MNIST digit one row at a time.
+
+    cell.py        LSTMCell and LSTMState: the equations, line by line
+    model.py       LSTMClassifier and ModelConfig: the loop over the 28 rows and the head
+    data.py        reading, checking and splitting the MNIST IDX files; shuffled batches
+    training.py    TrainConfig and the training loop (nothing LSTM-specific in it)
+    evaluation.py  accuracy, per-class accuracy and the confusion matrix
+    checkpoint.py  atomic saving and safe loading of checkpoints
+    cli.py         what train.py and evaluate.py share: argument types, devices, errors
+"""
+
+__version__ = "0.1.0"
+
+from .cell import LSTMCell, LSTMState  # noqa: E402
+from .model import LSTMClassifier, ModelConfig  # noqa: E402
+
+__all__ = ["LSTMCell", "LSTMClassifier", "LSTMState", "ModelConfig", "__version__"]

@@ -1,0 +1,90 @@
+"""The LSTM cell, written out by hand: the file to open first.
+
+One call of the cell reads one input row and updates the state ``(h, c)``, exactly the
+step that TensorFlow's ``BasicLSTMCell`` takes inside the seeds' ``static_rnn`` loop::
+
+    output, state = cell(input_, state)
+
+The parameters, their shapes, the gate order (i, f, g, o) and the initialisation are those
+of ``torch.nn.LSTMCell``, so a state dict moves between the two in both directions and the
+PyTorch documentation of ``nn.LSTMCell`` describes this cell too. The one addition is
+``forget_bias``: the constant that TensorFlow's ``BasicLSTMCell`` adds to the forget gate's
+pre-activation (1.0 in every seed), which makes the cell keep its memory by default early
+in training. With ``forget_bias=0.0`` the cell computes exactly what ``nn.LSTMCell`` does.
+
+The equations (PyTorch-docs notation; x_t is the input row, ``*`` the element-wise product,
+sigma the logistic sigmoid):
+
+    (1) gates = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh       all four pre-activations at once
+    (2) i_t   = sigma(i_pre)                                input gate: how much to write
+    (3) f_t   = sigma(f_pre + forget_bias)                  forget gate: how much to keep
+    (4) g_t   = tanh(g_pre)                                 candidate values to write
+    (5) o_t   = sigma(o_pre)                                output gate: how much to show
+    (6) c_t   = f_t * c_{t-1} + i_t * g_t                   new cell state (the memory)
+    (7) h_t   = o_t * tanh(c_t)                             new hidden state (the output)
+
+where (i_pre, f_pre, g_pre, o_pre) are the four consecutive blocks of H rows of ``gates``.
+
+Shapes: B batch, I input features (28 pixels of a row), H hidden units.
+"""
+
+import math
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+
+class LSTMState(NamedTuple):
+    """The recurrent state carried from one row to the next."""
+
+    h: Tensor  # (B, H) hidden state: what the cell shows the next layer
+    c: Tensor  # (B, H) cell state: the memory the gates read and write
+
+
+class LSTMCell(nn.Module):
+    """One LSTM step: ``output, state = cell(input_, state)``, output being the new ``h``."""
+
+    def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 1.0):
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.forget_bias = forget_bias
+        H, I = hidden_size, input_size
+        self.weight_ih = nn.Parameter(torch.empty(4 * H, I))  # rows: W_ii | W_if | W_ig | W_io
+        self.weight_hh = nn.Parameter(torch.empty(4 * H, H))  # rows: W_hi | W_hf | W_hg | W_ho
+        self.bias_ih = nn.Parameter(torch.empty(4 * H))
+        self.bias_hh = nn.Parameter(torch.empty(4 * H))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Every parameter ~ U(-1/sqrt(H), 1/sqrt(H)), as in ``nn.LSTMCell``."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            nn.init.uniform_(weight, -bound, bound)
+
+    def zero_state(self, batch_size: int, like: Tensor) -> LSTMState:
+        """All-zero ``(h, c)`` for a batch, on the device and dtype of ``like``
+        (TensorFlow's ``cell.zero_state(batch_size, dtype)``)."""
+        zeros = like.new_zeros(batch_size, self.hidden_size)  # (B, H)
+        return LSTMState(h=zeros, c=zeros)
+
+    def forward(self, input_: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        """Read one row ``input_`` (B, I) and return ``(h_t, LSTMState(h_t, c_t))``."""
+        h_prev, c_prev = state  # (B, H), (B, H)
+
+        gates = input_ @ self.weight_ih.T + self.bias_ih + h_prev @ self.weight_hh.T + self.bias_hh  # (1) (B, 4H)
+        i_pre, f_pre, g_pre, o_pre = gates.chunk(4, dim=1)  # 4 x (B, H)
+
+        i_t = torch.sigmoid(i_pre)  # (2) (B, H)
+        f_t = torch.sigmoid(f_pre + self.forget_bias)  # (3) (B, H)
+        g_t = torch.tanh(g_pre)  # (4) (B, H)
+        o_t = torch.sigmoid(o_pre)  # (5) (B, H)
+
+        c_t = f_t * c_prev + i_t * g_t  # (6) (B, H)
+        h_t = o_t * torch.tanh(c_t)  # (7) (B, H)
+
+        return h_t, LSTMState(h=h_t, c=c_t)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, forget_bias={self.forget_bias}"

@@ -1,0 +1,113 @@
+"""The classifier: an LSTM reads a 28x28 digit one row at a time, a linear head names it.
+
+This is the seeds' model (see ``../shared/SEEDS.md`` in the project's workspace, or the
+README): the image is a sequence of T = 28 rows of I = 28 pixels; the cell reads row 0,
+then row 1, ... then row 27; the head maps the last output to one logit per digit::
+
+    state = cell.zero_state(...)
+    for input_ in inputs:
+        output, state = cell(input_, state)
+    logits = head(output)
+
+Seeds 002 and 003 first project every row linearly from 28 to H features
+(``input_projection=True``); the others feed the raw rows to the cell.
+
+One addition to the seeds, on by default (``normalize=True``): the pixels, in [0, 1], are
+standardised with the mean and standard deviation of MNIST's training images, so the cell
+sees inputs of mean 0 and variance 1. It is what makes 3 epochs enough for 98%.
+
+Shapes: B batch, T = 28 rows (time steps), I = 28 pixels per row, H hidden units,
+K = 10 classes.
+"""
+
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+from .cell import LSTMCell, LSTMState
+
+IMAGE_SIZE = 28  # T rows of I pixels each
+PIXEL_MEAN, PIXEL_STD = 0.1307, 0.3081  # over MNIST's 60,000 training images, pixels in [0, 1]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild the model; stored in every checkpoint."""
+
+    hidden_size: int = 128  # H
+    forget_bias: float = 1.0  # added to the forget gate's pre-activation, as BasicLSTMCell does
+    input_projection: bool = False  # a linear I -> H layer before the cell (seeds 002 and 003)
+    normalize: bool = True  # standardise pixels with MNIST's mean and std (the seeds did not)
+    num_classes: int = 10  # K
+    input_size: int = IMAGE_SIZE  # I, pixels per row
+
+
+class LSTMClassifier(nn.Module):
+    """Logits (B, K) from images (B, 28, 28) or (B, 1, 28, 28), read row by row."""
+
+    def __init__(
+        self,
+        hidden_size: int = 128,
+        forget_bias: float = 1.0,
+        input_projection: bool = False,
+        normalize: bool = True,
+        num_classes: int = 10,
+        input_size: int = IMAGE_SIZE,
+    ):
+        super().__init__()
+        self.config = ModelConfig(
+            hidden_size=hidden_size,
+            forget_bias=forget_bias,
+            input_projection=input_projection,
+            normalize=normalize,
+            num_classes=num_classes,
+            input_size=input_size,
+        )
+        cell_input_size = input_size
+        if input_projection:
+            self.projection = nn.Linear(input_size, hidden_size)  # I -> H, no activation
+            cell_input_size = hidden_size
+        else:
+            self.projection = None
+        self.cell = LSTMCell(cell_input_size, hidden_size, forget_bias=forget_bias)
+        self.head = nn.Linear(hidden_size, num_classes)  # H -> K
+
+    @classmethod
+    def from_config(cls, config: ModelConfig) -> "LSTMClassifier":
+        return cls(
+            hidden_size=config.hidden_size,
+            forget_bias=config.forget_bias,
+            input_projection=config.input_projection,
+            normalize=config.normalize,
+            num_classes=config.num_classes,
+            input_size=config.input_size,
+        )
+
+    def forward(self, images: Tensor) -> Tensor:
+        if images.dim() == 4 and images.size(1) == 1:
+            images = images.squeeze(1)  # (B, 1, T, I) -> (B, T, I)
+        if images.dim() != 3 or images.size(2) != self.config.input_size:
+            raise ValueError(
+                f"expected images of shape (B, T, {self.config.input_size}) or "
+                f"(B, 1, T, {self.config.input_size}), got {tuple(images.shape)}"
+            )
+        B, T, I = images.shape  # T rows, each of I pixels
+
+        x = images  # (B, T, I)
+        if self.config.normalize:
+            x = (x - PIXEL_MEAN) / PIXEL_STD  # (B, T, I), mean 0 and std 1 over MNIST
+        if self.projection is not None:
+            x = self.projection(x)  # (B, T, H)
+
+        # Row t of every image in the batch is x[:, t, :]: this is all that the seeds'
+        # transpose / reshape / split did. unbind hands out the T rows as views.
+        inputs = x.unbind(dim=1)  # T tensors of (B, I) (or (B, H) after the projection)
+
+        state = self.cell.zero_state(B, like=x)  # h, c: (B, H) zeros
+        for input_ in inputs:
+            output, state = self.cell(input_, state)  # output: (B, H)
+
+        return self.head(output)  # (B, K): logits from the last output
+
+
+__all__ = ["IMAGE_SIZE", "PIXEL_MEAN", "PIXEL_STD", "LSTMClassifier", "LSTMState", "ModelConfig"]

@@ -1,0 +1,92 @@
+"""Shared fixtures: IDX files written by the tests, and the real MNIST when MNIST_DIR is set."""
+
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """An unsigned-byte IDX file holding ``array``."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.tobytes()
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool) -> Path:
+    data = idx_bytes(array)
+    if compress:
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(data, compresslevel=1))
+    else:
+        path.write_bytes(data)
+    return path
+
+
+def synthetic_digits(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Images a row-reading model can learn: digit k is a bright bar on rows 2k+4 and 2k+5,
+    over faint noise. Returns (images (n, 28, 28) uint8, labels (n,) uint8)."""
+    labels = rng.integers(0, 10, size=n).astype(np.uint8)
+    images = rng.integers(0, 40, size=(n, 28, 28)).astype(np.uint8)
+    for k in range(10):
+        rows = images[labels == k]
+        rows[:, 2 * k + 4 : 2 * k + 6, 4:24] = 255
+        images[labels == k] = rows
+    return images, labels
+
+
+def write_mnist(directory: Path, n_train: int = 5200, n_test: int = 300, compress: bool = True,
+                layout: str = "flat", seed: int = 0) -> Path:
+    """Four IDX files of synthetic digits, in torchvision's ``MNIST/raw`` layout or flat."""
+    rng = np.random.default_rng(seed)
+    folder = directory / "MNIST" / "raw" if layout == "torchvision" else directory
+    folder.mkdir(parents=True, exist_ok=True)
+    train_images, train_labels = synthetic_digits(n_train, rng)
+    test_images, test_labels = synthetic_digits(n_test, rng)
+    write_idx(folder / NAMES["train_images"], train_images, compress)
+    write_idx(folder / NAMES["train_labels"], train_labels, compress)
+    write_idx(folder / NAMES["test_images"], test_images, compress)
+    write_idx(folder / NAMES["test_labels"], test_labels, compress)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory) -> Path:
+    """A flat folder of gzip-compressed synthetic MNIST: 5,400 training (5,000 of them
+    validation) and 300 test images."""
+    return write_mnist(tmp_path_factory.mktemp("synthetic"), n_train=5400)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The real MNIST files, from MNIST_DIR; the test is skipped without them."""
+    value = os.environ.get("MNIST_DIR")
+    if not value:
+        pytest.skip("real MNIST not available: set MNIST_DIR to a folder with the four IDX files")
+    path = Path(value)
+    if not path.is_dir():
+        pytest.skip(f"real MNIST not available: MNIST_DIR={value} is not a folder")
+    return path
+
+
+def run_script(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600):
+    """Run ``python train.py ...`` or ``python evaluate.py ...`` like a user would."""
+    full_env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"}
+    full_env.update(env or {})
+    full_env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, str(ROOT / args[0]), *args[1:]],
+        cwd=cwd or ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )
