@@ -1,0 +1,263 @@
+"""MNIST as tensors: read the IDX files, split them the way the seeds did, draw batches.
+
+The seeds used TensorFlow's ``input_data.read_data_sets``, which kept the first 5,000 of the
+official 60,000 training images for validation and trained on the other 55,000; the 10,000
+test images are the official test set. Pixels are floats in [0, 1].
+
+The whole data set (about 200 MB as float32) is held as tensors on the training device and
+mini-batches are drawn by indexing with a shuffled permutation: no per-sample Python, no
+DataLoader workers, nothing copied to the GPU per step.
+
+Where the files come from, in this order:
+  1. a folder given with ``--data-dir`` or the ``MNIST_DIR`` environment variable;
+  2. ``./data`` if an earlier run put the files there;
+  3. torchvision's download into ``./data`` (with a timeout, so it never hangs).
+
+The IDX format (http://yann.lecun.com/exdb/mnist/): two zero bytes, a type code (0x08 for
+unsigned bytes), the number of dimensions, each dimension as a big-endian int32, then the
+values in row-major order. Each file may be gzip-compressed.
+"""
+
+import gzip
+import os
+import socket
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .errors import DataError
+
+IMAGE_SIZE = 28  # rows = pixels per row
+NUM_CLASSES = 10
+VALIDATION_SIZE = 5000  # the first 5,000 training images, as input_data split them
+DOWNLOAD_ROOT = Path("data")  # torchvision's download goes to ./data/MNIST/raw
+DOWNLOAD_TIMEOUT_S = 20.0  # per network operation
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+IDX_UBYTE = 0x08
+
+
+@dataclass
+class Split:
+    """One part of the data set: images (N, 28, 28) float32 in [0, 1], labels (N,) int64."""
+
+    images: Tensor  # (N, T, I)
+    labels: Tensor  # (N,)
+
+    def __len__(self) -> int:
+        return self.labels.size(0)
+
+    def to(self, device: torch.device | str) -> "Split":
+        return Split(self.images.to(device), self.labels.to(device))
+
+    def head(self, n: int) -> "Split":
+        """The first n examples (all of them if n is larger)."""
+        return Split(self.images[:n], self.labels[:n])
+
+
+@dataclass
+class MNIST:
+    """The seeds' three splits."""
+
+    train: Split  # 55,000: official training images 5,000..59,999
+    val: Split  # 5,000: official training images 0..4,999
+    test: Split  # 10,000: the official test set
+
+    def to(self, device: torch.device | str) -> "MNIST":
+        return MNIST(self.train.to(device), self.val.to(device), self.test.to(device))
+
+
+# --- reading IDX files ------------------------------------------------------------------
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """The array stored in an IDX file (gzip-compressed if its name ends in .gz)."""
+    path = Path(path)
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                raw = f.read()
+        else:
+            raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, expected an IDX file") from None
+    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+        raise DataError(f"{path}: cannot read ({_reason(e)}); the file is corrupt or truncated, fetch it again") from None
+
+    if len(raw) < 4:
+        raise DataError(f"{path}: {'empty file' if not raw else 'too short'}, not an IDX file")
+    zero, type_code, ndim = int.from_bytes(raw[0:2], "big"), raw[2], raw[3]
+    if zero != 0 or ndim == 0:
+        raise DataError(f"{path}: bad magic number 0x{raw[:4].hex()}, not an IDX file")
+    if type_code != IDX_UBYTE:
+        raise DataError(f"{path}: IDX type code 0x{type_code:02x} is not supported (MNIST uses 0x08, unsigned bytes)")
+    header_size = 4 + 4 * ndim
+    if len(raw) < header_size:
+        raise DataError(f"{path}: truncated header ({len(raw)} bytes for {ndim} dimensions)")
+    dims = tuple(int.from_bytes(raw[4 + 4 * k : 8 + 4 * k], "big") for k in range(ndim))
+    expected = int(np.prod(dims, dtype=np.int64))
+    found = len(raw) - header_size
+    if found != expected:
+        what = "truncated" if found < expected else "has trailing bytes"
+        raise DataError(f"{path}: {what}: dimensions {dims} need {expected} bytes of data, found {found}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(dims)
+
+
+def read_images(path: Path) -> np.ndarray:
+    """Images (N, 28, 28) uint8 from an IDX file, validated."""
+    array = read_idx(path)
+    if array.ndim != 3 or array.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise DataError(
+            f"{Path(path)}: expected images of {IMAGE_SIZE}x{IMAGE_SIZE} pixels (3 dimensions), "
+            f"found dimensions {array.shape}; is this an image file?"
+        )
+    return array
+
+
+def read_labels(path: Path) -> np.ndarray:
+    """Labels (N,) uint8 in 0..9 from an IDX file, validated."""
+    array = read_idx(path)
+    if array.ndim != 1:
+        raise DataError(f"{Path(path)}: expected labels (1 dimension), found dimensions {array.shape}; is this a label file?")
+    if array.size and array.max() >= NUM_CLASSES:
+        bad = int(np.argmax(array >= NUM_CLASSES))
+        raise DataError(f"{Path(path)}: label {array[bad]} at index {bad} is outside 0..{NUM_CLASSES - 1}")
+    return array
+
+
+def _split_from_arrays(images: np.ndarray, labels: np.ndarray, images_path: Path, labels_path: Path) -> Split:
+    if len(images) != len(labels):
+        raise DataError(f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels")
+    if len(images) == 0:
+        raise DataError(f"{images_path}: holds no images")
+    pixels = torch.from_numpy(images.copy()).float().div_(255.0)  # (N, 28, 28) in [0, 1]
+    return Split(pixels, torch.from_numpy(labels.astype(np.int64)))
+
+
+# --- finding the files ------------------------------------------------------------------
+
+
+def find_files(directory: Path) -> dict[str, Path]:
+    """The four IDX files in ``directory`` or its ``MNIST/raw`` (torchvision's layout),
+    raw or ``.gz``. Raises ``DataError`` naming the missing ones."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"data folder {directory} does not exist" if not directory.exists() else f"{directory} is not a folder")
+    found, missing = {}, []
+    for key, name in FILES.items():
+        candidates = [folder / (name + ext) for folder in (directory, directory / "MNIST" / "raw") for ext in ("", ".gz")]
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is None:
+            missing.append(name + "[.gz]")
+        else:
+            found[key] = path
+    if missing:
+        raise DataError(
+            f"{directory} lacks {', '.join(missing)} (looked in it and in its MNIST/raw); "
+            "put the four MNIST IDX files there"
+        )
+    return found
+
+
+def has_files(directory: Path) -> bool:
+    try:
+        find_files(directory)
+        return True
+    except DataError:
+        return False
+
+
+def download(root: Path = DOWNLOAD_ROOT, timeout_s: float = DOWNLOAD_TIMEOUT_S) -> None:
+    """Download MNIST with torchvision into ``root/MNIST/raw``, all or nothing."""
+    import torchvision  # imported here: only the download needs it
+
+    root.mkdir(parents=True, exist_ok=True)
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout_s)
+    try:
+        with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
+            torchvision.datasets.MNIST(tmp, train=True, download=True)
+            target = root / "MNIST" / "raw"
+            target.mkdir(parents=True, exist_ok=True)
+            for name in FILES.values():
+                for ext in ("", ".gz"):
+                    source = Path(tmp) / "MNIST" / "raw" / (name + ext)
+                    if source.exists():
+                        os.replace(source, target / source.name)
+    except Exception as e:  # noqa: BLE001 - any failure means "no download", reported in one line
+        raise DataError(_reason(e)) from None
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
+
+
+def locate(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT) -> dict[str, Path]:
+    """Where the four files are, trying ``data_dir``, then ``download_root``, then a download."""
+    if data_dir is not None:
+        return find_files(data_dir)
+    if has_files(download_root):
+        return find_files(download_root)
+    try:
+        download(download_root)
+    except DataError as e:
+        raise DataError(
+            f"MNIST not found: no --data-dir or MNIST_DIR given, none in {download_root}/, and the download failed "
+            f"({e}). Put the four files ({', '.join(n + '.gz' for n in FILES.values())}) in a folder "
+            "and pass --data-dir FOLDER or set MNIST_DIR=FOLDER"
+        ) from None
+    return find_files(download_root)
+
+
+def load_mnist(data_dir: Path | str | None = None, download_root: Path = DOWNLOAD_ROOT) -> MNIST:
+    """Read, validate and split MNIST (on the CPU; ``.to(device)`` moves it)."""
+    paths = locate(Path(data_dir) if data_dir is not None else None, download_root)
+    train_images = read_images(paths["train_images"])
+    train_labels = read_labels(paths["train_labels"])
+    full_train = _split_from_arrays(train_images, train_labels, paths["train_images"], paths["train_labels"])
+    if len(full_train) <= VALIDATION_SIZE:
+        raise DataError(
+            f"{paths['train_images']}: holds {len(full_train)} images; the seeds' split needs more than "
+            f"{VALIDATION_SIZE} (the first {VALIDATION_SIZE} are the validation set)"
+        )
+    test = _split_from_arrays(
+        read_images(paths["test_images"]), read_labels(paths["test_labels"]), paths["test_images"], paths["test_labels"]
+    )
+    val = Split(full_train.images[:VALIDATION_SIZE], full_train.labels[:VALIDATION_SIZE])
+    train = Split(full_train.images[VALIDATION_SIZE:], full_train.labels[VALIDATION_SIZE:])
+    return MNIST(train=train, val=val, test=test)
+
+
+def default_data_dir() -> str | None:
+    """``MNIST_DIR`` from the environment, if set and not empty."""
+    return os.environ.get("MNIST_DIR") or None
+
+
+# --- batches ----------------------------------------------------------------------------
+
+
+def shuffled_batches(
+    num_examples: int, batch_size: int, seed: int, epoch: int, device: torch.device | str = "cpu"
+) -> list[Tensor]:
+    """The index batches of one epoch, in a shuffled order that depends only on (seed, epoch),
+    so a resumed run draws exactly the batches the interrupted one would have. The last batch
+    may be smaller: every example is seen once per epoch."""
+    generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    order = torch.randperm(num_examples, generator=generator).to(device)  # (N,)
+    return list(order.split(batch_size))
+
+
+def _reason(e: BaseException) -> str:
+    """An exception's message as one short line."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return lines[-1] if lines else type(e).__name__
