@@ -1,0 +1,129 @@
+"""What ``train.py`` and ``evaluate.py`` share: argument types, the device, error reporting.
+
+Every problem the user can fix ends the program with one line on stderr, never a
+traceback: exit status 2 for a bad command line (argparse's convention), 1 for anything
+else (missing data, a bad checkpoint, a diverged run), 130 after Ctrl-C.
+"""
+
+import argparse
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from .errors import LSTMMnistError
+
+USAGE_ERROR = 2
+INTERRUPTED = 130
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with a one-line error message (usage errors exit with status 2)."""
+
+    def error(self, message: str):
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's line breaks (each flag's help states its default)."""
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text!r}")
+    return value
+
+
+def device_name(text: str) -> str:
+    """'auto', 'cpu', 'cuda' or 'cuda:N' (checked against the machine later, by resolve_device)."""
+    name = text.strip().lower()
+    if name in ("auto", "cpu", "cuda") or (name.startswith("cuda:") and name[5:].isdigit()):
+        return name
+    raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
+
+
+def resolve_device(name: str) -> tuple[torch.device, str]:
+    """The torch device for a ``--device`` value, and a line that says what was chosen.
+    Raises ``ValueError`` (a usage error) for a GPU this machine does not have."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda"), f"device: cuda ({torch.cuda.get_device_name(0)}), chosen by --device auto"
+        return torch.device("cpu"), "device: cpu (no CUDA GPU found), chosen by --device auto"
+    if name == "cpu":
+        return torch.device("cpu"), "device: cpu"
+    if not torch.cuda.is_available():
+        why = "this PyTorch was built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+        raise ValueError(f"--device {name}: CUDA is not available here ({why}); use --device cpu")
+    index = int(name[5:]) if ":" in name else 0
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise ValueError(f"--device {name}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
+    return torch.device("cuda", index), f"device: cuda:{index} ({torch.cuda.get_device_name(index)})"
+
+
+def check_output_path(path: Path, may_replace: bool) -> None:
+    """Fail before any work if ``path`` cannot be written or would clobber a file.
+    Raises ``ValueError`` (a usage error)."""
+    if path.is_dir():
+        raise ValueError(f"--out {path}: is a folder; give a file name such as {path / 'checkpoint.pt'}")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ValueError(f"--out {path}: folder {parent} does not exist; create it first")
+    if path.exists() and not may_replace:
+        raise ValueError(
+            f"--out {path}: exists; continue it with --resume {path}, choose another --out, or pass --overwrite"
+        )
+    probe = parent / f".{path.name}.write-test"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(f"--out {path}: cannot write in {parent} ({e.strerror})") from None
+
+
+def run(main: Callable[[], int | None], prog: str) -> int:
+    """Call ``main()`` and turn expected failures into one line on stderr and an exit status."""
+    try:
+        return main() or 0
+    except LSTMMnistError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except OSError as e:  # disk full, permissions, ...: no traceback for those either
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1

@@ -1,0 +1,66 @@
+"""Accuracy, per-class accuracy and the confusion matrix of a classifier on a split.
+
+``evaluate`` returns plain numbers (it prints nothing); ``format_report`` turns them into
+the text ``evaluate.py`` prints.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import Split
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, split: Split, batch_size: int = 1000) -> dict:
+    """Metrics of ``model`` on ``split`` (on the split's device), as plain Python values:
+
+    accuracy          fraction of images classified correctly
+    loss              mean cross-entropy
+    n                 number of images
+    per_class         accuracy of each true class (None for a class with no image)
+    confusion_matrix  K x K counts, rows = true class, columns = predicted class
+    """
+    was_training = model.training
+    model.eval()
+    predictions, loss_sum = [], torch.zeros((), device=split.labels.device)
+    for start in range(0, len(split), batch_size):
+        images = split.images[start : start + batch_size]  # (b, T, I)
+        labels = split.labels[start : start + batch_size]  # (b,)
+        logits = model(images)  # (b, K)
+        loss_sum += F.cross_entropy(logits, labels, reduction="sum")
+        predictions.append(logits.argmax(dim=1))
+    model.train(was_training)
+
+    predicted = torch.cat(predictions)  # (N,)
+    K = logits.size(1)
+    confusion = torch.bincount(split.labels * K + predicted, minlength=K * K).view(K, K).cpu()  # (K, K)
+    correct = confusion.diag()  # (K,)
+    totals = confusion.sum(dim=1)  # (K,) images of each true class
+    return {
+        "accuracy": correct.sum().item() / len(split),
+        "loss": loss_sum.item() / len(split),
+        "n": len(split),
+        "per_class": [c / t if t else None for c, t in zip(correct.tolist(), totals.tolist())],
+        "confusion_matrix": confusion.tolist(),
+    }
+
+
+def format_report(metrics: dict, title: str = "test") -> str:
+    """The metrics as a few lines of text: accuracy, per-class accuracy, confusion matrix."""
+    confusion = metrics["confusion_matrix"]
+    K = len(confusion)
+    width = max(5, len(str(max(max(row) for row in confusion))) + 1)
+    lines = [
+        f"{title} accuracy: {100 * metrics['accuracy']:.2f}% "
+        f"({round(metrics['accuracy'] * metrics['n'])}/{metrics['n']} images), mean loss {metrics['loss']:.4f}",
+        "",
+        "per-class accuracy:",
+    ]
+    for k, acc in enumerate(metrics["per_class"]):
+        lines.append(f"  {k}: {'   n/a' if acc is None else f'{100 * acc:6.2f}%'}  ({sum(confusion[k])} images)")
+    lines += ["", "confusion matrix (rows: true digit, columns: predicted digit):"]
+    lines.append("true\\pred" + "".join(f"{k:>{width}}" for k in range(K)))
+    for k, row in enumerate(confusion):
+        lines.append(f"{k:>9}" + "".join(f"{v:>{width}}" for v in row))
+    return "\n".join(lines)

@@ -1,0 +1,220 @@
+"""The training loop: Adam on mean cross-entropy over shuffled mini-batches.
+
+Nothing here is specific to the LSTM: ``fit`` trains any ``nn.Module`` that maps a batch of
+images to logits. It evaluates on the validation split after every epoch and on the test
+split at the end, writes a checkpoint (and the metrics file beside it) after every epoch,
+and stops cleanly on Ctrl-C or SIGTERM: the current step finishes, a checkpoint of the
+exact point reached is written, and ``TrainingInterrupted`` says how to resume. A second
+Ctrl-C stops at once; the checkpoint on disk is then the last one written, intact.
+
+Resuming is exact: the order of the batches depends only on (seed, epoch), and the
+checkpoint holds the model, Adam's state and the running totals of an unfinished epoch.
+"""
+
+import math
+import signal
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from . import checkpoint as ckpt
+from .data import MNIST, shuffled_batches
+from .errors import LSTMMnistError
+from .evaluation import evaluate
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train; stored in every checkpoint. The seeds' settings, except for the learning
+    rate: 3e-3 decayed to 0 along a cosine reaches 98% in 3 epochs; the seeds' 1e-3, constant,
+    reaches about 97%."""
+
+    epochs: int = 3  # total number of passes over the training split
+    batch_size: int = 128
+    lr: float = 3e-3  # Adam's learning rate at the first step (the seeds: 1e-3, constant)
+    lr_schedule: str = "cosine"  # "cosine": decays to 0 over all epochs; "constant": as the seeds
+    seed: int = 0  # drives the initial weights and the order of the batches
+    limit_train: int | None = None  # train on the first N training images only
+
+
+@dataclass
+class Progress:
+    """How far training has got: enough to resume at exactly this point."""
+
+    epoch: int = 0  # epochs finished
+    step: int = 0  # batches finished in the epoch under way
+    loss_sum: float = 0.0  # running totals over those batches
+    correct: int = 0
+    seen: int = 0
+    seconds: float = 0.0  # training time spent in the epoch under way
+
+
+class TrainingInterrupted(LSTMMnistError):
+    """Ctrl-C or SIGTERM stopped training; a checkpoint of the point reached was written."""
+
+
+class TrainingDiverged(LSTMMnistError):
+    """The loss became NaN or infinite; the last good checkpoint was kept."""
+
+
+class StopSignals:
+    """Within ``with StopSignals() as stop:``, the first Ctrl-C or SIGTERM sets ``stop.requested``
+    (the loop finishes its step and saves); a second one raises KeyboardInterrupt at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.requested = False
+        self._previous = {}
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        tqdm.write(f"\n{signal.Signals(signum).name}: stopping after this step (press Ctrl-C again to quit at once)")
+
+    def __enter__(self):
+        for sig in self.SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        return False
+
+
+def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
+    """The learning rate at optimisation step ``step`` (0-based) of ``total_steps``: a pure
+    function of the step, so a resumed run follows the same schedule."""
+    if config.lr_schedule == "constant":
+        return config.lr
+    return config.lr * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))  # cosine, lr -> 0
+
+
+def make_checkpoint(model: nn.Module, optimizer: torch.optim.Optimizer, config: TrainConfig,
+                    progress: Progress, metrics: list[dict]) -> dict:
+    """Everything needed to evaluate the model or resume training, as plain values."""
+    rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    return {
+        "format": ckpt.FORMAT,
+        "version": ckpt.VERSION,
+        "model_config": asdict(model.config),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "train_config": asdict(config),
+        "progress": asdict(progress),
+        "rng": rng,
+        "metrics": list(metrics),
+        "versions": ckpt.versions(),
+    }
+
+
+def save(path: Path, model, optimizer, config, progress, metrics) -> None:
+    """The checkpoint, then the metrics file beside it, each replaced atomically."""
+    ckpt.save(path, make_checkpoint(model, optimizer, config, progress, metrics))
+    ckpt.write_metrics(ckpt.metrics_path(path), metrics)
+
+
+def fit(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    data: MNIST,
+    config: TrainConfig,
+    out: Path,
+    progress: Progress | None = None,
+    metrics: list[dict] | None = None,
+    log_every: int = 50,
+) -> list[dict]:
+    """Train until ``config.epochs`` epochs are done (continuing from ``progress``), then
+    evaluate on the test split. Returns the metrics: one record per epoch, then the test."""
+    progress = progress or Progress()
+    metrics = list(metrics or [])
+    train = data.train.head(config.limit_train) if config.limit_train else data.train
+    device = train.labels.device
+
+    with StopSignals() as stop:
+        while progress.epoch < config.epochs:
+            epoch = progress.epoch  # 0-based index of the epoch under way
+            batches = shuffled_batches(len(train), config.batch_size, config.seed, epoch, device)
+            loss_sum = torch.tensor(progress.loss_sum, device=device)  # summed over images, on the device
+            correct = torch.tensor(progress.correct, device=device)
+            seen, seconds = progress.seen, progress.seconds
+            bar = tqdm(total=len(batches), initial=progress.step, desc=f"epoch {epoch + 1}/{config.epochs}",
+                       unit="batch", disable=None, leave=False, dynamic_ncols=True)
+            model.train()
+            start = time.perf_counter()
+            for step in range(progress.step, len(batches)):
+                index = batches[step]  # (b,)
+                images, labels = train.images[index], train.labels[index]  # (b, T, I), (b,)
+                for group in optimizer.param_groups:
+                    group["lr"] = learning_rate(config, epoch * len(batches) + step, config.epochs * len(batches))
+
+                logits = model(images)  # (b, K)
+                loss = F.cross_entropy(logits, labels)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+
+                # Running totals stay on the device: no host synchronisation per step.
+                loss_sum += loss.detach() * len(index)
+                correct += (logits.argmax(dim=1) == labels).sum()
+                seen += len(index)
+                bar.update(1)
+
+                done = step + 1
+                if stop.requested or done % log_every == 0 or done == len(batches):
+                    running_loss = loss_sum.item() / seen
+                    if not math.isfinite(running_loss):
+                        bar.close()
+                        raise TrainingDiverged(
+                            f"the loss became {running_loss} in epoch {epoch + 1} by step {done}/{len(batches)}; "
+                            + (f"the last good checkpoint (after epoch {progress.epoch}) is kept in {out}; "
+                               if progress.epoch else "no checkpoint was written; ")
+                            + f"try a lower --lr (now {config.lr:g})"
+                        )
+                    bar.set_postfix(loss=f"{running_loss:.4f}", acc=f"{100 * correct.item() / seen:.2f}%")
+                if stop.requested:
+                    bar.close()
+                    progress = Progress(epoch, done, loss_sum.item(), int(correct.item()), seen,
+                                        seconds + time.perf_counter() - start)
+                    save(out, model, optimizer, config, progress, metrics)
+                    raise TrainingInterrupted(
+                        f"stopped in epoch {epoch + 1}/{config.epochs} after step {done}/{len(batches)}; "
+                        f"saved {out}"
+                    )
+            seconds += time.perf_counter() - start
+            bar.close()
+
+            val = evaluate(model, data.val)
+            record = {
+                "event": "epoch",
+                "epoch": epoch + 1,
+                "train_loss": loss_sum.item() / seen,
+                "train_accuracy": correct.item() / seen,
+                "val_loss": val["loss"],
+                "val_accuracy": val["accuracy"],
+                "seconds": seconds,
+                "images_per_second": seen / seconds,
+            }
+            metrics.append(record)
+            progress = Progress(epoch=epoch + 1)
+            save(out, model, optimizer, config, progress, metrics)
+            tqdm.write(
+                f"epoch {epoch + 1}/{config.epochs}: train loss {record['train_loss']:.4f} "
+                f"acc {100 * record['train_accuracy']:.2f}% | val loss {val['loss']:.4f} "
+                f"acc {100 * val['accuracy']:.2f}% | {seconds:.1f} s ({record['images_per_second']:.0f} images/s)"
+            )
+
+    test = evaluate(model, data.test)
+    metrics.append({"event": "test", "epoch": progress.epoch, "accuracy": test["accuracy"],
+                    "loss": test["loss"], "n": test["n"]})
+    save(out, model, optimizer, config, progress, metrics)
+    return metrics

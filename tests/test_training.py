@@ -1,0 +1,47 @@
+"""The training loop in-process: the learning-rate schedule, divergence, what it writes."""
+
+import math
+
+import pytest
+import torch
+
+from lstm_mnist import LSTMClassifier
+from lstm_mnist import checkpoint as ckpt
+from lstm_mnist.data import load_mnist
+from lstm_mnist.training import TrainConfig, TrainingDiverged, fit, learning_rate
+
+
+def test_cosine_schedule_starts_at_lr_and_decays_to_zero():
+    config = TrainConfig(lr=0.003, lr_schedule="cosine")
+    rates = [learning_rate(config, step, 100) for step in range(100)]
+    assert rates[0] == 0.003
+    assert math.isclose(rates[50], 0.0015)
+    assert 0 < rates[-1] < 1e-5
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    constant = TrainConfig(lr=0.001, lr_schedule="constant")
+    assert {learning_rate(constant, step, 100) for step in range(100)} == {0.001}
+
+
+def test_fit_writes_checkpoint_and_metrics_and_learns(synthetic_dir, tmp_path):
+    torch.manual_seed(0)
+    data = load_mnist(synthetic_dir)
+    model = LSTMClassifier(hidden_size=32)
+    optimizer = torch.optim.Adam(model.parameters())
+    out = tmp_path / "run.pt"
+    metrics = fit(model, optimizer, data, TrainConfig(epochs=4, batch_size=16, lr=0.01), out)
+    assert [m["event"] for m in metrics] == ["epoch"] * 4 + ["test"]
+    assert metrics[-1]["accuracy"] > 0.5
+    stored = ckpt.load(out)
+    assert stored["progress"]["epoch"] == 4 and stored["metrics"] == metrics
+    assert ckpt.metrics_path(out).read_text().count("\n") == 5
+
+
+def test_diverged_loss_stops_with_a_clear_message_and_writes_nothing(synthetic_dir, tmp_path):
+    data = load_mnist(synthetic_dir)
+    data.train.images[:] = float("nan")  # every training image poisoned
+    model = LSTMClassifier(hidden_size=8)
+    out = tmp_path / "run.pt"
+    with pytest.raises(TrainingDiverged, match=r"loss became nan in epoch 1 by step \d+/\d+.*--lr"):
+        fit(model, torch.optim.Adam(model.parameters()), data, TrainConfig(epochs=1, batch_size=64), out,
+            log_every=2)
+    assert not out.exists()
