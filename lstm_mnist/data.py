@@ -19,6 +19,7 @@ values in row-major order. Each file may be gzip-compressed.
 """
 
 import gzip
+import math
 import os
 import socket
 import tempfile
@@ -107,7 +108,7 @@ def read_idx(path: Path) -> np.ndarray:
     if len(raw) < header_size:
         raise DataError(f"{path}: truncated header ({len(raw)} bytes for {ndim} dimensions)")
     dims = tuple(int.from_bytes(raw[4 + 4 * k : 8 + 4 * k], "big") for k in range(ndim))
-    expected = int(np.prod(dims, dtype=np.int64))
+    expected = math.prod(dims)  # Python ints: no overflow for absurd headers
     found = len(raw) - header_size
     if found != expected:
         what = "truncated" if found < expected else "has trailing bytes"

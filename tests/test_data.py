@@ -46,6 +46,7 @@ CORRUPTIONS = {
     "truncated data": (lambda b: b[:-100], "truncated"),
     "trailing bytes": (lambda b: b + b"\x00" * 7, "trailing bytes"),
     "truncated header": (lambda b: b[:9], "truncated header"),
+    "absurd dimensions": (lambda b: b[:4] + b"\xff\xff\xff\xff" * 3 + b[16:], "truncated"),
 }
 
 
