@@ -17,7 +17,7 @@ from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, check_output_path, device_name,
                             finite_float, non_negative_int, positive_float, positive_int, resolve_device, run)
 from lstm_mnist.data import default_data_dir, load_mnist
-from lstm_mnist.training import Progress, TrainConfig, TrainingInterrupted, fit
+from lstm_mnist.training import Progress, TrainConfig, TrainingInterrupted, fit, make_deterministic
 
 MODEL_DEFAULTS, TRAIN_DEFAULTS = ModelConfig(), TrainConfig()
 
@@ -51,7 +51,7 @@ def build_parser() -> ArgumentParser:
                           help=f"random seed for the weights and the batch order (default: {TRAIN_DEFAULTS.seed})")
     training.add_argument("--limit-train", type=positive_int, default=None, metavar="N",
                           help="train on the first N of the 55,000 training images only (default: all)")
-    io = parser.add_argument_group("data, device and files")
+    io = parser.add_argument_group("data, device, files and running")
     io.add_argument("--data-dir", type=Path, default=default_data_dir(), metavar="DIR",
                     help="folder with the four MNIST IDX files (.gz or raw); default: $MNIST_DIR, "
                          "else ./data, else a download into ./data")
@@ -62,6 +62,11 @@ def build_parser() -> ArgumentParser:
     io.add_argument("--resume", type=Path, default=None, metavar="PATH",
                     help="continue training from this checkpoint, exactly where it stopped")
     io.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    io.add_argument("--stop-after", type=positive_int, default=None, metavar="N",
+                    help="stop once N epochs are done, leaving a checkpoint to --resume (a lesson-sized "
+                         "piece of a longer run; the learning-rate schedule still spans --epochs)")
+    io.add_argument("--deterministic", action="store_true",
+                    help="bit-reproducible kernels on CUDA too (CPU runs already are; on CUDA it can be slower)")
     io.add_argument("--log-every", type=positive_int, default=50, metavar="STEPS",
                     help="update the progress bar's loss and accuracy every this many steps (default: 50)")
     return parser
@@ -92,10 +97,10 @@ def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
     out = args.out or args.resume or Path("checkpoint.pt")
+    if args.deterministic:
+        make_deterministic()  # before CUDA does any work
     try:
         device, device_line = resolve_device(args.device)
-        same_file = args.resume is not None and out.resolve() == args.resume.resolve()
-        check_output_path(out, may_replace=args.overwrite or same_file)
     except ValueError as e:
         parser.error(str(e))
 
@@ -110,42 +115,53 @@ def main() -> int:
         stored["train_config"] if stored else None,
         parser,
     )
+    progress = Progress(**stored["progress"]) if stored else Progress()
+    if progress.epoch >= config.epochs:
+        print(f"{args.resume} has already trained {progress.epoch} of {config.epochs} epochs; "
+              "pass a larger --epochs to train further")
+        return 0
 
-    print(device_line)
+    torch.manual_seed(config.seed)
+    model = LSTMClassifier.from_config(model_config) if stored is None else ckpt.build_model(stored, args.resume)
+    n_parameters = sum(p.numel() for p in model.parameters())
+    try:  # weights and Adam's two moments in float32, plus room for the rest
+        same_file = args.resume is not None and out.resolve() == args.resume.resolve()
+        check_output_path(out, may_replace=args.overwrite or same_file, needed_bytes=3 * 4 * n_parameters + 2**20)
+    except ValueError as e:
+        parser.error(str(e))
+    for stale in ckpt.remove_stale_temporaries(out) + ckpt.remove_stale_temporaries(ckpt.metrics_path(out)):
+        print(f"removed {stale}, left by a run that was killed while writing")
+
+    print(device_line + (" (deterministic)" if args.deterministic else ""))
     print(f"model: {model_config}")
     print(f"training: {config}")
-
     data = load_mnist(args.data_dir).to(device)
     n_train = min(len(data.train), config.limit_train or len(data.train))
     print(f"data: {n_train} training, {len(data.val)} validation, {len(data.test)} test images")
 
-    torch.manual_seed(config.seed)
-    if stored is None:
-        model = LSTMClassifier.from_config(model_config).to(device)
-    else:
-        model = ckpt.build_model(stored, args.resume).to(device)
+    model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    progress, metrics = Progress(), []
+    metrics = []
     if stored is not None:
         optimizer.load_state_dict(stored["optimizer"])
-        progress = Progress(**stored["progress"])
         metrics = stored.get("metrics", [])
         torch.set_rng_state(stored["rng"]["torch"])
         if device.type == "cuda" and "cuda" in stored["rng"]:
             torch.cuda.set_rng_state_all(stored["rng"]["cuda"])
-        if progress.epoch >= config.epochs:
-            print(f"{args.resume} has already trained {progress.epoch} of {config.epochs} epochs; "
-                  f"pass a larger --epochs to train further")
-            return 0
         where = f"epoch {progress.epoch + 1}" + (f", step {progress.step + 1}" if progress.step else "")
         print(f"resuming {args.resume} at {where}")
-    print(f"parameters: {sum(p.numel() for p in model.parameters()):,}; checkpoint: {out}")
+    print(f"parameters: {n_parameters:,}; checkpoint: {out}")
 
     try:
-        metrics = fit(model, optimizer, data, config, out, progress, metrics, log_every=args.log_every)
+        metrics = fit(model, optimizer, data, config, out, progress, metrics,
+                      log_every=args.log_every, stop_after=args.stop_after)
     except TrainingInterrupted as e:
         print(f"train.py: {e}; resume with: python train.py --resume {out}", file=sys.stderr)
         return INTERRUPTED
+    if metrics[-1]["event"] != "test":
+        print(f"stopped after epoch {metrics[-1]['epoch']} of {config.epochs} (--stop-after); "
+              f"saved {out}; resume with: python train.py --resume {out}")
+        return 0
     test = metrics[-1]
     print(f"test accuracy: {100 * test['accuracy']:.2f}% ({test['n']} images)")
     print(f"saved {out} and {ckpt.metrics_path(out)}; evaluate with: python evaluate.py {out}")

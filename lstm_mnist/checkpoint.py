@@ -65,6 +65,16 @@ def atomic_write(path: Path, write: Any) -> None:
         pass  # some file systems cannot fsync a folder; the rename is still atomic
 
 
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Delete temporary files that an earlier writer of ``path`` left when it was killed
+    mid-write (``.NAME.*.tmp`` beside it). Returns what was removed."""
+    path = Path(path)
+    stale = list(path.parent.glob(f".{path.name}.*.tmp"))
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale
+
+
 def save(path: Path, checkpoint: dict) -> None:
     atomic_write(path, lambda f: torch.save(checkpoint, f))
 
@@ -104,7 +114,9 @@ def load(path: Path | str, map_location: torch.device | str = "cpu") -> dict:
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an lstm-mnist checkpoint (no '{FORMAT}' marker)")
     version = checkpoint.get("version")
-    if not isinstance(version, int) or version > VERSION:
+    if not isinstance(version, int) or version < 1:
+        raise CheckpointError(f"{path}: unknown checkpoint format version {version!r}; the file is damaged")
+    if version > VERSION:
         raise CheckpointError(
             f"{path}: checkpoint format version {version!r} is newer than this lstm-mnist understands ({VERSION}); "
             "upgrade lstm-mnist"

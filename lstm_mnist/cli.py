@@ -7,6 +7,7 @@ else (missing data, a bad checkpoint, a diverged run), 130 after Ctrl-C.
 
 import argparse
 import math
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -94,9 +95,10 @@ def resolve_device(name: str) -> tuple[torch.device, str]:
     return torch.device("cuda", index), f"device: cuda:{index} ({torch.cuda.get_device_name(index)})"
 
 
-def check_output_path(path: Path, may_replace: bool) -> None:
-    """Fail before any work if ``path`` cannot be written or would clobber a file.
-    Raises ``ValueError`` (a usage error)."""
+def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0) -> None:
+    """Fail before any work if ``path`` cannot be written, would clobber a file, or would not
+    fit on its disk (``needed_bytes`` twice over: the old file stays until the new one is
+    complete). Raises ``ValueError`` (a usage error)."""
     if path.is_dir():
         raise ValueError(f"--out {path}: is a folder; give a file name such as {path / 'checkpoint.pt'}")
     parent = path.parent
@@ -112,6 +114,12 @@ def check_output_path(path: Path, may_replace: bool) -> None:
         probe.unlink()
     except OSError as e:
         raise ValueError(f"--out {path}: cannot write in {parent} ({e.strerror})") from None
+    free = shutil.disk_usage(parent).free
+    if free < 2 * needed_bytes:
+        raise ValueError(
+            f"--out {path}: only {free / 1e6:.1f} MB free in {parent}; a checkpoint needs about "
+            f"{needed_bytes / 1e6:.1f} MB, twice that while it is replaced: free some space or choose another --out"
+        )
 
 
 def run(main: Callable[[], int | None], prog: str) -> int:

@@ -12,6 +12,7 @@ checkpoint holds the model, Adam's state and the running totals of an unfinished
 """
 
 import math
+import os
 import signal
 import time
 from dataclasses import asdict, dataclass
@@ -89,6 +90,16 @@ class StopSignals:
         return False
 
 
+def make_deterministic() -> None:
+    """Ask for bit-reproducible kernels. On the CPU the kernels this model uses are already
+    deterministic, so this changes nothing there; on CUDA it selects deterministic cuBLAS and
+    cuDNN algorithms (which can be slower). Call it before CUDA does any work."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # what cuBLAS needs to be deterministic
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+
+
 def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
     """The learning rate at optimisation step ``step`` (0-based) of ``total_steps``: a pure
     function of the step, so a resumed run follows the same schedule."""
@@ -132,16 +143,20 @@ def fit(
     progress: Progress | None = None,
     metrics: list[dict] | None = None,
     log_every: int = 50,
+    stop_after: int | None = None,
 ) -> list[dict]:
     """Train until ``config.epochs`` epochs are done (continuing from ``progress``), then
-    evaluate on the test split. Returns the metrics: one record per epoch, then the test."""
+    evaluate on the test split. Returns the metrics: one record per epoch, then the test.
+    With ``stop_after``, stop once that many epochs are done (a checkpoint to resume from,
+    no test); the learning-rate schedule still spans ``config.epochs``."""
+    until = min(config.epochs, stop_after or config.epochs)
     progress = progress or Progress()
     metrics = list(metrics or [])
     train = data.train.head(config.limit_train) if config.limit_train else data.train
     device = train.labels.device
 
     with StopSignals() as stop:
-        while progress.epoch < config.epochs:
+        while progress.epoch < until:
             epoch = progress.epoch  # 0-based index of the epoch under way
             batches = shuffled_batches(len(train), config.batch_size, config.seed, epoch, device)
             loss_sum = torch.tensor(progress.loss_sum, device=device)  # summed over images, on the device
@@ -213,6 +228,8 @@ def fit(
                 f"acc {100 * val['accuracy']:.2f}% | {seconds:.1f} s ({record['images_per_second']:.0f} images/s)"
             )
 
+    if progress.epoch < config.epochs:  # stopped early, as asked
+        return metrics
     test = evaluate(model, data.test)
     metrics.append({"event": "test", "epoch": progress.epoch, "accuracy": test["accuracy"],
                     "loss": test["loss"], "n": test["n"]})
