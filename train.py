@@ -17,7 +17,8 @@ from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, check_output_path, device_name,
                             finite_float, non_negative_int, positive_float, positive_int, resolve_device, run)
 from lstm_mnist.data import default_data_dir, load_mnist
-from lstm_mnist.training import Progress, TrainConfig, TrainingInterrupted, fit, make_deterministic
+from lstm_mnist.presets import PRESETS, initialize
+from lstm_mnist.training import Progress, TrainConfig, TrainingInterrupted, fit, make_deterministic, schedule
 
 MODEL_DEFAULTS, TRAIN_DEFAULTS = ModelConfig(), TrainConfig()
 
@@ -36,17 +37,31 @@ def build_parser() -> ArgumentParser:
                        help="standardise pixels with MNIST's mean and std before the cell; --no-normalize "
                             "feeds them in [0, 1] as the seeds did (default: on)")
     training = parser.add_argument_group("training")
+    training.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                          help="start from a seed tutorial's configuration, or the best one found (see the "
+                               "README's results table); flags given beside it override it")
     training.add_argument("--epochs", type=positive_int, default=None, metavar="N",
                           help=f"total epochs; with --resume, train until this many are done "
                                f"(default: {TRAIN_DEFAULTS.epochs})")
+    training.add_argument("--train-samples", type=positive_int, default=None, metavar="N",
+                          help="train for as many steps as the seeds' `while step * batch_size < N` "
+                               "(from step 1: 781 steps for 100000), instead of --epochs")
     training.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                           help=f"images per step (default: {TRAIN_DEFAULTS.batch_size})")
     training.add_argument("--lr", type=positive_float, default=None,
                           help=f"Adam learning rate at the first step (default: {TRAIN_DEFAULTS.lr}; "
                                "the seeds used 0.001)")
     training.add_argument("--lr-schedule", choices=("cosine", "constant"), default=None,
-                          help="cosine: decay the learning rate to 0 over all epochs; constant: as the seeds "
+                          help="cosine: decay the learning rate to 0 over the whole run; constant: as the seeds "
                                f"(default: {TRAIN_DEFAULTS.lr_schedule})")
+    training.add_argument("--clip-grad-norm", type=positive_float, default=None, metavar="MAX",
+                          help="rescale the gradients when their total norm exceeds MAX (default: no clipping)")
+    training.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                          help="randomly rotate (up to 10 degrees), scale (up to 10%%) and shift (up to 2 pixels) "
+                               "every training image (default: off)")
+    training.add_argument("--init", choices=("pytorch", "normal", "normal-bias0.1"), default=None,
+                          help="initialisation of the head and the projection: PyTorch's, or the seeds' "
+                               f"tf.random_normal (default: {TRAIN_DEFAULTS.init})")
     training.add_argument("--seed", type=non_negative_int, default=None, metavar="N",
                           help=f"random seed for the weights and the batch order (default: {TRAIN_DEFAULTS.seed})")
     training.add_argument("--limit-train", type=positive_int, default=None, metavar="N",
@@ -67,30 +82,54 @@ def build_parser() -> ArgumentParser:
                          "piece of a longer run; the learning-rate schedule still spans --epochs)")
     io.add_argument("--deterministic", action="store_true",
                     help="bit-reproducible kernels on CUDA too (CPU runs already are; on CUDA it can be slower)")
+    io.add_argument("--compile", action="store_true",
+                    help="run the training steps through torch.compile: faster once compiled, but the "
+                         "compilation takes about a minute on a CPU (same results within float rounding)")
     io.add_argument("--log-every", type=positive_int, default=50, metavar="STEPS",
                     help="update the progress bar's loss and accuracy every this many steps (default: 50)")
     return parser
 
 
+MODEL_FIELDS = set(asdict(MODEL_DEFAULTS))
+LENGTH_FIELDS = ("epochs", "train_samples")  # how long to train: the one thing a resumed run may change
+
+
+def explicit_flags(args) -> dict:
+    """The config fields given on the command line (flags left out are None)."""
+    fields = MODEL_FIELDS | set(asdict(TRAIN_DEFAULTS))
+    return {k: v for k, v in vars(args).items() if k in fields and v is not None}
+
+
+def with_length(config: dict, flags: dict) -> dict:
+    """An explicit --epochs replaces a --train-samples length, and the other way round."""
+    if "epochs" in flags:
+        return config | {"epochs": flags["epochs"], "train_samples": None}
+    if "train_samples" in flags:
+        return config | {"epochs": None, "train_samples": flags["train_samples"]}
+    return config
+
+
 def settings(args, stored_model: dict | None, stored_train: dict | None, parser) -> tuple[ModelConfig, TrainConfig]:
-    """The effective configuration: defaults, or the checkpoint's, overridden by explicit flags
-    (on --resume only --epochs may change)."""
-    model_flags = {"hidden_size": args.hidden_size, "forget_bias": args.forget_bias,
-                   "input_projection": args.input_projection, "normalize": args.normalize}
-    train_flags = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                   "lr_schedule": args.lr_schedule,
-                   "seed": args.seed, "limit_train": args.limit_train}
+    """The effective configuration: the defaults, then the --preset, then explicit flags; or, on
+    --resume, the checkpoint's, of which only the length (--epochs, --train-samples) may change."""
+    flags = explicit_flags(args)
     if stored_model is None:
-        model = asdict(MODEL_DEFAULTS) | {k: v for k, v in model_flags.items() if v is not None}
-        train = asdict(TRAIN_DEFAULTS) | {k: v for k, v in train_flags.items() if v is not None}
-        return ModelConfig(**model), TrainConfig(**train)
-    for stored, flags in ((stored_model, model_flags), (stored_train, train_flags)):
+        base = asdict(MODEL_DEFAULTS) | asdict(TRAIN_DEFAULTS)
+        if args.preset is not None:
+            base |= PRESETS[args.preset] | {"preset": args.preset}
+        merged = with_length(base | flags, flags)
+    else:
+        if args.preset is not None:
+            parser.error("--preset cannot be combined with --resume: a resumed run keeps its settings")
+        stored = stored_model | stored_train
         for key, value in flags.items():
-            if value is not None and key != "epochs" and value != stored[key]:
+            if key not in LENGTH_FIELDS and value != stored[key]:
                 parser.error(f"--{key.replace('_', '-')} {value} differs from the checkpoint's {stored[key]}; "
-                             "a resumed run keeps its settings (only --epochs may change)")
-    train = dict(stored_train) | ({"epochs": args.epochs} if args.epochs is not None else {})
-    return ModelConfig(**stored_model), TrainConfig(**train)
+                             "a resumed run keeps its settings (only --epochs or --train-samples may change)")
+        merged = with_length(stored, flags)
+    model = ModelConfig(**{k: v for k, v in merged.items() if k in MODEL_FIELDS})
+    train = TrainConfig(**{k: v for k, v in merged.items() if k not in MODEL_FIELDS})
+    return model, train
 
 
 def main() -> int:
@@ -116,13 +155,13 @@ def main() -> int:
         parser,
     )
     progress = Progress(**stored["progress"]) if stored else Progress()
-    if progress.epoch >= config.epochs:
-        print(f"{args.resume} has already trained {progress.epoch} of {config.epochs} epochs; "
-              "pass a larger --epochs to train further")
-        return 0
 
     torch.manual_seed(config.seed)
-    model = LSTMClassifier.from_config(model_config) if stored is None else ckpt.build_model(stored, args.resume)
+    if stored is None:
+        model = LSTMClassifier.from_config(model_config)
+        initialize(model, config.init)
+    else:
+        model = ckpt.build_model(stored, args.resume)
     n_parameters = sum(p.numel() for p in model.parameters())
     try:  # weights and Adam's two moments in float32, plus room for the rest
         same_file = args.resume is not None and out.resolve() == args.resume.resolve()
@@ -137,7 +176,13 @@ def main() -> int:
     print(f"training: {config}")
     data = load_mnist(args.data_dir).to(device)
     n_train = min(len(data.train), config.limit_train or len(data.train))
-    print(f"data: {n_train} training, {len(data.val)} validation, {len(data.test)} test images")
+    plan = schedule(config, n_train)
+    print(f"data: {n_train} training, {len(data.val)} validation, {len(data.test)} test images; "
+          f"{plan.total_steps} steps in {plan.epochs} epoch(s)")
+    if progress.epoch >= plan.epochs:
+        print(f"{args.resume} has already trained {progress.epoch} of {plan.epochs} epochs; "
+              "pass a larger --epochs to train further")
+        return 0
 
     model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -154,12 +199,12 @@ def main() -> int:
 
     try:
         metrics = fit(model, optimizer, data, config, out, progress, metrics,
-                      log_every=args.log_every, stop_after=args.stop_after)
+                      log_every=args.log_every, stop_after=args.stop_after, compile_model=args.compile)
     except TrainingInterrupted as e:
         print(f"train.py: {e}; resume with: python train.py --resume {out}", file=sys.stderr)
         return INTERRUPTED
     if metrics[-1]["event"] != "test":
-        print(f"stopped after epoch {metrics[-1]['epoch']} of {config.epochs} (--stop-after); "
+        print(f"stopped after epoch {metrics[-1]['epoch']} of {plan.epochs} (--stop-after); "
               f"saved {out}; resume with: python train.py --resume {out}")
         return 0
     test = metrics[-1]

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .errors import DataError
@@ -262,3 +263,20 @@ def _reason(e: BaseException) -> str:
     """An exception's message as one short line."""
     lines = [line.strip() for line in str(e).splitlines() if line.strip()]
     return lines[-1] if lines else type(e).__name__
+
+
+def random_affine(images: Tensor, seed: int, max_degrees: float = 10.0, max_scale: float = 0.1,
+                  max_shift: float = 2.0) -> Tensor:
+    """Each image rotated by up to ``max_degrees``, scaled by up to ``max_scale`` and shifted by
+    up to ``max_shift`` pixels, at random (training-time augmentation). The randomness comes
+    only from ``seed``, so a resumed run sees the same images. (b, T, I) -> (b, T, I)."""
+    b, T, I = images.shape
+    generator = torch.Generator().manual_seed(seed)
+    angle = (torch.rand(b, generator=generator) * 2 - 1) * math.radians(max_degrees)  # (b,)
+    scale = 1 + (torch.rand(b, generator=generator) * 2 - 1) * max_scale  # (b,)
+    shift = (torch.rand(b, 2, generator=generator) * 2 - 1) * max_shift * 2 / IMAGE_SIZE  # (b, 2), in [-1, 1] units
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    theta = theta.to(images.device, images.dtype)  # (b, 2, 3): where each output pixel samples from
+    grid = F.affine_grid(theta, [b, 1, T, I], align_corners=False)  # (b, T, I, 2)
+    return F.grid_sample(images.unsqueeze(1), grid, align_corners=False, padding_mode="zeros").squeeze(1)

@@ -82,11 +82,11 @@ def mnist_dir() -> Path:
 
 
 def run_script(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600):
-    """Run ``python train.py ...`` or ``python evaluate.py ...`` like a user would."""
+    """Run ``python train.py ...`` (or any script, or ``-m module``) like a user would."""
     full_env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"}
     full_env.update(env or {})
     full_env["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
-        [sys.executable, str(ROOT / args[0]), *args[1:]],
+        [sys.executable, args[0] if args[0] == "-m" else str(ROOT / args[0]), *args[1:]],
         cwd=cwd or ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
     )

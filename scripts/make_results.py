@@ -1,0 +1,188 @@
+"""Train every preset with several seeds and write the README's results table.
+
+    python scripts/make_results.py --data-dir DIR                  # everything: about 30 min on 2 CPU cores
+    python scripts/make_results.py --data-dir DIR --presets seed-rows-100k --seeds 0   # one run, 30 s
+    python scripts/make_results.py --table-only                    # rebuild the table from results/*.json
+
+Each run is ``train.py --preset NAME --seed K``; its summary (test accuracy on all 10,000 test
+images, on the first 128 too, validation accuracy, training time, device, configuration) is
+written to ``results/NAME-seedK.json`` and kept: a run whose summary exists is not repeated
+(``--rerun`` forces it). The table in README.md, between the ``results:start`` and
+``results:end`` markers, is then rebuilt from all summaries.
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from lstm_mnist import checkpoint as ckpt  # noqa: E402
+from lstm_mnist.data import default_data_dir, load_mnist  # noqa: E402
+from lstm_mnist.evaluation import evaluate  # noqa: E402
+from lstm_mnist.presets import PRESETS, SEED_FILES  # noqa: E402
+
+RESULTS = ROOT / "results"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+# What the original TensorFlow programs reached (../shared/SEEDS.md: TF 2.21 compat.v1, real
+# BasicLSTMCell and static_rnn, 2 CPU cores): reference numbers, not measured by this script.
+TENSORFLOW = {
+    "seed-rows-3-epochs": "97.31% ± 0.34 (96.75–97.58), 11.1 s/epoch",
+    "seed-rows-100k": "96.48% ± 0.31 (96.05–96.71); first 128: 96.1–100%",
+    "seed-projection-100k": "94.65% (93.85–95.36)",
+    "seed-projection-bias-100k": "95.92% (95.44–96.45)",
+    "best": "",
+}
+
+
+def describe(preset: dict) -> str:
+    """A preset's configuration in a few words."""
+    parts = ["28→128 projection" if preset["input_projection"] else "raw rows"]
+    if preset.get("normalize"):
+        parts.append("standardised pixels")
+    parts.append(f"{preset['epochs']} epochs" if preset.get("epochs") else
+                 f"{preset['train_samples']:,} samples (781 steps)")
+    schedule = "cosine" if preset["lr_schedule"] == "cosine" else "constant"
+    parts.append(f"Adam {preset['lr']:g} {schedule}")
+    if preset.get("clip_grad_norm"):
+        parts.append(f"clip {preset['clip_grad_norm']:g}")
+    if preset.get("augment"):
+        parts.append("random affine")
+    layers = "projection and head" if preset["input_projection"] else "head"
+    parts.append({"normal": f"{layers} N(0,1)", "normal-bias0.1": f"{layers}: weights N(0,1), biases 0.1",
+                  "pytorch": "PyTorch init"}[preset["init"]])
+    return ", ".join(parts)
+
+
+def finished(out: Path, name: str, seed: int) -> bool:
+    """Whether ``out`` holds a completed run of this preset and seed."""
+    if not out.exists():
+        return False
+    checkpoint = ckpt.load(out)
+    config = checkpoint.get("train_config", {})
+    return (checkpoint["metrics"][-1]["event"] == "test" and config.get("preset") == name
+            and config.get("seed") == seed)
+
+
+def run(name: str, seed: int, device: str, data_dir: Path) -> dict:
+    """Train one preset with one seed; return its summary."""
+    runs = RESULTS / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    out = runs / f"{name}-seed{seed}.pt"
+    log = runs / f"{name}-seed{seed}.log"
+    command = [sys.executable, str(ROOT / "train.py"), "--preset", name, "--seed", str(seed), "--device", device,
+               "--data-dir", str(data_dir), "--out", str(out), "--overwrite"]
+    if finished(out, name, seed):
+        print(f"{out.name}: finished earlier, summarising it")
+    else:
+        print(f"$ {' '.join(command[1:])}", flush=True)
+        with open(log, "w") as f:
+            status = subprocess.run(command, stdout=f, stderr=subprocess.STDOUT).returncode
+        if status != 0:
+            sys.exit(f"make_results.py: error: run {name} seed {seed} failed; see {log}")
+    model, checkpoint = ckpt.load_model(out)
+    metrics = checkpoint["metrics"]
+    epochs, test = [m for m in metrics if m["event"] == "epoch"], metrics[-1]
+    first_128 = evaluate(model, load_mnist(data_dir).test.head(128))["accuracy"]
+    if device.startswith("cuda"):
+        device_name = f"{device} ({torch.cuda.get_device_name()})"
+    else:
+        device_name = f"cpu ({torch.get_num_threads()} threads)"
+    return {
+        "preset": name,
+        "seed": seed,
+        "test_accuracy": test["accuracy"],
+        "test_accuracy_first_128": first_128,
+        "val_accuracy": epochs[-1]["val_accuracy"],
+        "train_seconds": sum(m["seconds"] for m in epochs),
+        "epochs": len(epochs),
+        "device": device_name,
+        "model_config": checkpoint["model_config"],
+        "train_config": checkpoint["train_config"],
+        "versions": checkpoint["versions"],
+    }
+
+
+def percent(values: list[float]) -> str:
+    """Median and range over seeds, in percent."""
+    median = 100 * statistics.median(values)
+    if len(values) == 1:
+        return f"{median:.2f}%"
+    return f"{median:.2f}% ({100 * min(values):.2f}–{100 * max(values):.2f})"
+
+
+def table(summaries: list[dict]) -> str:
+    lines = [
+        "| preset | reproduces seed | configuration | test accuracy, all 10,000: median (range) | "
+        "validation accuracy | training time | seeds | device | TensorFlow original |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in PRESETS:
+        runs = sorted((s for s in summaries if s["preset"] == name), key=lambda s: s["seed"])
+        if not runs:
+            continue
+        test = percent([r["test_accuracy"] for r in runs])
+        if name == "seed-rows-100k":
+            test += f"; first 128 only: {percent([r['test_accuracy_first_128'] for r in runs])}"
+        seconds = statistics.median(r["train_seconds"] for r in runs)
+        devices = sorted({r["device"] for r in runs})
+        lines.append(
+            f"| `{name}` | {SEED_FILES[name]} | {describe(PRESETS[name])} | {test} | "
+            f"{percent([r['val_accuracy'] for r in runs])} | {seconds:.0f} s | "
+            f"{', '.join(str(r['seed']) for r in runs)} | {', '.join(devices)} | {TENSORFLOW[name]} |"
+        )
+    return "\n".join(lines)
+
+
+def update_readme(text: str, readme: Path) -> None:
+    content = readme.read_text()
+    if START not in content or END not in content:
+        sys.exit(f"make_results.py: error: {readme} has no {START} ... {END} markers")
+    head, rest = content.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{text}\n{END}{tail}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--presets", nargs="+", choices=list(PRESETS), default=list(PRESETS), metavar="NAME",
+                        help=f"presets to run (default: all: {', '.join(PRESETS)})")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds to run (default: 0 1 2)")
+    parser.add_argument("--device", default="cpu", help="device for the runs (default: cpu)")
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
+                        help="folder with the MNIST IDX files (default: $MNIST_DIR)")
+    parser.add_argument("--rerun", action="store_true", help="train again even where a summary exists")
+    parser.add_argument("--table-only", action="store_true", help="train nothing: rebuild the table from results/")
+    parser.add_argument("--readme", type=Path, default=ROOT / "README.md", help="where the table goes")
+    args = parser.parse_args()
+
+    if not args.table_only:
+        if args.data_dir is None:
+            parser.error("--data-dir (or MNIST_DIR) is needed to train")
+        for name in args.presets:
+            for seed in args.seeds:
+                path = RESULTS / f"{name}-seed{seed}.json"
+                if path.exists() and not args.rerun:
+                    print(f"{path.name}: kept (--rerun to train again)")
+                    continue
+                summary = run(name, seed, args.device, args.data_dir)
+                path.write_text(json.dumps(summary, indent=1) + "\n")
+                print(f"{path.name}: test {100 * summary['test_accuracy']:.2f}%, "
+                      f"{summary['train_seconds']:.0f} s", flush=True)
+
+    summaries = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*-seed*.json"))]
+    text = table(summaries)
+    update_readme(text, args.readme)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
