@@ -7,6 +7,9 @@
     evaluation.py  accuracy, per-class accuracy and the confusion matrix
     checkpoint.py  atomic saving and safe loading of checkpoints
     cli.py         what train.py and evaluate.py share: argument types, devices, errors
+    presets.py     the seed tutorials' configurations and the best one found
+    reference.py   the same model on nn.LSTM / nn.LSTMCell, to check and to time against
+    bench.py       the benchmark: python -m lstm_mnist.bench
 """
 
 __version__ = "0.1.0"

@@ -7,6 +7,7 @@ from torch import nn
 
 from lstm_mnist import LSTMClassifier, ModelConfig
 from lstm_mnist.model import PIXEL_MEAN, PIXEL_STD
+from lstm_mnist.reference import FusedLSTMClassifier, LSTMCellLoopClassifier
 
 
 @pytest.fixture(autouse=True)
@@ -17,33 +18,6 @@ def float64():
     torch.set_default_dtype(previous)
 
 
-class ReferenceClassifier(nn.Module):
-    """The same model on PyTorch's fused nn.LSTM (batch_first: images are (B, T, I))."""
-
-    def __init__(self, model: LSTMClassifier):
-        super().__init__()
-        config, H = model.config, model.config.hidden_size
-        self.projection = None
-        if config.input_projection:
-            self.projection = nn.Linear(config.input_size, H)
-            self.projection.load_state_dict(model.projection.state_dict())
-        self.lstm = nn.LSTM(model.cell.input_size, H, batch_first=True)
-        self.head = nn.Linear(H, config.num_classes)
-        self.head.load_state_dict(model.head.state_dict())
-        with torch.no_grad():
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                getattr(self.lstm, f"{name}_l0").copy_(getattr(model.cell, name))
-            self.lstm.bias_ih_l0[H : 2 * H] += config.forget_bias  # gates i, f, g, o
-
-        self.normalize = config.normalize
-
-    def forward(self, images):
-        x = (images - PIXEL_MEAN) / PIXEL_STD if self.normalize else images
-        x = x if self.projection is None else self.projection(x)
-        outputs, _ = self.lstm(x)  # (B, T, H)
-        return self.head(outputs[:, -1])
-
-
 @pytest.mark.parametrize("input_projection", [False, True])
 @pytest.mark.parametrize("forget_bias", [0.0, 1.0])
 @pytest.mark.parametrize("normalize", [True, False])
@@ -51,12 +25,13 @@ def test_logits_and_gradients_match_nn_lstm(input_projection, forget_bias, norma
     torch.manual_seed(0)
     model = LSTMClassifier(hidden_size=32, forget_bias=forget_bias, input_projection=input_projection,
                            normalize=normalize)
-    ref = ReferenceClassifier(model)
+    ref = FusedLSTMClassifier(model)
     images, labels = torch.rand(5, 28, 28), torch.randint(0, 10, (5,))
 
     logits, ref_logits = model(images), ref(images)
     assert logits.shape == (5, 10)
     torch.testing.assert_close(logits, ref_logits, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(LSTMCellLoopClassifier(model)(images), logits, rtol=1e-10, atol=1e-10)
 
     F.cross_entropy(logits, labels).backward()
     F.cross_entropy(ref_logits, labels).backward()

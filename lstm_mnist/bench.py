@@ -1,0 +1,252 @@
+"""Benchmark: the hand-written model against the same model on nn.LSTMCell and nn.LSTM.
+
+    python -m lstm_mnist.bench                       # CPU (and CUDA if present), prints a table
+    python -m lstm_mnist.bench --device cpu --json bench.json
+    python -m lstm_mnist.bench --smoke               # a few steps of each: checks it runs (CI)
+
+Every variant gets the same weights (copied from the hand-written model) and is first checked
+to compute the same logits, so none is fast because it is wrong. Training steps (forward,
+cross-entropy, backward, Adam; batch 128 by default) are then timed in one process,
+interleaved: round after round, each variant runs a few steps, and the median per-step time
+is reported, with the time for a 55,000-image epoch at that speed, images per second, the
+ratio to nn.LSTM, the time to evaluate 10,000 images, and peak memory (on CUDA the caching
+allocator's peak; on Linux CPUs how far the resident memory of a separate process that runs
+only that variant rises while it trains and evaluates).
+"""
+
+import argparse
+import copy
+import json
+import math
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from .model import LSTMClassifier
+from .reference import FusedLSTMClassifier, LSTMCellLoopClassifier
+
+TRAIN_IMAGES = 55_000
+TEST_IMAGES = 10_000
+VARIANTS = ("hand-written", "hand-written, compiled", "nn.LSTMCell loop", "nn.LSTM")
+
+
+def build(variant: str, model: LSTMClassifier) -> torch.nn.Module:
+    if variant == "hand-written":
+        return model
+    if variant == "hand-written, compiled":  # train.py --compile
+        return torch.compile(copy.deepcopy(model), dynamic=True)
+    if variant == "nn.LSTMCell loop":
+        return LSTMCellLoopClassifier(model)
+    if variant == "nn.LSTM":
+        return FusedLSTMClassifier(model)
+    raise ValueError(f"unknown variant {variant!r}")
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_steps(model, optimizer, images, labels, steps: int, device) -> float:
+    """Seconds per training step, averaged over ``steps`` steps."""
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    synchronize(device)
+    return (time.perf_counter() - start) / steps
+
+
+@torch.inference_mode()
+def time_evaluation(model, images, batch_size: int, device) -> float:
+    """Seconds to compute the logits of all ``images``."""
+    model.eval()
+    synchronize(device)
+    start = time.perf_counter()
+    for i in range(0, len(images), batch_size):
+        model(images[i : i + batch_size]).argmax(1)
+    synchronize(device)
+    model.train()
+    return time.perf_counter() - start
+
+
+def check_agreement(models: dict, images, device) -> float:
+    """The largest logit difference between any variant and the hand-written one."""
+    with torch.no_grad():
+        reference = models["hand-written"](images)
+        worst = max((m(images) - reference).abs().max().item() for m in models.values())
+    tolerance = 1e-4 if device.type == "cpu" else 1e-2  # cuDNN / TF32 on a GPU round differently
+    if worst > tolerance:
+        sys.exit(f"bench: error: variants disagree: max logit difference {worst:.2e} > {tolerance:.0e}")
+    return worst
+
+
+def peak_memory_cpu(variant: str, batch_size: int, hidden_size: int) -> float:
+    """How much a fresh process's peak resident memory (MB) grows while it trains ``variant``
+    for a few steps and evaluates 1,000 images (PyTorch itself, loaded before, not counted)."""
+    code = f"from lstm_mnist.bench import probe; print(probe({variant!r}, {batch_size}, {hidden_size}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[-1])
+
+
+def _status_kib(field: str) -> int:
+    """A line of Linux's /proc/self/status, in KiB (VmRSS: resident now, VmHWM: peak)."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+
+def probe(variant: str, batch_size: int, hidden_size: int) -> float:
+    """Train ``variant`` for a few steps; return how far resident memory rose above what it was
+    before (MB): the peak after the peak was reset (Linux's clear_refs), minus the start."""
+    torch.manual_seed(0)
+    model = build(variant, LSTMClassifier(hidden_size=hidden_size))
+    optimizer = torch.optim.Adam(model.parameters())
+    images, labels = torch.rand(batch_size, 28, 28), torch.randint(0, 10, (batch_size,))
+    test_images = torch.rand(1000, 28, 28)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset VmHWM to the current resident size
+    before = _status_kib("VmRSS")
+    time_steps(model, optimizer, images, labels, 3, torch.device("cpu"))
+    time_evaluation(model, test_images, 1000, torch.device("cpu"))
+    return (_status_kib("VmHWM") - before) / 1024
+
+
+def time_to_accuracy(device: str, data_dir: str, extra: list[str]) -> dict:
+    """Wall time of ``python train.py`` with its defaults (3 epochs), from process start (data
+    loading included) to exit, and the test accuracy it reached."""
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run.pt"
+        start = time.perf_counter()
+        subprocess.run([sys.executable, str(root / "train.py"), "--device", device, "--data-dir", data_dir,
+                        "--out", str(out), *extra], check=True, capture_output=True)
+        seconds = time.perf_counter() - start
+        lines = out.with_suffix(".metrics.jsonl").read_text().splitlines()
+        test = json.loads(lines[-1])
+    return {"device": device, "flags": extra, "seconds": seconds, "test_accuracy": test["accuracy"]}
+
+
+def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: int, steps: int,
+              eval_batch_size: int, memory: bool, variants: tuple[str, ...] = VARIANTS) -> dict:
+    torch.manual_seed(0)
+    base = LSTMClassifier(hidden_size=hidden_size).to(device)
+    models = {v: build(v, base).to(device) for v in variants}
+    optimizers = {v: torch.optim.Adam(m.parameters()) for v, m in models.items()}
+    images = torch.rand(batch_size, 28, 28, device=device)
+    labels = torch.randint(0, 10, (batch_size,), device=device)
+    test_images = torch.rand(TEST_IMAGES, 28, 28, device=device)
+    max_difference = check_agreement(models, images, device)
+
+    compile_seconds = {}
+    for v in variants:  # warm-up: allocator, kernels, lazy initialisation, compilation
+        start = time.perf_counter()
+        time_steps(models[v], optimizers[v], images, labels, 2, device)
+        compile_seconds[v] = time.perf_counter() - start
+    per_step = {v: [] for v in variants}
+    for _ in range(rounds):
+        for v in variants:
+            per_step[v].append(time_steps(models[v], optimizers[v], images, labels, steps, device))
+    evaluation = {v: min(time_evaluation(models[v], test_images, eval_batch_size, device) for _ in range(2))
+                  for v in variants}
+
+    rows = []
+    fused = statistics.median(per_step["nn.LSTM"])  # the yardstick
+    for v in variants:
+        step = statistics.median(per_step[v])
+        row = {
+            "variant": v,
+            "ms_per_step": 1000 * step,
+            "seconds_per_epoch": step * math.ceil(TRAIN_IMAGES / batch_size),
+            "images_per_second": batch_size / step,
+            "ratio_to_nn_lstm": step / fused,
+            "eval_10k_seconds": evaluation[v],
+            "warm_up_seconds": compile_seconds[v],
+        }
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+            time_steps(models[v], optimizers[v], images, labels, 1, device)
+            row["peak_memory_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+        elif memory and "compiled" not in v:  # a compiled probe would compile all over again
+            row["peak_memory_mb"] = peak_memory_cpu(v, batch_size, hidden_size)
+        rows.append(row)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    return {"device": name, "batch_size": batch_size, "hidden_size": hidden_size, "rounds": rounds,
+            "steps_per_round": steps, "max_logit_difference": max_difference, "torch": str(torch.__version__),
+            "rows": rows}
+
+
+def format_table(result: dict) -> str:
+    lines = [f"device: {result['device']}; batch {result['batch_size']}, hidden {result['hidden_size']}; "
+             f"median of {result['rounds']} rounds of {result['steps_per_round']} steps; variants agree to "
+             f"{result['max_logit_difference']:.1e}",
+             "| variant | ms/step | s/epoch | images/s | × nn.LSTM | eval 10k (s) | first 2 steps (s) | peak memory (MB) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        memory = f"{r['peak_memory_mb']:.0f}" if "peak_memory_mb" in r else "–"
+        lines.append(f"| {r['variant']} | {r['ms_per_step']:.1f} | {r['seconds_per_epoch']:.1f} | "
+                     f"{r['images_per_second']:.0f} | {r['ratio_to_nn_lstm']:.2f} | {r['eval_10k_seconds']:.2f} | "
+                     f"{r['warm_up_seconds']:.1f} | {memory} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m lstm_mnist.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", choices=("all", "cpu", "cuda"), default="all",
+                        help="where to run (default: all: the CPU, and CUDA if present)")
+    parser.add_argument("--batch-size", type=int, default=128, help="images per step (default: 128)")
+    parser.add_argument("--hidden-size", type=int, default=128, help="H (default: 128)")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default: 7)")
+    parser.add_argument("--steps", type=int, default=10, help="steps per variant per round (default: 10)")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--smoke", action="store_true",
+                        help="quick: 1 round of 1 step, no memory probe, no compiled variant")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="leave out the compiled variant (its compilation takes about a minute on a CPU)")
+    parser.add_argument("--time-to-accuracy", metavar="DATA_DIR",
+                        help="also time whole default train.py runs (plain and --compile) on the real MNIST "
+                             "in DATA_DIR, from process start to exit, with the test accuracy they reach")
+    args = parser.parse_args()
+    variants = VARIANTS
+    if args.smoke:
+        args.rounds, args.steps = 1, 1
+    if args.smoke or args.no_compile:
+        variants = tuple(v for v in VARIANTS if "compiled" not in v)
+
+    devices = [torch.device("cpu")] if args.device in ("all", "cpu") else []
+    if args.device in ("all", "cuda"):
+        if torch.cuda.is_available():
+            devices.append(torch.device("cuda"))
+        elif args.device == "cuda":
+            parser.error("--device cuda: CUDA is not available here")
+    results = []
+    for device in devices:
+        result = benchmark(device, args.batch_size, args.hidden_size, args.rounds, args.steps,
+                           eval_batch_size=1000, memory=not args.smoke, variants=variants)
+        print(format_table(result), flush=True)
+        results.append(result)
+    if args.time_to_accuracy:
+        for device in devices:
+            for extra in ([], ["--compile"]):
+                run = time_to_accuracy(device.type, args.time_to_accuracy, extra)
+                print(f"python train.py --device {device.type} {' '.join(extra)}: {run['seconds']:.1f} s from "
+                      f"process start to exit, test accuracy {100 * run['test_accuracy']:.2f}%", flush=True)
+                results.append({"time_to_accuracy": run})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
