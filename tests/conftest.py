@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = {
@@ -60,6 +61,15 @@ def write_mnist(directory: Path, n_train: int = 5200, n_test: int = 300, compres
     write_idx(folder / NAMES["test_images"], test_images, compress)
     write_idx(folder / NAMES["test_labels"], test_labels, compress)
     return directory
+
+
+@pytest.fixture
+def float64():
+    """Compute in float64 for the duration of a test (for comparisons at 1e-12)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 @pytest.fixture(scope="session")

@@ -10,12 +10,7 @@ from lstm_mnist import LSTMCell, LSTMState
 
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+pytestmark = pytest.mark.usefixtures("float64")  # conftest.py: compare in float64
 
 
 def reference_cell(cell: LSTMCell) -> nn.LSTMCell:

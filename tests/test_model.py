@@ -10,12 +10,7 @@ from lstm_mnist.model import PIXEL_MEAN, PIXEL_STD
 from lstm_mnist.reference import FusedLSTMClassifier, LSTMCellLoopClassifier
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+pytestmark = pytest.mark.usefixtures("float64")  # conftest.py: compare in float64
 
 
 @pytest.mark.parametrize("input_projection", [False, True])
