@@ -1,53 +1,12 @@
-"""Evaluate a checkpoint on the MNIST test (or validation) images.
+"""Evaluate a checkpoint on MNIST: ``python evaluate.py --help``.
 
-    python evaluate.py checkpoint.pt             # accuracy, per-class accuracy, confusion matrix
-    python evaluate.py checkpoint.pt --json      # the same as one JSON object
+The program itself is lstm_mnist/commands/evaluate.py; this file runs it from a clone.
+Installed with ``pip install .``, the same program is the ``lstm-mnist-evaluate`` command.
 """
 
-import json
 import sys
-from pathlib import Path
 
-from lstm_mnist import checkpoint as ckpt
-from lstm_mnist.cli import ArgumentParser, HelpFormatter, device_name, positive_int, resolve_device, run
-from lstm_mnist.data import default_data_dir, load_mnist
-from lstm_mnist.evaluation import evaluate, format_report
-
-
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="evaluate.py", description=__doc__, formatter_class=HelpFormatter)
-    parser.add_argument("checkpoint", type=Path, help="checkpoint written by train.py")
-    parser.add_argument("--split", choices=("test", "val"), default="test",
-                        help="the 10,000 test images, or the 5,000 validation images (default: test)")
-    parser.add_argument("--data-dir", type=Path, default=default_data_dir(), metavar="DIR",
-                        help="folder with the four MNIST IDX files (.gz or raw); default: $MNIST_DIR, "
-                             "else ./data, else a download into ./data")
-    parser.add_argument("--device", type=device_name, default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N (default: auto)")
-    parser.add_argument("--batch-size", type=positive_int, default=1000, metavar="N",
-                        help="images per forward pass (default: 1000)")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON object (accuracy as a fraction, per_class, confusion_matrix, n)")
-    return parser
-
-
-def main() -> int:
-    parser = build_parser()
-    args = parser.parse_args()
-    try:
-        device, device_line = resolve_device(args.device)
-    except ValueError as e:
-        parser.error(str(e))
-    model, checkpoint = ckpt.load_model(args.checkpoint, device)
-    split = getattr(load_mnist(args.data_dir), args.split).to(device)
-    metrics = evaluate(model, split, batch_size=args.batch_size)
-    if args.json:
-        print(json.dumps({"checkpoint": str(args.checkpoint), "split": args.split, **metrics}))
-    else:
-        print(device_line)
-        print(f"model: {model.config}")
-        print(format_report(metrics, title=args.split))
-    return 0
-
+from lstm_mnist.commands.evaluate import command
 
 if __name__ == "__main__":
-    sys.exit(run(main, "evaluate.py"))
+    sys.exit(command())

@@ -6,7 +6,8 @@
     training.py    TrainConfig and the training loop (nothing LSTM-specific in it)
     evaluation.py  accuracy, per-class accuracy and the confusion matrix
     checkpoint.py  atomic saving and safe loading of checkpoints
-    cli.py         what train.py and evaluate.py share: argument types, devices, errors
+    cli.py         what the commands share: argument types, devices, errors, their names
+    commands/      the programs train.py and evaluate.py (lstm-mnist-train, lstm-mnist-evaluate)
     presets.py     the seed tutorials' configurations and the best one found
     reference.py   the same model on nn.LSTM / nn.LSTMCell, to check and to time against
     bench.py       the benchmark: python -m lstm_mnist.bench

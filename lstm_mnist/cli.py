@@ -1,4 +1,4 @@
-"""What ``train.py`` and ``evaluate.py`` share: argument types, the device, error reporting.
+"""What the commands share: argument types, the device, error reporting, their names.
 
 Every problem the user can fix ends the program with one line on stderr, never a
 traceback: exit status 2 for a bad command line (argparse's convention), 1 for anything
@@ -118,6 +118,22 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0) -> N
             f"--out {path}: only {free / 1e6:.1f} MB free in {parent}; a checkpoint needs about "
             f"{needed_bytes / 1e6:.1f} MB, twice that while it is replaced: free some space or choose another --out"
         )
+
+
+def installed() -> bool:
+    """Whether we run as an installed console command (``lstm-mnist-train``) rather than as a
+    script of a clone (``python train.py``)."""
+    return Path(sys.argv[0]).name.startswith("lstm-mnist-")
+
+
+def program_name(script: str) -> str:
+    """'train.py' from a clone, 'lstm-mnist-train' when installed."""
+    return f"lstm-mnist-{Path(script).stem}" if installed() else script
+
+
+def command_line(script: str) -> str:
+    """How to run a program again: 'python train.py' from a clone, 'lstm-mnist-train' when installed."""
+    return program_name(script) if installed() else f"python {script}"
 
 
 def run(main: Callable[[], int | None], prog: str) -> int:

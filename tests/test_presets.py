@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-import train
+from lstm_mnist.commands import train
 from conftest import ROOT, run_script
 from lstm_mnist import LSTMClassifier
 from lstm_mnist import checkpoint as ckpt
