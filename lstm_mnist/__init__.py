@@ -7,7 +7,8 @@
     evaluation.py  accuracy, per-class accuracy and the confusion matrix
     checkpoint.py  atomic saving and safe loading of checkpoints
     cli.py         what the commands share: argument types, devices, errors, their names
-    commands/      the programs train.py and evaluate.py (lstm-mnist-train, lstm-mnist-evaluate)
+    commands/      the programs train.py, evaluate.py, predict.py (lstm-mnist-train, ...)
+    distributed.py data-parallel training under torchrun
     presets.py     the seed tutorials' configurations and the best one found
     reference.py   the same model on nn.LSTM / nn.LSTMCell, to check and to time against
     bench.py       the benchmark: python -m lstm_mnist.bench

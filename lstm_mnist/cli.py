@@ -7,6 +7,7 @@ else (missing data, a bad checkpoint, a diverged run), 130 after Ctrl-C.
 
 import argparse
 import math
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -66,6 +67,14 @@ def positive_float(text: str) -> float:
     return value
 
 
+def class_names(text: str) -> tuple[str, ...]:
+    """Ten comma-separated names, one per label 0..9 ("T-shirt,Trouser,...")."""
+    names = tuple(name.strip() for name in text.split(","))
+    if len(names) != 10 or not all(names):
+        raise argparse.ArgumentTypeError(f"expected 10 non-empty comma-separated names, got {len(names)}")
+    return names
+
+
 def device_name(text: str) -> str:
     """'auto', 'cpu', 'cuda' or 'cuda:N' (checked against the machine later, by resolve_device)."""
     name = text.strip().lower()
@@ -106,7 +115,7 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0) -> N
         raise ValueError(
             f"--out {path}: exists; continue it with --resume {path}, choose another --out, or pass --overwrite"
         )
-    probe = parent / f".{path.name}.write-test"
+    probe = parent / f".{path.name}.write-test-{os.getpid()}"
     try:
         probe.write_bytes(b"")
         probe.unlink()

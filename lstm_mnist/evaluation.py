@@ -46,8 +46,9 @@ def evaluate(model: nn.Module, split: Split, batch_size: int = 1000) -> dict:
     }
 
 
-def format_report(metrics: dict, title: str = "test") -> str:
-    """The metrics as a few lines of text: accuracy, per-class accuracy, confusion matrix."""
+def format_report(metrics: dict, title: str = "test", class_names=None) -> str:
+    """The metrics as a few lines of text: accuracy, per-class accuracy (named, if
+    ``class_names`` are given), confusion matrix."""
     confusion = metrics["confusion_matrix"]
     K = len(confusion)
     width = max(5, len(str(max(max(row) for row in confusion))) + 1)
@@ -57,9 +58,11 @@ def format_report(metrics: dict, title: str = "test") -> str:
         "",
         "per-class accuracy:",
     ]
+    width_name = max((len(name) for name in class_names), default=0) if class_names else 0
     for k, acc in enumerate(metrics["per_class"]):
-        lines.append(f"  {k}: {'   n/a' if acc is None else f'{100 * acc:6.2f}%'}  ({sum(confusion[k])} images)")
-    lines += ["", "confusion matrix (rows: true digit, columns: predicted digit):"]
+        name = f" {class_names[k]:<{width_name}}" if class_names else ""
+        lines.append(f"  {k}{name}: {'   n/a' if acc is None else f'{100 * acc:6.2f}%'}  ({sum(confusion[k])} images)")
+    lines += ["", "confusion matrix (rows: true label, columns: predicted label):"]
     lines.append("true\\pred" + "".join(f"{k:>{width}}" for k in range(K)))
     for k, row in enumerate(confusion):
         lines.append(f"{k:>9}" + "".join(f"{v:>{width}}" for v in row))

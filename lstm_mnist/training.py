@@ -21,9 +21,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from . import checkpoint as ckpt
+from . import distributed
 from .data import MNIST, random_affine, shuffled_batches
 from .errors import LSTMMnistError
 from .evaluation import evaluate
@@ -46,6 +48,7 @@ class TrainConfig:
     seed: int = 0  # drives the initial weights, the order of the batches and the augmentation
     limit_train: int | None = None  # train on the first N training images only
     preset: str | None = None  # the preset these settings started from, if any (see presets.py)
+    class_names: tuple[str, ...] | None = None  # what the 10 labels mean, for reports (None: the digits)
 
 
 @dataclass
@@ -160,7 +163,10 @@ def make_checkpoint(model: nn.Module, optimizer: torch.optim.Optimizer, config: 
 
 
 def save(path: Path, model, optimizer, config, progress, metrics) -> None:
-    """The checkpoint, then the metrics file beside it, each replaced atomically."""
+    """The checkpoint, then the metrics file beside it, each replaced atomically (by rank 0
+    alone when training runs in several processes)."""
+    if not distributed.is_main():
+        return
     ckpt.save(path, make_checkpoint(model, optimizer, config, progress, metrics))
     ckpt.write_metrics(ckpt.metrics_path(path), metrics)
 
@@ -176,104 +182,149 @@ def fit(
     log_every: int = 50,
     stop_after: int | None = None,
     compile_model: bool = False,
+    tensorboard: Path | None = None,
 ) -> list[dict]:
     """Train until the run's steps are done (continuing from ``progress``), then
     evaluate on the test split. Returns the metrics: one record per epoch, then the test.
     With ``stop_after``, stop once that many epochs are done (a checkpoint to resume from,
     no test); the learning-rate schedule still spans the whole run. With ``compile_model``, the
     training steps run the model through ``torch.compile`` (same numbers within float
-    rounding, faster after a one-off compilation); evaluation stays eager."""
+    rounding, faster after a one-off compilation); evaluation stays eager. With ``tensorboard``,
+    the metrics also go to TensorBoard event files in that folder."""
     progress = progress or Progress()
     metrics = list(metrics or [])
     train = data.train.head(config.limit_train) if config.limit_train else data.train
     device = train.labels.device
     plan = schedule(config, len(train))
-    forward = torch.compile(model, dynamic=True) if compile_model else model  # dynamic: the last batch is smaller
+    rank, world = distributed.rank(), distributed.world_size()
+    forward = DistributedDataParallel(model) if world > 1 else model  # averages the gradients over ranks
+    if compile_model:
+        forward = torch.compile(forward, dynamic=True)  # dynamic: the last batch is smaller
     until = min(plan.epochs, stop_after or plan.epochs)
+    writer = open_tensorboard(tensorboard) if tensorboard is not None and rank == 0 else None
 
-    with StopSignals() as stop:
-        while progress.epoch < until:
-            epoch = progress.epoch  # 0-based index of the epoch under way
-            batches = shuffled_batches(len(train), config.batch_size, config.seed, epoch, device)
-            batches = batches[: plan.steps_in_epoch(epoch)]  # a run counted in samples may end mid-epoch
-            loss_sum = torch.tensor(progress.loss_sum, device=device)  # summed over images, on the device
-            correct = torch.tensor(progress.correct, device=device)
-            seen, seconds = progress.seen, progress.seconds
-            bar = tqdm(total=len(batches), initial=progress.step, desc=f"epoch {epoch + 1}/{plan.epochs}",
-                       unit="batch", disable=None, leave=False, dynamic_ncols=True)
-            model.train()
-            start = time.perf_counter()
-            for step in range(progress.step, len(batches)):
-                index = batches[step]  # (b,)
-                images, labels = train.images[index], train.labels[index]  # (b, T, I), (b,)
-                global_step = epoch * plan.steps_per_epoch + step
-                if config.augment:
-                    images = random_affine(images, seed=config.seed * 1_000_003 + global_step)  # (b, T, I)
-                for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(config, global_step, plan.total_steps)
+    try:
+        with StopSignals() as stop:
+            while progress.epoch < until:
+                epoch = progress.epoch  # 0-based index of the epoch under way
+                batches = shuffled_batches(len(train), config.batch_size, config.seed, epoch, device)
+                batches = batches[: plan.steps_in_epoch(epoch)]  # a run counted in samples may end mid-epoch
+                # Running totals of this process's images, on the device (rank 0 carries a resumed run's).
+                loss_sum = torch.tensor(progress.loss_sum if rank == 0 else 0.0, device=device)
+                correct = torch.tensor(progress.correct if rank == 0 else 0, device=device)
+                seen = progress.seen if rank == 0 else 0
+                seconds = progress.seconds
+                bar = tqdm(total=len(batches), initial=progress.step, desc=f"epoch {epoch + 1}/{plan.epochs}",
+                           unit="batch", disable=None if rank == 0 else True, leave=False, dynamic_ncols=True)
 
-                logits = forward(images)  # (b, K)
-                loss = F.cross_entropy(logits, labels)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.clip_grad_norm is not None:
-                    nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
-                optimizer.step()
+                def totals() -> tuple[float, int, int]:
+                    """loss, correct and images summed over all ranks' running totals (a host sync)."""
+                    summed = distributed.sum_over_ranks(loss_sum, correct, torch.tensor(seen, device=device))
+                    return summed[0].item(), int(summed[1].item()), int(summed[2].item())
 
-                # Running totals stay on the device: no host synchronisation per step.
-                loss_sum += loss.detach() * len(index)
-                correct += (logits.argmax(dim=1) == labels).sum()
-                seen += len(index)
-                bar.update(1)
+                model.train()
+                start = time.perf_counter()
+                for step in range(progress.step, len(batches)):
+                    index = batches[step]  # (b,): the global batch, the same on every rank
+                    images, labels = train.images[index], train.labels[index]  # (b, T, I), (b,)
+                    global_step = epoch * plan.steps_per_epoch + step
+                    if config.augment:
+                        images = random_affine(images, seed=config.seed * 1_000_003 + global_step)  # (b, T, I)
+                    if world > 1:
+                        images, labels = images[rank::world], labels[rank::world]  # this rank's shard
+                    for group in optimizer.param_groups:
+                        group["lr"] = learning_rate(config, global_step, plan.total_steps)
 
-                done = step + 1
-                if stop.requested or done % log_every == 0 or done == len(batches):
-                    running_loss = loss_sum.item() / seen
-                    if not math.isfinite(running_loss):
+                    logits = forward(images)  # (b, K)
+                    loss = F.cross_entropy(logits, labels)
+                    optimizer.zero_grad(set_to_none=True)
+                    if world > 1:  # DDP averages over ranks: weigh each shard so that makes the global mean
+                        (loss * (len(labels) * world / len(index))).backward()
+                    else:
+                        loss.backward()
+                    if config.clip_grad_norm is not None:
+                        nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
+                    optimizer.step()
+
+                    # Running totals stay on the device: no host synchronisation per step.
+                    loss_sum += loss.detach() * len(labels)
+                    correct += (logits.argmax(dim=1) == labels).sum()
+                    seen += len(labels)
+                    bar.update(1)
+
+                    done = step + 1
+                    stop_now = distributed.any_rank(stop.requested, device)  # every rank stops at the same step
+                    if stop_now or done % log_every == 0 or done == len(batches):
+                        total_loss, total_correct, total_seen = totals()
+                        running_loss = total_loss / total_seen
+                        if not math.isfinite(running_loss):
+                            bar.close()
+                            raise TrainingDiverged(
+                                f"the loss became {running_loss} in epoch {epoch + 1} by step {done}/{len(batches)}; "
+                                + (f"the last good checkpoint (after epoch {progress.epoch}) is kept in {out}; "
+                                   if progress.epoch else "no checkpoint was written; ")
+                                + f"try a lower --lr (now {config.lr:g})"
+                            )
+                        bar.set_postfix(loss=f"{running_loss:.4f}", acc=f"{100 * total_correct / total_seen:.2f}%")
+                        if writer is not None:
+                            writer.add_scalar("train/running_loss", running_loss, global_step + 1)
+                            writer.add_scalar("train/learning_rate", optimizer.param_groups[0]["lr"], global_step + 1)
+                    if stop_now:
                         bar.close()
-                        raise TrainingDiverged(
-                            f"the loss became {running_loss} in epoch {epoch + 1} by step {done}/{len(batches)}; "
-                            + (f"the last good checkpoint (after epoch {progress.epoch}) is kept in {out}; "
-                               if progress.epoch else "no checkpoint was written; ")
-                            + f"try a lower --lr (now {config.lr:g})"
+                        progress = Progress(epoch, done, total_loss, total_correct, total_seen,
+                                            seconds + time.perf_counter() - start)
+                        save(out, model, optimizer, config, progress, metrics)
+                        raise TrainingInterrupted(
+                            f"stopped in epoch {epoch + 1}/{plan.epochs} after step {done}/{len(batches)}; "
+                            f"saved {out}"
                         )
-                    bar.set_postfix(loss=f"{running_loss:.4f}", acc=f"{100 * correct.item() / seen:.2f}%")
-                if stop.requested:
-                    bar.close()
-                    progress = Progress(epoch, done, loss_sum.item(), int(correct.item()), seen,
-                                        seconds + time.perf_counter() - start)
-                    save(out, model, optimizer, config, progress, metrics)
-                    raise TrainingInterrupted(
-                        f"stopped in epoch {epoch + 1}/{plan.epochs} after step {done}/{len(batches)}; "
-                        f"saved {out}"
+                seconds += time.perf_counter() - start
+                bar.close()
+
+                total_loss, total_correct, total_seen = totals()
+                val = evaluate(model, data.val)
+                record = {
+                    "event": "epoch",
+                    "epoch": epoch + 1,
+                    "train_loss": total_loss / total_seen,
+                    "train_accuracy": total_correct / total_seen,
+                    "val_loss": val["loss"],
+                    "val_accuracy": val["accuracy"],
+                    "seconds": seconds,
+                    "images_per_second": total_seen / seconds,
+                }
+                metrics.append(record)
+                if writer is not None:
+                    for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "images_per_second"):
+                        writer.add_scalar(key.replace("_", "/", 1), record[key], epoch + 1)
+                    writer.flush()
+                progress = Progress(epoch=epoch + 1)
+                save(out, model, optimizer, config, progress, metrics)
+                if rank == 0:
+                    tqdm.write(
+                        f"epoch {epoch + 1}/{plan.epochs}: train loss {record['train_loss']:.4f} "
+                        f"acc {100 * record['train_accuracy']:.2f}% | val loss {val['loss']:.4f} "
+                        f"acc {100 * val['accuracy']:.2f}% | {seconds:.1f} s ({record['images_per_second']:.0f} images/s)"
                     )
-            seconds += time.perf_counter() - start
-            bar.close()
 
-            val = evaluate(model, data.val)
-            record = {
-                "event": "epoch",
-                "epoch": epoch + 1,
-                "train_loss": loss_sum.item() / seen,
-                "train_accuracy": correct.item() / seen,
-                "val_loss": val["loss"],
-                "val_accuracy": val["accuracy"],
-                "seconds": seconds,
-                "images_per_second": seen / seconds,
-            }
-            metrics.append(record)
-            progress = Progress(epoch=epoch + 1)
-            save(out, model, optimizer, config, progress, metrics)
-            tqdm.write(
-                f"epoch {epoch + 1}/{plan.epochs}: train loss {record['train_loss']:.4f} "
-                f"acc {100 * record['train_accuracy']:.2f}% | val loss {val['loss']:.4f} "
-                f"acc {100 * val['accuracy']:.2f}% | {seconds:.1f} s ({record['images_per_second']:.0f} images/s)"
-            )
-
-    if progress.epoch < plan.epochs:  # stopped early, as asked
+        if progress.epoch < plan.epochs:  # stopped early, as asked
+            return metrics
+        test = evaluate(model, data.test)
+        metrics.append({"event": "test", "epoch": progress.epoch, "accuracy": test["accuracy"],
+                        "loss": test["loss"], "n": test["n"]})
+        save(out, model, optimizer, config, progress, metrics)
+        if writer is not None:
+            writer.add_scalar("test/accuracy", test["accuracy"], progress.epoch)
         return metrics
-    test = evaluate(model, data.test)
-    metrics.append({"event": "test", "epoch": progress.epoch, "accuracy": test["accuracy"],
-                    "loss": test["loss"], "n": test["n"]})
-    save(out, model, optimizer, config, progress, metrics)
-    return metrics
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def open_tensorboard(folder: Path):
+    """A TensorBoard writer for ``folder``; TensorBoard itself is an optional dependency."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise LSTMMnistError("--tensorboard needs the tensorboard package: pip install tensorboard") from None
+    return SummaryWriter(log_dir=str(folder))

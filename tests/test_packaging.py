@@ -40,6 +40,8 @@ def test_pip_install_gives_working_console_commands(synthetic_dir, tmp_path):
     assert help_text.returncode == 0, help_text.stderr
     assert help_text.stdout.startswith("usage: lstm-mnist-train") and "lstm-mnist-train --resume" in help_text.stdout
 
+    assert command("lstm-mnist-predict", "--help").stdout.startswith("usage: lstm-mnist-predict")
+
     missing = command("lstm-mnist-evaluate", "missing.pt", "--device", "cpu")
     assert missing.returncode == 1
     assert missing.stderr.strip() == "lstm-mnist-evaluate: error: checkpoint missing.pt not found"

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from lstm_mnist import checkpoint as ckpt
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, command_line, device_name, positive_int, program_name,
-                            resolve_device, run)
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, class_names, command_line, device_name, positive_int,
+                            program_name, resolve_device, run)
 from lstm_mnist.data import default_data_dir, load_mnist
 from lstm_mnist.evaluation import evaluate, format_report
 
@@ -27,6 +27,9 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--device", type=device_name, default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N (default: auto)")
     parser.add_argument("--batch-size", type=positive_int, default=1000, metavar="N",
                         help="images per forward pass (default: 1000)")
+    parser.add_argument("--class-names", type=class_names, default=None, metavar="NAMES",
+                        help="what labels 0..9 mean, comma-separated (default: the names stored by train.py "
+                             "--class-names, else the digits)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (accuracy as a fraction, per_class, confusion_matrix, n)")
     return parser
@@ -42,12 +45,14 @@ def main() -> int:
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
     split = getattr(load_mnist(args.data_dir), args.split).to(device)
     metrics = evaluate(model, split, batch_size=args.batch_size)
+    names = args.class_names or (checkpoint.get("train_config") or {}).get("class_names")
     if args.json:
-        print(json.dumps({"checkpoint": str(args.checkpoint), "split": args.split, **metrics}))
+        print(json.dumps({"checkpoint": str(args.checkpoint), "split": args.split,
+                          "class_names": list(names) if names else None, **metrics}))
     else:
         print(device_line)
         print(f"model: {model.config}")
-        print(format_report(metrics, title=args.split))
+        print(format_report(metrics, title=args.split, class_names=names))
     return 0
 
 

@@ -3,6 +3,7 @@
     python train.py                      # 3 epochs, batch 128, Adam 0.003 decayed to 0: about 98.5%
     python train.py --device cpu --limit-train 5000 --epochs 1   # a quick look
     python train.py --resume checkpoint.pt --epochs 5             # 2 more epochs
+    torchrun --nproc_per_node=2 train.py                          # data-parallel, 2 processes
 """
 
 import argparse
@@ -14,7 +15,8 @@ import torch
 
 from lstm_mnist import LSTMClassifier, ModelConfig
 from lstm_mnist import checkpoint as ckpt
-from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, check_output_path, command_line,
+from lstm_mnist import distributed
+from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, check_output_path, class_names, command_line,
                             device_name, finite_float, non_negative_int, positive_float, positive_int,
                             program_name, resolve_device, run)
 from lstm_mnist.data import default_data_dir, load_mnist
@@ -64,6 +66,9 @@ def build_parser() -> ArgumentParser:
     training.add_argument("--init", choices=("pytorch", "normal", "normal-bias0.1"), default=None,
                           help="initialisation of the head and the projection: PyTorch's, or the seeds' "
                                f"tf.random_normal (default: {TRAIN_DEFAULTS.init})")
+    training.add_argument("--class-names", type=class_names, default=None, metavar="NAMES",
+                          help="what labels 0..9 mean, comma-separated, for data sets other than MNIST's digits "
+                               "(e.g. Fashion-MNIST's); stored in the checkpoint for evaluate.py's reports")
     training.add_argument("--seed", type=non_negative_int, default=None, metavar="N",
                           help=f"random seed for the weights and the batch order (default: {TRAIN_DEFAULTS.seed})")
     training.add_argument("--limit-train", type=positive_int, default=None, metavar="N",
@@ -87,6 +92,8 @@ def build_parser() -> ArgumentParser:
     io.add_argument("--compile", action="store_true",
                     help="run the training steps through torch.compile: faster once compiled, but the "
                          "compilation takes about a minute on a CPU (same results within float rounding)")
+    io.add_argument("--tensorboard", type=Path, default=None, metavar="DIR",
+                    help="also log the metrics for TensorBoard in DIR (needs: pip install tensorboard)")
     io.add_argument("--log-every", type=positive_int, default=50, metavar="STEPS",
                     help="update the progress bar's loss and accuracy every this many steps (default: 50)")
     return parser
@@ -134,6 +141,12 @@ def settings(args, stored_model: dict | None, stored_train: dict | None, parser)
     return model, train
 
 
+def say(*args, **kwargs) -> None:
+    """print, on rank 0 only when torchrun started several processes."""
+    if distributed.is_main():
+        print(*args, **kwargs)
+
+
 def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
@@ -144,6 +157,9 @@ def main() -> int:
         device, device_line = resolve_device(args.device)
     except ValueError as e:
         parser.error(str(e))
+    if distributed.launched_by_torchrun():
+        device = distributed.setup(device)
+        device_line += f"; {distributed.world_size()} processes (torchrun), {device} on this one"
 
     stored = None
     if args.resume is not None:
@@ -170,19 +186,20 @@ def main() -> int:
         check_output_path(out, may_replace=args.overwrite or same_file, needed_bytes=3 * 4 * n_parameters + 2**20)
     except ValueError as e:
         parser.error(str(e))
-    for stale in ckpt.remove_stale_temporaries(out) + ckpt.remove_stale_temporaries(ckpt.metrics_path(out)):
-        print(f"removed {stale}, left by a run that was killed while writing")
+    if distributed.is_main():
+        for stale in ckpt.remove_stale_temporaries(out) + ckpt.remove_stale_temporaries(ckpt.metrics_path(out)):
+            say(f"removed {stale}, left by a run that was killed while writing")
 
-    print(device_line + (" (deterministic)" if args.deterministic else ""))
-    print(f"model: {model_config}")
-    print(f"training: {config}")
+    say(device_line + (" (deterministic)" if args.deterministic else ""))
+    say(f"model: {model_config}")
+    say(f"training: {config}")
     data = load_mnist(args.data_dir).to(device)
     n_train = min(len(data.train), config.limit_train or len(data.train))
     plan = schedule(config, n_train)
-    print(f"data: {n_train} training, {len(data.val)} validation, {len(data.test)} test images; "
+    say(f"data: {n_train} training, {len(data.val)} validation, {len(data.test)} test images; "
           f"{plan.total_steps} steps in {plan.epochs} epoch(s)")
     if progress.epoch >= plan.epochs:
-        print(f"{args.resume} has already trained {progress.epoch} of {plan.epochs} epochs; "
+        say(f"{args.resume} has already trained {progress.epoch} of {plan.epochs} epochs; "
               "pass a larger --epochs to train further")
         return 0
 
@@ -196,29 +213,33 @@ def main() -> int:
         if device.type == "cuda" and "cuda" in stored["rng"]:
             torch.cuda.set_rng_state_all(stored["rng"]["cuda"])
         where = f"epoch {progress.epoch + 1}" + (f", step {progress.step + 1}" if progress.step else "")
-        print(f"resuming {args.resume} at {where}")
-    print(f"parameters: {n_parameters:,}; checkpoint: {out}")
+        say(f"resuming {args.resume} at {where}")
+    say(f"parameters: {n_parameters:,}; checkpoint: {out}")
 
     try:
         metrics = fit(model, optimizer, data, config, out, progress, metrics,
-                      log_every=args.log_every, stop_after=args.stop_after, compile_model=args.compile)
+                      log_every=args.log_every, stop_after=args.stop_after, compile_model=args.compile,
+                      tensorboard=args.tensorboard)
     except TrainingInterrupted as e:
-        print(f"{program_name('train.py')}: {e}; resume with: {command_line('train.py')} --resume {out}",
-              file=sys.stderr)
+        say(f"{program_name('train.py')}: {e}; resume with: {command_line('train.py')} --resume {out}",
+            file=sys.stderr)
         return INTERRUPTED
     if metrics[-1]["event"] != "test":
-        print(f"stopped after epoch {metrics[-1]['epoch']} of {plan.epochs} (--stop-after); "
+        say(f"stopped after epoch {metrics[-1]['epoch']} of {plan.epochs} (--stop-after); "
               f"saved {out}; resume with: {command_line('train.py')} --resume {out}")
         return 0
     test = metrics[-1]
-    print(f"test accuracy: {100 * test['accuracy']:.2f}% ({test['n']} images)")
-    print(f"saved {out} and {ckpt.metrics_path(out)}; evaluate with: {command_line('evaluate.py')} {out}")
+    say(f"test accuracy: {100 * test['accuracy']:.2f}% ({test['n']} images)")
+    say(f"saved {out} and {ckpt.metrics_path(out)}; evaluate with: {command_line('evaluate.py')} {out}")
     return 0
 
 
 def command() -> int:
     """The entry point of ``python train.py`` and of the ``lstm-mnist-train`` command."""
-    return run(main, program_name("train.py"))
+    try:
+        return run(main, program_name("train.py"))
+    finally:
+        distributed.teardown()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,102 @@
+"""Classify a folder of images with a trained checkpoint and write the predictions as CSV.
+
+    python predict.py checkpoint.pt my_digits/                 # -> predictions.csv
+    python predict.py checkpoint.pt my_digits/ --out p.csv --device cuda
+
+Every .png, .jpg and .jpeg file in the folder is read as greyscale, resized to 28x28 if it is
+not already, and inverted if its background is light (MNIST digits are white on black). The
+CSV has one row per image: file, predicted label, its probability, and the probability of
+each of the 10 labels. The images go through the model in batches.
+"""
+
+import csv
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from lstm_mnist import checkpoint as ckpt
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, check_output_path, command_line, device_name,
+                            positive_int, program_name, resolve_device, run)
+from lstm_mnist.errors import LSTMMnistError
+
+EXTENSIONS = {".png", ".jpg", ".jpeg"}
+
+
+def load_image(path: Path) -> torch.Tensor:
+    """One image as MNIST pixels: (28, 28) floats in [0, 1], white digit on black."""
+    try:
+        with Image.open(path) as file:
+            grey = file.convert("L")  # greyscale, 8 bits
+    except (OSError, ValueError) as e:  # PIL's UnidentifiedImageError is an OSError
+        raise LSTMMnistError(f"{path}: not a readable image ({e})") from None
+    if grey.size != (28, 28):
+        grey = grey.resize((28, 28), Image.BILINEAR, reducing_gap=None)
+    image = torch.tensor(np.asarray(grey), dtype=torch.float32) / 255.0  # (28, 28)
+    border = torch.cat([image[0], image[-1], image[:, 0], image[:, -1]])
+    if border.mean() > 0.5:  # dark digit on a light background: invert
+        image = 1.0 - image
+    return image
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog=program_name("predict.py"), formatter_class=HelpFormatter,
+                            description=__doc__.replace("python predict.py", command_line("predict.py")))
+    parser.add_argument("checkpoint", type=Path, help="checkpoint written by train.py")
+    parser.add_argument("folder", type=Path, help="folder of .png / .jpg / .jpeg images")
+    parser.add_argument("--out", type=Path, default=Path("predictions.csv"), metavar="PATH",
+                        help="the CSV to write (default: predictions.csv)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    parser.add_argument("--device", type=device_name, default="auto",
+                        help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    parser.add_argument("--batch-size", type=positive_int, default=1000, metavar="N",
+                        help="images per forward pass (default: 1000)")
+    return parser
+
+
+def main() -> int:
+    parser = build_parser()
+    args = parser.parse_args()
+    try:
+        device, _ = resolve_device(args.device)
+        check_output_path(args.out, may_replace=args.overwrite)
+    except ValueError as e:
+        parser.error(str(e))
+    if not args.folder.is_dir():
+        raise LSTMMnistError(f"{args.folder}: no such folder")
+    files = sorted(p for p in args.folder.iterdir() if p.suffix.lower() in EXTENSIONS and p.is_file())
+    if not files:
+        raise LSTMMnistError(f"{args.folder}: no .png, .jpg or .jpeg images in it")
+    model, checkpoint = ckpt.load_model(args.checkpoint, device)
+    names = (checkpoint.get("train_config") or {}).get("class_names") or [str(k) for k in range(10)]
+
+    images = torch.stack([load_image(path) for path in files])  # (N, 28, 28)
+    model.eval()
+    probabilities = []
+    with torch.inference_mode():
+        for start in range(0, len(images), args.batch_size):
+            batch = images[start : start + args.batch_size].to(device)  # (b, 28, 28)
+            probabilities.append(model(batch).softmax(dim=1).cpu())  # (b, K)
+    probabilities = torch.cat(probabilities)  # (N, K)
+
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["file", "prediction", "probability", *(f"p_{name}" for name in names)])
+    for path, p in zip(files, probabilities.tolist()):
+        best = max(range(len(p)), key=p.__getitem__)
+        writer.writerow([path.name, names[best], f"{p[best]:.6f}", *(f"{v:.6f}" for v in p)])
+    ckpt.atomic_write(args.out, lambda f: f.write(text.getvalue().encode()))
+    print(f"{len(files)} images classified; wrote {args.out}")
+    return 0
+
+
+def command() -> int:
+    """The entry point of ``python predict.py`` and of the ``lstm-mnist-predict`` command."""
+    return run(main, program_name("predict.py"))
+
+
+if __name__ == "__main__":
+    sys.exit(command())

@@ -1,0 +1,65 @@
+"""Data-parallel training with PyTorch's own engine, when started by ``torchrun``.
+
+``torchrun --nproc_per_node=N train.py ...`` starts N processes and tells each its RANK,
+LOCAL_RANK and WORLD_SIZE. Each process (rank) holds the whole model and the whole data set,
+draws the same shuffled global batches, trains on its own shard of every batch (every N-th
+image from position RANK), and DistributedDataParallel averages the gradients, so a step
+is the step a single process would take on the whole global batch. Rank 0 alone writes the
+checkpoint and the metrics file and prints. Backends: gloo on CPUs, NCCL on CUDA GPUs.
+"""
+
+import os
+
+import torch
+import torch.distributed as dist
+
+
+def launched_by_torchrun() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def setup(device: torch.device) -> torch.device:
+    """Join the process group; return this rank's device (its own GPU, cuda:LOCAL_RANK)."""
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return device
+
+
+def rank() -> int:
+    return dist.get_rank() if dist.is_initialized() else 0
+
+
+def world_size() -> int:
+    return dist.get_world_size() if dist.is_initialized() else 1
+
+
+def is_main() -> bool:
+    return rank() == 0
+
+
+def sum_over_ranks(*values: torch.Tensor) -> list[torch.Tensor]:
+    """Each value summed over all ranks (unchanged in a single process)."""
+    if world_size() == 1:
+        return list(values)
+    summed = []
+    for value in values:
+        value = value.clone()
+        dist.all_reduce(value)
+        summed.append(value)
+    return summed
+
+
+def any_rank(flag: bool, device: torch.device) -> bool:
+    """True on every rank if it is True on any (so all ranks stop at the same step)."""
+    if world_size() == 1:
+        return flag
+    tensor = torch.tensor(int(flag), device=device)
+    dist.all_reduce(tensor)
+    return bool(tensor.item())
+
+
+def teardown() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()

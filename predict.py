@@ -1,0 +1,12 @@
+"""Classify a folder of images with a trained checkpoint: ``python predict.py --help``.
+
+The program itself is lstm_mnist/commands/predict.py; this file runs it from a clone.
+Installed with ``pip install .``, the same program is the ``lstm-mnist-predict`` command.
+"""
+
+import sys
+
+from lstm_mnist.commands.predict import command
+
+if __name__ == "__main__":
+    sys.exit(command())

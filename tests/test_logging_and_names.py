@@ -1,0 +1,45 @@
+"""TensorBoard logging (optional dependency) and class names for other IDX data sets."""
+
+import json
+import sys
+
+import pytest
+
+from conftest import run_script
+from lstm_mnist.errors import LSTMMnistError
+from lstm_mnist.training import open_tensorboard
+
+FASHION = "T-shirt,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot"
+
+
+def test_tensorboard_events_and_class_names_end_to_end(synthetic_dir, tmp_path):
+    pytest.importorskip("tensorboard", reason="tensorboard is not installed (pip install tensorboard)")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "run.pt"
+    result = run_script("train.py", "--device", "cpu", "--hidden-size", "8", "--epochs", "2", "--limit-train", "40",
+                        "--data-dir", str(synthetic_dir), "--out", str(out), "--class-names", FASHION,
+                        "--tensorboard", str(tmp_path / "tb"), "--log-every", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    events = EventAccumulator(str(tmp_path / "tb"))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"train/loss", "val/accuracy", "train/running_loss", "train/learning_rate", "test/accuracy"} <= tags
+    assert [e.step for e in events.Scalars("val/accuracy")] == [1, 2]
+
+    report = run_script("evaluate.py", str(out), "--device", "cpu", "--data-dir", str(synthetic_dir), cwd=tmp_path)
+    assert report.returncode == 0 and "9 Ankle boot:" in report.stdout and "1 Trouser" in report.stdout
+    as_json = json.loads(run_script("evaluate.py", str(out), "--json", "--device", "cpu",
+                                    "--data-dir", str(synthetic_dir), cwd=tmp_path).stdout)
+    assert as_json["class_names"] == FASHION.split(",")
+
+
+def test_missing_tensorboard_is_a_clear_message(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import now fails as if not installed
+    with pytest.raises(LSTMMnistError, match="pip install tensorboard"):
+        open_tensorboard(tmp_path)
+
+
+def test_class_names_must_be_ten(tmp_path):
+    result = run_script("train.py", "--class-names", "a,b,c", cwd=tmp_path)
+    assert result.returncode == 2 and "expected 10 non-empty comma-separated names, got 3" in result.stderr
