@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from .data import default_data_dir
 from .errors import LSTMMnistError
 
 USAGE_ERROR = 2
@@ -81,6 +82,19 @@ def device_name(text: str) -> str:
     if name in ("auto", "cpu", "cuda") or (name.startswith("cuda:") and name[5:].isdigit()):
         return name
     raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
+
+
+def add_device_flag(parser) -> None:
+    """--device, as every command takes it (checked against the machine by resolve_device)."""
+    parser.add_argument("--device", type=device_name, default="auto",
+                        help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N (default: auto)")
+
+
+def add_data_dir_flag(parser) -> None:
+    """--data-dir, as every command that reads MNIST takes it."""
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir(), metavar="DIR",
+                        help="folder with the four MNIST IDX files (.gz or raw); default: $MNIST_DIR, "
+                             "else ./data, else a download into ./data")
 
 
 def resolve_device(name: str) -> tuple[torch.device, str]:

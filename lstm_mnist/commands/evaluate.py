@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from lstm_mnist import checkpoint as ckpt
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, class_names, command_line, device_name, positive_int,
-                            program_name, resolve_device, run)
-from lstm_mnist.data import default_data_dir, load_mnist
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, class_names,
+                            command_line, positive_int, program_name, resolve_device, run)
+from lstm_mnist.data import load_mnist
 from lstm_mnist.evaluation import evaluate, format_report
 
 
@@ -21,10 +21,8 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("checkpoint", type=Path, help="checkpoint written by train.py")
     parser.add_argument("--split", choices=("test", "val"), default="test",
                         help="the 10,000 test images, or the 5,000 validation images (default: test)")
-    parser.add_argument("--data-dir", type=Path, default=default_data_dir(), metavar="DIR",
-                        help="folder with the four MNIST IDX files (.gz or raw); default: $MNIST_DIR, "
-                             "else ./data, else a download into ./data")
-    parser.add_argument("--device", type=device_name, default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    add_data_dir_flag(parser)
+    add_device_flag(parser)
     parser.add_argument("--batch-size", type=positive_int, default=1000, metavar="N",
                         help="images per forward pass (default: 1000)")
     parser.add_argument("--class-names", type=class_names, default=None, metavar="NAMES",

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from lstm_mnist import checkpoint as ckpt
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, check_output_path, command_line, device_name,
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_device_flag, check_output_path, command_line,
                             positive_int, program_name, resolve_device, run)
 from lstm_mnist.errors import LSTMMnistError
 
@@ -50,8 +50,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--out", type=Path, default=Path("predictions.csv"), metavar="PATH",
                         help="the CSV to write (default: predictions.csv)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
-    parser.add_argument("--device", type=device_name, default="auto",
-                        help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    add_device_flag(parser)
     parser.add_argument("--batch-size", type=positive_int, default=1000, metavar="N",
                         help="images per forward pass (default: 1000)")
     return parser

@@ -16,10 +16,10 @@ import torch
 from lstm_mnist import LSTMClassifier, ModelConfig
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import distributed
-from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, check_output_path, class_names, command_line,
-                            device_name, finite_float, non_negative_int, positive_float, positive_int,
-                            program_name, resolve_device, run)
-from lstm_mnist.data import default_data_dir, load_mnist
+from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,
+                            check_output_path, class_names, command_line, finite_float, non_negative_int,
+                            positive_float, positive_int, program_name, resolve_device, run)
+from lstm_mnist.data import load_mnist
 from lstm_mnist.presets import PRESETS, initialize
 from lstm_mnist.training import Progress, TrainConfig, TrainingInterrupted, fit, make_deterministic, schedule
 
@@ -74,10 +74,8 @@ def build_parser() -> ArgumentParser:
     training.add_argument("--limit-train", type=positive_int, default=None, metavar="N",
                           help="train on the first N of the 55,000 training images only (default: all)")
     io = parser.add_argument_group("data, device, files and running")
-    io.add_argument("--data-dir", type=Path, default=default_data_dir(), metavar="DIR",
-                    help="folder with the four MNIST IDX files (.gz or raw); default: $MNIST_DIR, "
-                         "else ./data, else a download into ./data")
-    io.add_argument("--device", type=device_name, default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N (default: auto)")
+    add_data_dir_flag(io)
+    add_device_flag(io)
     io.add_argument("--out", type=Path, default=None, metavar="PATH",
                     help="checkpoint to write after every epoch; the metrics go beside it as .metrics.jsonl "
                          "(default: checkpoint.pt, or the --resume file)")
