@@ -21,7 +21,9 @@ import math
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -121,9 +123,6 @@ def probe(variant: str, batch_size: int, hidden_size: int) -> float:
 def time_to_accuracy(device: str, data_dir: str, extra: list[str]) -> dict:
     """Wall time of ``python train.py`` with its defaults (3 epochs), from process start (data
     loading included) to exit, and the test accuracy it reached."""
-    import tempfile
-    from pathlib import Path
-
     root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.pt"

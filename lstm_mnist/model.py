@@ -1,7 +1,7 @@
 """The classifier: an LSTM reads a 28x28 digit one row at a time, a linear head names it.
 
-This is the seeds' model (see ``../shared/SEEDS.md`` in the project's workspace, or the
-README): the image is a sequence of T = 28 rows of I = 28 pixels; the cell reads row 0,
+This is the model of the TensorFlow tutorials this project reimplements (the README's
+"seeds"): the image is a sequence of T = 28 rows of I = 28 pixels; the cell reads row 0,
 then row 1, ... then row 27; the head maps the last output to one logit per digit::
 
     state = cell.zero_state(...)

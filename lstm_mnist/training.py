@@ -7,8 +7,11 @@ and stops cleanly on Ctrl-C or SIGTERM: the current step finishes, a checkpoint 
 exact point reached is written, and ``TrainingInterrupted`` says how to resume. A second
 Ctrl-C stops at once; the checkpoint on disk is then the last one written, intact.
 
-Resuming is exact: the order of the batches depends only on (seed, epoch), and the
-checkpoint holds the model, Adam's state and the running totals of an unfinished epoch.
+Resuming is exact: the order of the batches depends only on (seed, epoch), the learning rate
+and the augmentation only on the step, and the checkpoint holds the model, Adam's state and
+the running totals of an unfinished epoch. Under ``torchrun`` every process draws the same
+global batches and trains on its shard of each (see distributed.py); in one process that
+code does nothing.
 """
 
 import math
@@ -261,8 +264,8 @@ def fit(
                             bar.close()
                             raise TrainingDiverged(
                                 f"the loss became {running_loss} in epoch {epoch + 1} by step {done}/{len(batches)}; "
-                                + (f"the last good checkpoint (after epoch {progress.epoch}) is kept in {out}; "
-                                   if progress.epoch else "no checkpoint was written; ")
+                                + (f"the last good checkpoint is kept in {out}; " if out.exists()
+                                   else "no checkpoint was written; ")
                                 + f"try a lower --lr (now {config.lr:g})"
                             )
                         bar.set_postfix(loss=f"{running_loss:.4f}", acc=f"{100 * total_correct / total_seen:.2f}%")

@@ -31,7 +31,7 @@ from lstm_mnist.presets import PRESETS, SEED_FILES  # noqa: E402
 RESULTS = ROOT / "results"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
-# What the original TensorFlow programs reached (../shared/SEEDS.md: TF 2.21 compat.v1, real
+# What the original TensorFlow programs reached (the project's seed notes: TF 2.21 compat.v1, real
 # BasicLSTMCell and static_rnn, 2 CPU cores): reference numbers, not measured by this script.
 TENSORFLOW = {
     "seed-rows-3-epochs": "97.31% ± 0.34 (96.75–97.58), 11.1 s/epoch",

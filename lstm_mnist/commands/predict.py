@@ -70,7 +70,8 @@ def main() -> int:
     if not files:
         raise LSTMMnistError(f"{args.folder}: no .png, .jpg or .jpeg images in it")
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
-    names = (checkpoint.get("train_config") or {}).get("class_names") or [str(k) for k in range(10)]
+    names = ((checkpoint.get("train_config") or {}).get("class_names")
+             or [str(k) for k in range(model.config.num_classes)])
 
     images = torch.stack([load_image(path) for path in files])  # (N, 28, 28)
     model.eval()

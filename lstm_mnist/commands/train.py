@@ -184,9 +184,9 @@ def main() -> int:
         check_output_path(out, may_replace=args.overwrite or same_file, needed_bytes=3 * 4 * n_parameters + 2**20)
     except ValueError as e:
         parser.error(str(e))
-    if distributed.is_main():
+    if distributed.is_main():  # one process cleans up
         for stale in ckpt.remove_stale_temporaries(out) + ckpt.remove_stale_temporaries(ckpt.metrics_path(out)):
-            say(f"removed {stale}, left by a run that was killed while writing")
+            print(f"removed {stale}, left by a run that was killed while writing")
 
     say(device_line + (" (deterministic)" if args.deterministic else ""))
     say(f"model: {model_config}")
@@ -195,10 +195,10 @@ def main() -> int:
     n_train = min(len(data.train), config.limit_train or len(data.train))
     plan = schedule(config, n_train)
     say(f"data: {n_train} training, {len(data.val)} validation, {len(data.test)} test images; "
-          f"{plan.total_steps} steps in {plan.epochs} epoch(s)")
+        f"{plan.total_steps} steps in {plan.epochs} epoch(s)")
     if progress.epoch >= plan.epochs:
         say(f"{args.resume} has already trained {progress.epoch} of {plan.epochs} epochs; "
-              "pass a larger --epochs to train further")
+            "pass a larger --epochs to train further")
         return 0
 
     model = model.to(device)
@@ -222,9 +222,9 @@ def main() -> int:
         say(f"{program_name('train.py')}: {e}; resume with: {command_line('train.py')} --resume {out}",
             file=sys.stderr)
         return INTERRUPTED
-    if metrics[-1]["event"] != "test":
-        say(f"stopped after epoch {metrics[-1]['epoch']} of {plan.epochs} (--stop-after); "
-              f"saved {out}; resume with: {command_line('train.py')} --resume {out}")
+    if args.stop_after is not None and args.stop_after < plan.epochs:  # fit stopped there, as asked
+        say(f"stopped after epoch {max(args.stop_after, progress.epoch)} of {plan.epochs} (--stop-after); "
+            f"saved {out}; resume with: {command_line('train.py')} --resume {out}")
         return 0
     test = metrics[-1]
     say(f"test accuracy: {100 * test['accuracy']:.2f}% ({test['n']} images)")
