@@ -1,6 +1,7 @@
 """lstm-mnist: a hand-written LSTM reads an MNIST digit one row at a time.
 
     cell.py        LSTMCell and LSTMState: the equations, line by line
+    rnn_cell.py    RNNCell, gru_cell.py GRUCell: the same style, to compare the LSTM with
     model.py       LSTMClassifier and ModelConfig: the loop over the 28 rows and the head
     data.py        reading, checking and splitting the MNIST IDX files; shuffled batches
     training.py    TrainConfig and the training loop (nothing LSTM-specific in it)
@@ -17,6 +18,8 @@
 __version__ = "0.1.0"
 
 from .cell import LSTMCell, LSTMState  # noqa: E402
+from .gru_cell import GRUCell  # noqa: E402
 from .model import LSTMClassifier, ModelConfig  # noqa: E402
+from .rnn_cell import RNNCell  # noqa: E402
 
-__all__ = ["LSTMCell", "LSTMClassifier", "LSTMState", "ModelConfig", "__version__"]
+__all__ = ["GRUCell", "LSTMCell", "LSTMClassifier", "LSTMState", "ModelConfig", "RNNCell", "__version__"]

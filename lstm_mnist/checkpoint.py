@@ -10,7 +10,8 @@ It holds everything needed to evaluate the model or resume training exactly:
     train_config        the TrainConfig fields
     progress            epoch and step reached, running totals of an unfinished epoch
     rng                 torch's CPU (and CUDA) random states
-    metrics             one dict per finished epoch, then the final test result
+    metrics             the running loss every log interval, one dict per finished epoch,
+                        then the final test result
     versions            of lstm-mnist, torch, Python, at the time of writing
 
 Writing goes to a temporary file in the same folder, which is flushed to disk and then
@@ -47,6 +48,7 @@ def atomic_write(path: Path, write: Any) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it private; a saved file is not
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -63,6 +65,12 @@ def atomic_write(path: Path, write: Any) -> None:
             os.close(dir_fd)
     except OSError:
         pass  # some file systems cannot fsync a folder; the rename is still atomic
+
+
+def current_umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def remove_stale_temporaries(path: Path) -> list[Path]:
@@ -88,6 +96,11 @@ def write_metrics(path: Path, metrics: list[dict]) -> None:
 def metrics_path(checkpoint_path: Path) -> Path:
     """``run.pt`` -> ``run.metrics.jsonl``, beside the checkpoint."""
     return Path(checkpoint_path).with_suffix(".metrics.jsonl")
+
+
+def figure_path(checkpoint_path: Path) -> Path:
+    """``run.pt`` -> ``run.training.png``, beside the checkpoint: its loss and accuracy curves."""
+    return Path(checkpoint_path).with_suffix(".training.png")
 
 
 def load(path: Path | str, map_location: torch.device | str = "cpu") -> dict:
@@ -130,6 +143,8 @@ def load(path: Path | str, map_location: torch.device | str = "cpu") -> dict:
 def model_config(checkpoint: dict, path: Path | str = "checkpoint") -> ModelConfig:
     fields = {f.name for f in dataclasses.fields(ModelConfig)}
     stored = checkpoint["model_config"]
+    if "cell" not in stored and set(stored) == fields - {"cell"}:
+        stored = stored | {"cell": "lstm"}  # written before ModelConfig.cell existed: always an LSTM
     if set(stored) != fields:
         raise CheckpointError(
             f"{path}: the checkpoint describes another architecture (model config keys {sorted(stored)}, "

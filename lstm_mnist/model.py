@@ -12,6 +12,10 @@ then row 1, ... then row 27; the head maps the last output to one logit per digi
 Seeds 002 and 003 first project every row linearly from 28 to H features
 (``input_projection=True``); the others feed the raw rows to the cell.
 
+For comparison (seed 004's argument for the LSTM, measured by ``scripts/rnn_vs_lstm.py``),
+``cell="rnn"`` puts a plain RNN cell (rnn_cell.py) in the LSTM's place and ``cell="gru"`` a GRU
+(gru_cell.py); the loop and the head stay the same.
+
 One addition to the seeds, on by default (``normalize=True``): the pixels, in [0, 1], are
 standardised with the mean and standard deviation of MNIST's training images, so the cell
 sees inputs of mean 0 and variance 1. It is what makes 3 epochs enough for 98%.
@@ -25,9 +29,12 @@ from dataclasses import dataclass
 from torch import Tensor, nn
 
 from .cell import LSTMCell, LSTMState
+from .gru_cell import GRUCell
+from .rnn_cell import RNNCell
 
 IMAGE_SIZE = 28  # T rows of I pixels each
 PIXEL_MEAN, PIXEL_STD = 0.1307, 0.3081  # over MNIST's 60,000 training images, pixels in [0, 1]
+CELLS = ("lstm", "rnn", "gru")  # ModelConfig.cell: cell.py, rnn_cell.py, gru_cell.py
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class ModelConfig:
     normalize: bool = True  # standardise pixels with MNIST's mean and std (the seeds did not)
     num_classes: int = 10  # K
     input_size: int = IMAGE_SIZE  # I, pixels per row
+    cell: str = "lstm"  # one of CELLS: the LSTM, or a plain RNN or a GRU to compare it with
 
 
 class LSTMClassifier(nn.Module):
@@ -53,8 +61,11 @@ class LSTMClassifier(nn.Module):
         normalize: bool = True,
         num_classes: int = 10,
         input_size: int = IMAGE_SIZE,
+        cell: str = "lstm",
     ):
         super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
         self.config = ModelConfig(
             hidden_size=hidden_size,
             forget_bias=forget_bias,
@@ -62,6 +73,7 @@ class LSTMClassifier(nn.Module):
             normalize=normalize,
             num_classes=num_classes,
             input_size=input_size,
+            cell=cell,
         )
         cell_input_size = input_size
         if input_projection:
@@ -69,7 +81,12 @@ class LSTMClassifier(nn.Module):
             cell_input_size = hidden_size
         else:
             self.projection = None
-        self.cell = LSTMCell(cell_input_size, hidden_size, forget_bias=forget_bias)
+        if cell == "lstm":
+            self.cell = LSTMCell(cell_input_size, hidden_size, forget_bias=forget_bias)
+        elif cell == "rnn":
+            self.cell = RNNCell(cell_input_size, hidden_size)  # forget_bias: the RNN has no gates
+        else:
+            self.cell = GRUCell(cell_input_size, hidden_size)  # forget_bias: the GRU has no forget gate
         self.head = nn.Linear(hidden_size, num_classes)  # H -> K
 
     @classmethod
@@ -81,9 +98,16 @@ class LSTMClassifier(nn.Module):
             normalize=config.normalize,
             num_classes=config.num_classes,
             input_size=config.input_size,
+            cell=config.cell,
         )
 
     def forward(self, images: Tensor) -> Tensor:
+        x = self.rows(images)  # (B, T, I): what the cell reads
+        return self.read(x)  # (B, K)
+
+    def rows(self, images: Tensor) -> Tensor:
+        """The rows the cell will read, (B, T, I) (or (B, T, H) after the input projection):
+        the images, standardised if ``normalize``, projected if ``input_projection``."""
         if images.dim() == 4 and images.size(1) == 1:
             images = images.squeeze(1)  # (B, 1, T, I) -> (B, T, I)
         if images.dim() != 3 or images.size(2) != self.config.input_size:
@@ -91,23 +115,26 @@ class LSTMClassifier(nn.Module):
                 f"expected images of shape (B, T, {self.config.input_size}) or "
                 f"(B, 1, T, {self.config.input_size}), got {tuple(images.shape)}"
             )
-        B, T, I = images.shape  # T rows, each of I pixels
-
-        x = images  # (B, T, I)
+        x = images  # (B, T, I), T rows of I pixels
         if self.config.normalize:
             x = (x - PIXEL_MEAN) / PIXEL_STD  # (B, T, I), mean 0 and std 1 over MNIST
         if self.projection is not None:
             x = self.projection(x)  # (B, T, H)
+        return x
 
+    def read(self, x: Tensor) -> Tensor:
+        """The seeds' loop: the cell reads the rows ``x`` (B, T, I) in order; the head turns
+        its last output into logits (B, K)."""
+        B = x.size(0)
         # Row t of every image in the batch is x[:, t, :]: this is all that the seeds'
         # transpose / reshape / split did. unbind hands out the T rows as views.
         inputs = x.unbind(dim=1)  # T tensors of (B, I) (or (B, H) after the projection)
 
-        state = self.cell.zero_state(B, like=x)  # h, c: (B, H) zeros
+        state = self.cell.zero_state(B, like=x)  # LSTM: LSTMState(h, c), each (B, H) zeros; RNN, GRU: h
         for input_ in inputs:
             output, state = self.cell(input_, state)  # output: (B, H)
 
         return self.head(output)  # (B, K): logits from the last output
 
 
-__all__ = ["IMAGE_SIZE", "PIXEL_MEAN", "PIXEL_STD", "LSTMClassifier", "LSTMState", "ModelConfig"]
+__all__ = ["CELLS", "IMAGE_SIZE", "PIXEL_MEAN", "PIXEL_STD", "LSTMClassifier", "LSTMState", "ModelConfig"]

@@ -15,6 +15,8 @@ from .model import PIXEL_MEAN, PIXEL_STD, LSTMClassifier
 
 def _copy_common(target: nn.Module, model: LSTMClassifier) -> None:
     config = model.config
+    if config.cell != "lstm":
+        raise ValueError(f"the reference models are LSTMs; this model's cell is {config.cell!r}")
     target.normalize = config.normalize
     target.projection = None
     if config.input_projection:

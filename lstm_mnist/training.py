@@ -188,7 +188,8 @@ def fit(
     tensorboard: Path | None = None,
 ) -> list[dict]:
     """Train until the run's steps are done (continuing from ``progress``), then
-    evaluate on the test split. Returns the metrics: one record per epoch, then the test.
+    evaluate on the test split. Returns the metrics: a "log" record of the running loss and
+    accuracy every ``log_every`` steps, an "epoch" record per epoch, then the "test" one.
     With ``stop_after``, stop once that many epochs are done (a checkpoint to resume from,
     no test); the learning-rate schedule still spans the whole run. With ``compile_model``, the
     training steps run the model through ``torch.compile`` (same numbers within float
@@ -269,6 +270,10 @@ def fit(
                                 + f"try a lower --lr (now {config.lr:g})"
                             )
                         bar.set_postfix(loss=f"{running_loss:.4f}", acc=f"{100 * total_correct / total_seen:.2f}%")
+                        if done % log_every == 0 or done == len(batches):  # not at a stop: resuming stays exact
+                            metrics.append({"event": "log", "epoch": epoch + 1, "step": done,
+                                            "steps_in_epoch": len(batches), "running_loss": running_loss,
+                                            "running_accuracy": total_correct / total_seen})
                         if writer is not None:
                             writer.add_scalar("train/running_loss", running_loss, global_step + 1)
                             writer.add_scalar("train/learning_rate", optimizer.param_groups[0]["lr"], global_step + 1)

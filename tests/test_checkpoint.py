@@ -145,3 +145,12 @@ def test_malicious_pickle_is_refused_and_does_not_run(tmp_path):
     with pytest.raises(CheckpointError):
         ckpt.load(path)
     assert not MARKER.exists()
+
+
+def test_saved_files_follow_the_umask_not_mkstemps_private_mode(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        ckpt.write_metrics(tmp_path / "m.jsonl", [{"event": "test"}])
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "m.jsonl").stat().st_mode & 0o777 == 0o644  # readable by the class, as any saved file

@@ -25,10 +25,10 @@ def one_line_error(result, status):
 
 
 def epoch_records(metrics):
-    """The per-epoch records without their timings (a resumed run also holds the test
-    result of the run it continued)."""
+    """The per-epoch and per-log-interval records without their timings (a resumed run also
+    holds the test result of the run it continued)."""
     return [{k: v for k, v in m.items() if k not in ("seconds", "images_per_second")}
-            for m in metrics if m["event"] == "epoch"]
+            for m in metrics if m["event"] in ("epoch", "log")]
 
 
 def assert_same_training_state(a, b):
@@ -51,8 +51,13 @@ def test_train_then_evaluate(synthetic_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "device: cpu" in result.stdout and "epoch 3/3:" in result.stdout and "test accuracy:" in result.stdout
     metrics = [json.loads(line) for line in ckpt.metrics_path(out).read_text().splitlines()]
-    assert [m["event"] for m in metrics] == ["epoch"] * 3 + ["test"]
+    assert [m["event"] for m in metrics if m["event"] != "log"] == ["epoch"] * 3 + ["test"]
+    # 400 training images, batches of 16: one log record at each epoch's last step (25 < --log-every 50)
+    assert [(m["epoch"], m["step"]) for m in metrics if m["event"] == "log"] == [(1, 25), (2, 25), (3, 25)]
     assert metrics[-1]["n"] == 300
+    figure = ckpt.figure_path(out)  # the loss and accuracy curves beside the checkpoint
+    assert figure.name == "run.training.png" and figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert str(figure) in result.stdout
     assert metrics[-1]["accuracy"] > 0.5  # the synthetic digits are easy; chance is 0.1
 
     evaluated = run_script("evaluate.py", str(out), "--json", "--device", "cpu",

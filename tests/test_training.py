@@ -29,11 +29,14 @@ def test_fit_writes_checkpoint_and_metrics_and_learns(synthetic_dir, tmp_path):
     optimizer = torch.optim.Adam(model.parameters())
     out = tmp_path / "run.pt"
     metrics = fit(model, optimizer, data, TrainConfig(epochs=4, batch_size=16, lr=0.01), out)
-    assert [m["event"] for m in metrics] == ["epoch"] * 4 + ["test"]
+    assert [m["event"] for m in metrics if m["event"] != "log"] == ["epoch"] * 4 + ["test"]
+    steps_per_epoch = (len(data.train) + 15) // 16
+    assert [m["step"] for m in metrics if m["event"] == "log" and m["epoch"] == 1] == \
+        [*range(50, steps_per_epoch, 50), steps_per_epoch]  # every log_every steps, and the epoch's last
     assert metrics[-1]["accuracy"] > 0.5
     stored = ckpt.load(out)
     assert stored["progress"]["epoch"] == 4 and stored["metrics"] == metrics
-    assert ckpt.metrics_path(out).read_text().count("\n") == 5
+    assert ckpt.metrics_path(out).read_text().count("\n") == len(metrics)
 
 
 def test_diverged_loss_stops_with_a_clear_message_and_writes_nothing(synthetic_dir, tmp_path):

@@ -15,11 +15,13 @@ import torch
 
 from lstm_mnist import LSTMClassifier, ModelConfig
 from lstm_mnist import checkpoint as ckpt
-from lstm_mnist import distributed
+from lstm_mnist import distributed, figures
 from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,
                             check_output_path, class_names, command_line, finite_float, non_negative_int,
                             positive_float, positive_int, program_name, resolve_device, run)
 from lstm_mnist.data import load_mnist
+from lstm_mnist.errors import LSTMMnistError
+from lstm_mnist.model import CELLS
 from lstm_mnist.presets import PRESETS, initialize
 from lstm_mnist.training import Progress, TrainConfig, TrainingInterrupted, fit, make_deterministic, schedule
 
@@ -30,10 +32,13 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=program_name("train.py"), formatter_class=HelpFormatter,
                             description=__doc__.replace("python train.py", command_line("train.py")))
     model = parser.add_argument_group("model (fixed once training starts; --resume takes them from the checkpoint)")
+    model.add_argument("--cell", choices=CELLS, default=None,
+                       help="the recurrent cell: the LSTM, or a plain RNN or a GRU to compare it with "
+                            f"(default: {MODEL_DEFAULTS.cell})")
     model.add_argument("--hidden-size", type=positive_int, default=None, metavar="H",
-                       help=f"LSTM hidden units H (default: {MODEL_DEFAULTS.hidden_size})")
+                       help=f"hidden units H (default: {MODEL_DEFAULTS.hidden_size})")
     model.add_argument("--forget-bias", type=finite_float, default=None, metavar="B",
-                       help=f"constant added to the forget gate, as TensorFlow's BasicLSTMCell "
+                       help=f"constant added to the LSTM's forget gate, as TensorFlow's BasicLSTMCell "
                             f"(default: {MODEL_DEFAULTS.forget_bias})")
     model.add_argument("--input-projection", action="store_true", default=None,
                        help="a linear 28->H layer before the cell, as seeds 002 and 003 (default: off)")
@@ -92,8 +97,12 @@ def build_parser() -> ArgumentParser:
                          "compilation takes about a minute on a CPU (same results within float rounding)")
     io.add_argument("--tensorboard", type=Path, default=None, metavar="DIR",
                     help="also log the metrics for TensorBoard in DIR (needs: pip install tensorboard)")
+    io.add_argument("--figure", action=argparse.BooleanOptionalAction, default=True,
+                    help="draw the loss and accuracy curves beside the checkpoint, as .training.png "
+                         "(default: on; needs matplotlib)")
     io.add_argument("--log-every", type=positive_int, default=50, metavar="STEPS",
-                    help="update the progress bar's loss and accuracy every this many steps (default: 50)")
+                    help="update the progress bar's loss and accuracy, and log them to the metrics and the "
+                         "figure, every this many steps (default: 50)")
     return parser
 
 
@@ -219,17 +228,36 @@ def main() -> int:
                       log_every=args.log_every, stop_after=args.stop_after, compile_model=args.compile,
                       tensorboard=args.tensorboard)
     except TrainingInterrupted as e:
+        if args.figure:
+            draw_training_figure(out)
         say(f"{program_name('train.py')}: {e}; resume with: {command_line('train.py')} --resume {out}",
             file=sys.stderr)
         return INTERRUPTED
+    written = [out, ckpt.metrics_path(out)]
+    if args.figure and draw_training_figure(out):
+        written.append(ckpt.figure_path(out))
     if args.stop_after is not None and args.stop_after < plan.epochs:  # fit stopped there, as asked
         say(f"stopped after epoch {max(args.stop_after, progress.epoch)} of {plan.epochs} (--stop-after); "
             f"saved {out}; resume with: {command_line('train.py')} --resume {out}")
         return 0
     test = metrics[-1]
     say(f"test accuracy: {100 * test['accuracy']:.2f}% ({test['n']} images)")
-    say(f"saved {out} and {ckpt.metrics_path(out)}; evaluate with: {command_line('evaluate.py')} {out}")
+    say(f"saved {', '.join(map(str, written))}; evaluate with: {command_line('evaluate.py')} {out}")
     return 0
+
+
+def draw_training_figure(out: Path) -> bool:
+    """The loss and accuracy curves of the metrics beside checkpoint ``out``, drawn beside it
+    (rank 0 only). The checkpoint is already safe: a missing matplotlib only warns."""
+    if not distributed.is_main():
+        return False
+    metrics = ckpt.load(out)["metrics"]
+    try:
+        figures.training_curves(metrics, ckpt.figure_path(out))
+    except LSTMMnistError as e:
+        print(f"{program_name('train.py')}: no figure drawn: {e}", file=sys.stderr)
+        return False
+    return True
 
 
 def command() -> int:

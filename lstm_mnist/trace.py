@@ -1,0 +1,74 @@
+"""Every intermediate tensor of one forward pass, for notebooks, debuggers and figures.
+
+    from lstm_mnist.checkpoint import load_model
+    from lstm_mnist.trace import trace
+
+    model, _ = load_model("checkpoint.pt")
+    t = trace(model, image)          # image: (28, 28) pixels in [0, 1]
+    t.steps["f"]                     # (T, H): the forget gate f_t after each of the 28 rows
+    t.steps["c"][27]                 # (H,): the cell state after the last row
+    t.probabilities[14]              # (K,): what the model would answer after row 14
+
+The names are those of the cell's equations: for the LSTM (cell.py) ``gates`` (the four
+pre-activations of equation (1), (T, 4H)), ``i``, ``f``, ``g``, ``o``, ``c`` and ``h``; for
+the plain RNN (rnn_cell.py) ``h``; for the GRU (gru_cell.py) ``r``, ``z``, ``n`` and ``h``.
+The trace runs the model's own cell: the cell fills a dict with its tensors when asked
+(its ``record`` argument), so what is traced is exactly what the model computes.
+
+Shapes: T = 28 rows, I pixels per row, H hidden units, K classes.
+"""
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .model import LSTMClassifier
+
+
+@dataclass
+class Trace:
+    """One image read row by row: what the cell saw, held and would have answered at each step."""
+
+    cell: str  # "lstm", "rnn" or "gru": which names ``steps`` holds
+    image: Tensor  # (T, I) the pixels, in [0, 1]
+    x: Tensor  # (T, I) what the cell read at each step: standardised (and projected: (T, H)) rows
+    steps: dict[str, Tensor]  # name -> (T, H) (``gates``: (T, 4H)), as named in the cell's equations
+    logits: Tensor  # (T, K) the head applied to the output after each row; logits[-1] is the model's
+    probabilities: Tensor  # (T, K) softmax of those: the answer if the model had to decide after row t
+
+    @property
+    def prediction(self) -> int:
+        """The model's answer: the most probable class after the last row."""
+        return int(self.probabilities[-1].argmax())
+
+    def decided_at(self) -> int:
+        """The first row from which the final answer stays the most probable class to the end."""
+        best = self.probabilities.argmax(dim=1)  # (T,)
+        t = len(best) - 1
+        while t > 0 and best[t - 1] == best[-1]:
+            t -= 1
+        return t
+
+
+@torch.no_grad()
+def trace(model: LSTMClassifier, image: Tensor) -> Trace:
+    """Run ``model`` on one image, (T, I) or (1, T, I) pixels in [0, 1], keeping every step's tensors."""
+    image = image.reshape(-1, image.size(-1))  # (T, I)
+    was_training = model.training
+    model.eval()
+    x = model.rows(image.unsqueeze(0))  # (1, T, I): standardised, projected, as the model does it
+
+    state = model.cell.zero_state(1, like=x)
+    records, logits = [], []
+    for input_ in x.unbind(dim=1):  # the model's loop, asking the cell for its tensors
+        record = {}
+        output, state = model.cell(input_, state, record=record)  # output: (1, H)
+        records.append(record)
+        logits.append(model.head(output))  # (1, K)
+    model.train(was_training)
+
+    steps = {name: torch.cat([record[name] for record in records]) for name in records[0]}  # name -> (T, ...)
+    logits = torch.cat(logits)  # (T, K)
+    return Trace(model.config.cell, image.detach().cpu(), x[0].cpu(),
+                 {name: tensor.cpu() for name, tensor in steps.items()}, logits.cpu(), logits.softmax(dim=1).cpu())
