@@ -149,9 +149,17 @@ def installed() -> bool:
     return Path(sys.argv[0]).name.startswith("lstm-mnist-")
 
 
+INSTALLED_NAMES = {  # pyproject.toml's [project.scripts]
+    "train.py": "lstm-mnist-train",
+    "evaluate.py": "lstm-mnist-evaluate",
+    "predict.py": "lstm-mnist-predict",
+    "inspect_digit.py": "lstm-mnist-inspect",
+}
+
+
 def program_name(script: str) -> str:
     """'train.py' from a clone, 'lstm-mnist-train' when installed."""
-    return f"lstm-mnist-{Path(script).stem}" if installed() else script
+    return INSTALLED_NAMES[script] if installed() else script
 
 
 def command_line(script: str) -> str:

@@ -6,12 +6,21 @@ the text ``evaluate.py`` prints.
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 
 from .data import Split
 
 
 @torch.inference_mode()
+def logits_of(model: nn.Module, images: Tensor, batch_size: int = 1000) -> Tensor:
+    """The model's logits (N, K) for images (N, T, I), computed in batches, in eval mode."""
+    was_training = model.training
+    model.eval()
+    logits = torch.cat([model(images[start : start + batch_size]) for start in range(0, len(images), batch_size)])
+    model.train(was_training)
+    return logits  # (N, K)
+
+
 def evaluate(model: nn.Module, split: Split, batch_size: int = 1000) -> dict:
     """Metrics of ``model`` on ``split`` (on the split's device), as plain Python values:
 
@@ -21,25 +30,16 @@ def evaluate(model: nn.Module, split: Split, batch_size: int = 1000) -> dict:
     per_class         accuracy of each true class (None for a class with no image)
     confusion_matrix  K x K counts, rows = true class, columns = predicted class
     """
-    was_training = model.training
-    model.eval()
-    predictions, loss_sum = [], torch.zeros((), device=split.labels.device)
-    for start in range(0, len(split), batch_size):
-        images = split.images[start : start + batch_size]  # (b, T, I)
-        labels = split.labels[start : start + batch_size]  # (b,)
-        logits = model(images)  # (b, K)
-        loss_sum += F.cross_entropy(logits, labels, reduction="sum")
-        predictions.append(logits.argmax(dim=1))
-    model.train(was_training)
-
-    predicted = torch.cat(predictions)  # (N,)
+    logits = logits_of(model, split.images, batch_size)  # (N, K)
+    loss = F.cross_entropy(logits, split.labels)
+    predicted = logits.argmax(dim=1)  # (N,)
     K = logits.size(1)
     confusion = torch.bincount(split.labels * K + predicted, minlength=K * K).view(K, K).cpu()  # (K, K)
     correct = confusion.diag()  # (K,)
     totals = confusion.sum(dim=1)  # (K,) images of each true class
     return {
         "accuracy": correct.sum().item() / len(split),
-        "loss": loss_sum.item() / len(split),
+        "loss": loss.item(),
         "n": len(split),
         "per_class": [c / t if t else None for c, t in zip(correct.tolist(), totals.tolist())],
         "confusion_matrix": confusion.tolist(),

@@ -167,7 +167,7 @@ def trace_figure(t: Trace, path: Path, row: int | None = None, class_names=None,
             cmap, low, high, label = PANELS[panel]
             values = t.steps[panel].numpy().T  # (H, T): one line per unit, one column per row
             if low is None:
-                bound = float(np.abs(values).max()) or 1.0
+                bound = float(np.percentile(np.abs(values), 99)) or 1.0  # a few large units would wash out the rest
                 low, high = -bound, bound
             image = axes.imshow(values, aspect="auto", cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
             axes.set(title=label, xlabel="row t", ylabel="unit")

@@ -72,3 +72,48 @@ def trace(model: LSTMClassifier, image: Tensor) -> Trace:
     logits = torch.cat(logits)  # (T, K)
     return Trace(model.config.cell, image.detach().cpu(), x[0].cpu(),
                  {name: tensor.cpu() for name, tensor in steps.items()}, logits.cpu(), logits.softmax(dim=1).cpu())
+
+
+# The text view: one line per row. Pixels and probabilities are drawn with shades; terminals
+# that cannot print them (an old Windows console, a pipe in ASCII) get plain characters.
+SHADES = " ░▒▓█", " .:+#"
+LEVELS = " ▁▂▃▄▅▆▇█", " .:-=+*#%"
+GATES = {"i", "f", "o", "r", "z"}  # in (0, 1): shown as their mean over the units
+CANDIDATES = {"g", "n"}  # in (-1, 1): mean
+STATES = {"c", "h"}  # shown as their mean absolute value
+
+
+def shade(values, characters: str) -> str:
+    """Values in [0, 1] as characters from dark (first) to bright (last)."""
+    top = len(characters) - 1
+    return "".join(characters[min(top, max(0, round(float(v) * top)))] for v in values)
+
+
+def format_trace(t: Trace, class_names=None, unicode: bool = True) -> str:
+    """The trace as text: for each row, the pixels read, the mean of each gate, the mean size of
+    each state, and the probability of each class had the model decided after that row."""
+    shades, levels = (SHADES[0], LEVELS[0]) if unicode else (SHADES[1], LEVELS[1])
+    names = [name for name in ("i", "f", "g", "o", "r", "z", "n", "c", "h") if name in t.steps]
+    K = t.probabilities.size(1)
+    labels = list(class_names) if class_names else [str(k) for k in range(K)]
+    headers = [f"|{name}|" if name in STATES else name for name in names]
+    probability_header = "".join(labels) if all(len(label) == 1 for label in labels) else "P(class)"
+    lines = [
+        f"{'row':>3}  {'pixels of the row read':<28}  " + " ".join(f"{h:>5}" for h in headers)
+        + f"  {probability_header:<{max(K, 8)}}  best"
+    ]
+    for row in range(len(t.image)):
+        values = []
+        for name in names:
+            tensor = t.steps[name][row]  # (H,)
+            value = tensor.abs().mean() if name in STATES else tensor.mean()
+            values.append(f"{float(value):>+5.2f}" if name in CANDIDATES else f"{float(value):>5.2f}")
+        p = t.probabilities[row]  # (K,)
+        best = int(p.argmax())
+        lines.append(f"{row:>3}  {shade(t.image[row], shades)}  " + " ".join(values)
+                     + f"  {shade(p, levels):<{max(K, 8)}}  {labels[best]} {100 * float(p[best]):3.0f}%")
+    shown = [name for name in names if name not in STATES]
+    lines.append(f"({' '.join(shown)}: mean over the {t.steps['h'].size(1)} units; "
+                 f"{' '.join(f'|{name}|' for name in names if name in STATES)}: mean absolute value; "
+                 f"{probability_header}: the probability of each class, the taller the likelier)")
+    return "\n".join(lines)

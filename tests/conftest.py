@@ -100,3 +100,19 @@ def run_script(*args: str, cwd: Path | None = None, env: dict | None = None, tim
         [sys.executable, args[0] if args[0] == "-m" else str(ROOT / args[0]), *args[1:]],
         cwd=cwd or ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
     )
+
+
+@pytest.fixture(scope="session")
+def small_checkpoint(synthetic_dir, tmp_path_factory) -> Path:
+    """A small LSTM (16 units) trained for one epoch on the synthetic digits: a checkpoint the
+    figure and inspection commands can read."""
+    from lstm_mnist import LSTMClassifier
+    from lstm_mnist.data import load_mnist
+    from lstm_mnist.training import TrainConfig, fit
+
+    torch.manual_seed(0)
+    model = LSTMClassifier(hidden_size=16)
+    out = tmp_path_factory.mktemp("small") / "small.pt"
+    fit(model, torch.optim.Adam(model.parameters()), load_mnist(synthetic_dir),
+        TrainConfig(epochs=2, batch_size=16, lr=0.01), out)
+    return out

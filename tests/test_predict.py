@@ -3,13 +3,15 @@
 import csv
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
 from conftest import run_script, synthetic_digits
 from lstm_mnist import LSTMClassifier
 from lstm_mnist import checkpoint as ckpt
-from lstm_mnist.commands.predict import load_image
+from lstm_mnist.errors import LSTMMnistError
+from lstm_mnist.images import load_image
 from lstm_mnist.training import Progress, TrainConfig, make_checkpoint
 
 
@@ -49,9 +51,26 @@ def test_folder_to_csv_matches_the_model(tmp_path):
     assert none.returncode == 1 and "no .png, .jpg or .jpeg images" in none.stderr
 
 
-def test_light_background_and_other_sizes_are_brought_to_mnist_form(tmp_path):
+def test_a_large_dark_on_light_drawing_is_brought_to_mnist_form(tmp_path):
+    """Inverted, the digit scaled to fit 20x20 keeping its proportions, centred by its centre
+    of mass in 28x28: how MNIST itself was made."""
+    drawing = np.full((300, 400), 230, dtype=np.uint8)  # a light page
+    drawing[40:240, 250:330] = 20  # a dark stroke, 200 x 80 pixels, far from the centre
+    Image.fromarray(drawing).save(tmp_path / "photo.png")
+    image = load_image(tmp_path / "photo.png").numpy()
+    assert image.shape == (28, 28) and image.min() >= 0 and image.max() <= 1
+    rows, columns = np.nonzero(image > 0.5)
+    assert rows.max() - rows.min() + 1 == 20 and columns.max() - columns.min() + 1 == 8  # 200:80 kept
+    total = image.sum()
+    centre = (image.sum(1) @ np.arange(28) / total, image.sum(0) @ np.arange(28) / total)
+    assert abs(centre[0] - 13.5) <= 0.5 and abs(centre[1] - 13.5) <= 0.5
+    assert image[:3].max() == 0 and image[:, :5].max() == 0  # the page around it is black
+
+
+def test_a_28x28_image_is_taken_as_it_is_and_a_blank_one_is_refused(tmp_path):
     images, _ = synthetic_digits(1, np.random.default_rng(2))
-    Image.fromarray(255 - images[0]).resize((56, 56), Image.NEAREST).save(tmp_path / "big_inverted.png")
-    loaded = load_image(tmp_path / "big_inverted.png")
-    assert loaded.shape == (28, 28)
-    assert (loaded - torch.from_numpy(images[0]).float() / 255).abs().mean() < 0.05
+    Image.fromarray(255 - images[0]).save(tmp_path / "inverted.png")
+    torch.testing.assert_close(load_image(tmp_path / "inverted.png"), torch.from_numpy(images[0]).float() / 255)
+    Image.fromarray(np.full((50, 40), 255, dtype=np.uint8)).save(tmp_path / "blank.png")
+    with pytest.raises(LSTMMnistError, match="blank.png: no digit found"):
+        load_image(tmp_path / "blank.png")

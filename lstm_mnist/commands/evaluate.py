@@ -2,6 +2,7 @@
 
     python evaluate.py checkpoint.pt             # accuracy, per-class accuracy, confusion matrix
     python evaluate.py checkpoint.pt --json      # the same as one JSON object
+    python evaluate.py checkpoint.pt --plots figures/   # also draw the confusion matrix and the mistakes
 """
 
 import json
@@ -9,10 +10,11 @@ import sys
 from pathlib import Path
 
 from lstm_mnist import checkpoint as ckpt
+from lstm_mnist import figures
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, class_names,
                             command_line, positive_int, program_name, resolve_device, run)
 from lstm_mnist.data import load_mnist
-from lstm_mnist.evaluation import evaluate, format_report
+from lstm_mnist.evaluation import evaluate, format_report, logits_of
 
 
 def build_parser() -> ArgumentParser:
@@ -28,6 +30,11 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--class-names", type=class_names, default=None, metavar="NAMES",
                         help="what labels 0..9 mean, comma-separated (default: the names stored by train.py "
                              "--class-names, else the digits)")
+    parser.add_argument("--plots", type=Path, default=None, metavar="DIR",
+                        help="also draw DIR/confusion_matrix.png and DIR/misclassified.png (the most confident "
+                             "mistakes, with their true and predicted labels); DIR is created if needed")
+    parser.add_argument("--max-images", type=positive_int, default=100, metavar="N",
+                        help="at most this many images in misclassified.png (default: 100)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (accuracy as a fraction, per_class, confusion_matrix, n)")
     return parser
@@ -40,6 +47,8 @@ def main() -> int:
         device, device_line = resolve_device(args.device)
     except ValueError as e:
         parser.error(str(e))
+    if args.plots is not None and args.plots.exists() and not args.plots.is_dir():
+        parser.error(f"--plots {args.plots}: exists and is not a folder")
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
     split = getattr(load_mnist(args.data_dir), args.split).to(device)
     metrics = evaluate(model, split, batch_size=args.batch_size)
@@ -51,7 +60,31 @@ def main() -> int:
         print(device_line)
         print(f"model: {model.config}")
         print(format_report(metrics, title=args.split, class_names=names))
+    if args.plots is not None:
+        drawn = draw_plots(model, split, metrics, args.plots, names, args.max_images, args.batch_size, args.split)
+        print(f"wrote {', '.join(map(str, drawn))}", file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def draw_plots(model, split, metrics: dict, folder: Path, names, max_images: int, batch_size: int,
+               title: str) -> list[Path]:
+    """The confusion matrix, and the misclassified images, most confident mistakes first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    drawn = [figures.confusion_matrix(metrics["confusion_matrix"], folder / "confusion_matrix.png", names,
+                                      title=title)]
+    probabilities = logits_of(model, split.images, batch_size).softmax(dim=1).cpu()  # (N, K)
+    confidence, predicted = probabilities.max(dim=1)  # (N,), (N,)
+    labels = split.labels.cpu()
+    wrong = (predicted != labels).nonzero().squeeze(1)  # indices of the mistakes
+    if len(wrong):
+        wrong = wrong[confidence[wrong].argsort(descending=True)][:max_images]
+        drawn.append(figures.misclassified(split.images[wrong.to(split.images.device)].cpu().numpy(),
+                                           labels[wrong].numpy(), predicted[wrong].numpy(),
+                                           confidence[wrong].numpy(), folder / "misclassified.png", names,
+                                           total=int((predicted != labels).sum())))
+    else:  # not one mistake: no grid, and none left from an earlier run
+        (folder / "misclassified.png").unlink(missing_ok=True)
+    return drawn
 
 
 def command() -> int:

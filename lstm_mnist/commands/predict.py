@@ -3,8 +3,9 @@
     python predict.py checkpoint.pt my_digits/                 # -> predictions.csv
     python predict.py checkpoint.pt my_digits/ --out p.csv --device cuda
 
-Every .png, .jpg and .jpeg file in the folder is read as greyscale, resized to 28x28 if it is
-not already, and inverted if its background is light (MNIST digits are white on black). The
+Every .png, .jpg and .jpeg file in the folder is read as greyscale, inverted if its background
+is light (MNIST digits are white on black) and, unless it is 28x28 already, brought to MNIST's
+form: the digit scaled to fit 20x20 and centred by its centre of mass in 28x28 (images.py). The
 CSV has one row per image: file, predicted label, its probability, and the probability of
 each of the 10 labels. The images go through the model in batches.
 """
@@ -14,32 +15,15 @@ import io
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_device_flag, check_output_path, command_line,
                             positive_int, program_name, resolve_device, run)
 from lstm_mnist.errors import LSTMMnistError
+from lstm_mnist.images import load_image
 
 EXTENSIONS = {".png", ".jpg", ".jpeg"}
-
-
-def load_image(path: Path) -> torch.Tensor:
-    """One image as MNIST pixels: (28, 28) floats in [0, 1], white digit on black."""
-    try:
-        with Image.open(path) as file:
-            grey = file.convert("L")  # greyscale, 8 bits
-    except (OSError, ValueError) as e:  # PIL's UnidentifiedImageError is an OSError
-        raise LSTMMnistError(f"{path}: not a readable image ({e})") from None
-    if grey.size != (28, 28):
-        grey = grey.resize((28, 28), Image.BILINEAR, reducing_gap=None)
-    image = torch.tensor(np.asarray(grey), dtype=torch.float32) / 255.0  # (28, 28)
-    border = torch.cat([image[0], image[-1], image[:, 0], image[:, -1]])
-    if border.mean() > 0.5:  # dark digit on a light background: invert
-        image = 1.0 - image
-    return image
 
 
 def build_parser() -> ArgumentParser:

@@ -1,0 +1,112 @@
+"""Watch a trained model read one digit, row by row: what each gate does, what the cell
+remembers, and what it would answer after each row.
+
+    python inspect_digit.py checkpoint.pt --index 7          # test image 7: text, and trace-test-7.png
+    python inspect_digit.py checkpoint.pt --image my_3.png   # your own digit (any size, any background)
+    python inspect_digit.py checkpoint.pt --index 7 --row 12 --figure seven.png
+
+The text shows one line per row: the row's pixels, the mean of every gate over the units, the
+mean size of the cell and hidden states, and the probability of each digit had the model
+decided after that row. The figure shows the image with one row marked, a heat map of every
+gate and state (units x rows), and those probabilities. From Python: lstm_mnist.trace.trace.
+"""
+
+import sys
+from pathlib import Path
+
+from lstm_mnist import checkpoint as ckpt
+from lstm_mnist import figures
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, command_line,
+                            non_negative_int, program_name, resolve_device, run)
+from lstm_mnist.data import load_mnist
+from lstm_mnist.images import load_image
+from lstm_mnist.trace import format_trace, trace
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog=program_name("inspect_digit.py"), formatter_class=HelpFormatter,
+                            description=__doc__.replace("python inspect_digit.py", command_line("inspect_digit.py")))
+    parser.add_argument("checkpoint", type=Path, help="checkpoint written by train.py")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--index", type=non_negative_int, default=None, metavar="N",
+                       help="read image N of the --split (default: 0)")
+    which.add_argument("--image", type=Path, default=None, metavar="FILE",
+                       help="read this PNG or JPEG instead: greyscale, inverted if its background is light, "
+                            "scaled to fit 20x20 and centred by its centre of mass, as MNIST's digits were")
+    parser.add_argument("--split", choices=("test", "val"), default="test",
+                        help="where --index looks: the test or the validation images (default: test)")
+    parser.add_argument("--row", type=non_negative_int, default=None, metavar="T",
+                        help="the row to mark in the figure (default: the row from which the final answer "
+                             "stays the most probable)")
+    parser.add_argument("--figure", type=Path, default=None, metavar="PNG",
+                        help="where to draw the figure, replacing any file there (default: trace-test-N.png, "
+                             "or trace-NAME.png for --image NAME.png)")
+    parser.add_argument("--no-figure", action="store_true", help="print the text only")
+    parser.add_argument("--ascii", action="store_true",
+                        help="plain ASCII shades, for terminals that cannot show block characters "
+                             "(chosen by itself when the output's encoding cannot)")
+    add_data_dir_flag(parser)
+    add_device_flag(parser)
+    return parser
+
+
+def can_print_blocks(stream) -> bool:
+    try:
+        "░▒▓█▁▇".encode(stream.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def main() -> int:
+    parser = build_parser()
+    args = parser.parse_args()
+    try:
+        device, _ = resolve_device(args.device)
+    except ValueError as e:
+        parser.error(str(e))
+    if args.row is not None and args.row >= 28:
+        parser.error(f"--row {args.row}: an image has rows 0 to 27")
+    if args.figure is not None and args.figure.is_dir():
+        parser.error(f"--figure {args.figure}: is a folder; give a file name such as {args.figure / 'trace.png'}")
+    if args.figure is not None and not args.figure.parent.is_dir():
+        parser.error(f"--figure {args.figure}: folder {args.figure.parent} does not exist")
+
+    model, checkpoint = ckpt.load_model(args.checkpoint, device)
+    names = (checkpoint.get("train_config") or {}).get("class_names")
+    if args.image is not None:
+        if not args.image.is_file():
+            parser.error(f"--image {args.image}: no such file")
+        image, label = load_image(args.image), None
+        source, default_figure = f"{args.image}", Path(f"trace-{args.image.stem}.png")
+    else:
+        index = args.index or 0
+        split = getattr(load_mnist(args.data_dir), args.split)
+        if index >= len(split):
+            parser.error(f"--index {index}: the {args.split} split has images 0 to {len(split) - 1}")
+        image, label = split.images[index], int(split.labels[index])
+        source, default_figure = f"{args.split} image {index}", Path(f"trace-{args.split}-{index}.png")
+
+    t = trace(model, image.to(device))
+    labels = list(names) if names else [str(k) for k in range(model.config.num_classes)]
+    print(f"{source}" + (f", label {labels[label]}" if label is not None else "")
+          + f"; model: {model.config.cell}, {model.config.hidden_size} units, from {args.checkpoint}")
+    print(format_trace(t, names, unicode=not args.ascii and can_print_blocks(sys.stdout)))
+    verdict = "" if label is None else (" - right" if t.prediction == label else f" - wrong, it is {labels[label]}")
+    print(f"prediction: {labels[t.prediction]} ({100 * float(t.probabilities[-1, t.prediction]):.1f}%), "
+          f"the most probable from row {t.decided_at()} on{verdict}")
+    if not args.no_figure:
+        figure = args.figure or default_figure
+        figures.trace_figure(t, figure, row=args.row, class_names=names,
+                             title=f"{source}" + (f" (label {labels[label]}):" if label is not None else ":"))
+        print(f"wrote {figure}")
+    return 0
+
+
+def command() -> int:
+    """The entry point of ``python inspect_digit.py`` and of the ``lstm-mnist-inspect`` command."""
+    return run(main, program_name("inspect_digit.py"))
+
+
+if __name__ == "__main__":
+    sys.exit(command())

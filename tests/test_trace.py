@@ -1,0 +1,99 @@
+"""trace(): every intermediate tensor of one forward pass equals what the model and PyTorch's
+own cells compute; its text view."""
+
+import pytest
+import torch
+from torch import nn
+
+from lstm_mnist import LSTMClassifier
+from lstm_mnist.trace import format_trace, trace
+
+pytestmark = pytest.mark.usefixtures("float64")  # conftest.py: compare in float64
+
+
+def rows_of(model, image):
+    """What the cell reads, computed here from the definition: standardised, maybe projected."""
+    x = (image - 0.1307) / 0.3081  # (T, I)
+    return model.projection(x) if model.projection is not None else x
+
+
+@pytest.mark.parametrize("input_projection", [False, True])
+def test_lstm_trace_holds_the_gates_and_states_of_the_equations(input_projection):
+    torch.manual_seed(0)
+    H = 8
+    model = LSTMClassifier(hidden_size=H, forget_bias=1.0, input_projection=input_projection)
+    image = torch.rand(28, 28)
+    t = trace(model, image)
+
+    assert set(t.steps) == {"gates", "i", "f", "g", "o", "c", "h"}
+    assert t.steps["gates"].shape == (28, 4 * H) and all(t.steps[k].shape == (28, H) for k in "ifgoch")
+    torch.testing.assert_close(t.logits[-1], model(image[None])[0], rtol=1e-12, atol=1e-12)  # the model's answer
+
+    # h and c after every row equal nn.LSTMCell's, with the forget bias folded into its bias.
+    reference = nn.LSTMCell(model.cell.input_size, H)
+    reference.load_state_dict(model.cell.state_dict())
+    with torch.no_grad():
+        reference.bias_ih[H : 2 * H] += 1.0
+    x = rows_of(model, image).detach()  # (T, I)
+    torch.testing.assert_close(t.x, x, rtol=1e-12, atol=1e-12)
+    h = c = torch.zeros(1, H)
+    cell = model.cell
+    for row in range(28):
+        h_prev, c_prev = h, c
+        h, c = reference(x[row : row + 1], (h, c))
+        torch.testing.assert_close(t.steps["h"][row], h[0].detach(), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(t.steps["c"][row], c[0].detach(), rtol=1e-12, atol=1e-12)
+        # and the gates are the named blocks of equation (1) through their non-linearities
+        gates = (x[row] @ cell.weight_ih.T + cell.bias_ih + h_prev[0] @ cell.weight_hh.T + cell.bias_hh).detach()
+        torch.testing.assert_close(t.steps["gates"][row], gates, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(t.steps["i"][row], torch.sigmoid(gates[:H]))
+        torch.testing.assert_close(t.steps["f"][row], torch.sigmoid(gates[H : 2 * H] + 1.0))
+        torch.testing.assert_close(t.steps["g"][row], torch.tanh(gates[2 * H : 3 * H]))
+        torch.testing.assert_close(t.steps["o"][row], torch.sigmoid(gates[3 * H :]))
+        torch.testing.assert_close(t.steps["c"][row], t.steps["f"][row] * c_prev[0].detach()
+                                   + t.steps["i"][row] * t.steps["g"][row])
+        torch.testing.assert_close(t.logits[row], model.head(h[0]).detach(), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(t.probabilities.sum(dim=1), torch.ones(28))
+
+
+@pytest.mark.parametrize("cell, reference_class, names", [("rnn", nn.RNNCell, {"h"}),
+                                                          ("gru", nn.GRUCell, {"r", "z", "n", "h"})])
+def test_rnn_and_gru_traces_equal_pytorchs_cells(cell, reference_class, names):
+    torch.manual_seed(1)
+    model = LSTMClassifier(hidden_size=6, cell=cell)
+    image = torch.rand(28, 28)
+    t = trace(model, image)
+    assert set(t.steps) == names
+    torch.testing.assert_close(t.logits[-1], model(image[None])[0], rtol=1e-12, atol=1e-12)
+    reference = reference_class(28, 6)
+    reference.load_state_dict(model.cell.state_dict())
+    h = torch.zeros(1, 6)
+    for row, x in enumerate(rows_of(model, image)):
+        h_prev, h = h, reference(x[None], h)
+        torch.testing.assert_close(t.steps["h"][row], h[0].detach(), rtol=1e-12, atol=1e-12)
+        if cell == "gru":  # h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+            z, n = t.steps["z"][row], t.steps["n"][row]
+            torch.testing.assert_close((1 - z) * n + z * h_prev[0].detach(), h[0].detach())
+
+
+def test_decided_at_is_the_first_row_of_the_final_answers_last_run():
+    torch.manual_seed(0)
+    t = trace(LSTMClassifier(hidden_size=4), torch.rand(28, 28))
+    t.probabilities = torch.full((28, 3), 0.1)
+    winners = [0] * 10 + [2] * 5 + [1] * 3 + [2] * 10  # 2 wins at rows 10-14, then from row 18 on
+    t.probabilities[torch.arange(28), torch.tensor(winners)] = 0.8
+    assert t.prediction == 2 and t.decided_at() == 18
+
+
+def test_text_view_has_a_line_per_row_and_an_ascii_fallback():
+    torch.manual_seed(0)
+    image = torch.zeros(28, 28)
+    image[5, 3:7] = 1.0
+    t = trace(LSTMClassifier(hidden_size=4), image)
+    text = format_trace(t)
+    lines = text.splitlines()
+    assert len(lines) == 1 + 28 + 1  # header, the rows, the legend
+    assert lines[0].split()[:8] == ["row", "pixels", "of", "the", "row", "read", "i", "f"]
+    assert lines[1 + 5][5:5 + 28] == "   ████" + " " * 21  # row 5's bright pixels, in place
+    plain = format_trace(t, unicode=False)
+    assert plain.isascii() and plain.splitlines()[1 + 5][5:5 + 28] == "   ####" + " " * 21
