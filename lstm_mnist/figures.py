@@ -143,7 +143,7 @@ def trace_figure(t: Trace, path: Path, row: int | None = None, class_names=None,
     the final answer stays on top), a heat map of each gate and state (units x rows), and the
     probability of each class after each row."""
     row = t.decided_at() if row is None else row
-    T, K = t.probabilities.shape
+    K = t.probabilities.size(1)
     names = [name for name in PANELS if name in t.steps]
     panels = ["image", *names, "probabilities"]
     columns = 4

@@ -29,11 +29,13 @@ def test_two_processes_match_one(synthetic_dir, tmp_path):
     for name in a["model"]:
         torch.testing.assert_close(a["model"][name], b["model"][name], rtol=1e-5, atol=1e-6, msg=name)
     for record_a, record_b in zip(a["metrics"], b["metrics"]):
-        for key in ("train_loss", "train_accuracy", "val_accuracy", "accuracy"):
+        assert record_a["event"] == record_b["event"]
+        for key in ("train_loss", "train_accuracy", "val_accuracy", "accuracy", "running_loss"):
             if key in record_a:
                 assert abs(record_a[key] - record_b[key]) < 1e-5, key
-    assert [m["event"] for m in ckpt.load(tmp_path / "ddp.pt")["metrics"]] == ["epoch", "epoch", "test"]
-    assert (tmp_path / "ddp.metrics.jsonl").read_text().count("\n") == 3
+    assert [m["event"] for m in a["metrics"]] == ["log", "epoch", "log", "epoch", "test"]  # 6 steps an epoch
+    assert (tmp_path / "ddp.metrics.jsonl").read_text().count("\n") == 5
+    assert (tmp_path / "ddp.training.png").exists()  # drawn by rank 0
 
     evaluated = run_script("evaluate.py", str(tmp_path / "ddp.pt"), "--json", "--device", "cpu",
                            "--data-dir", str(synthetic_dir))

@@ -97,3 +97,23 @@ def test_text_view_has_a_line_per_row_and_an_ascii_fallback():
     assert lines[1 + 5][5:5 + 28] == "   ████" + " " * 21  # row 5's bright pixels, in place
     plain = format_trace(t, unicode=False)
     assert plain.isascii() and plain.splitlines()[1 + 5][5:5 + 28] == "   ####" + " " * 21
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn", "gru"])
+def test_gradient_per_row_is_the_gradient_of_each_images_own_loss(cell):
+    """Checked against autograd on the raw pixels, one image at a time: d loss / d x_t is
+    d loss / d pixels_t times the pixel standard deviation (x = (pixels - mean) / std)."""
+    from lstm_mnist.gradients import gradient_per_row
+
+    torch.manual_seed(0)
+    model = LSTMClassifier(hidden_size=8, cell=cell)
+    images, labels = torch.rand(3, 28, 28), torch.tensor([3, 1, 4])
+    per_row = gradient_per_row(model, images, labels)
+    norms = []
+    for image, label in zip(images, labels):
+        pixels = image[None].clone().requires_grad_(True)
+        loss = nn.functional.cross_entropy(model(pixels), label[None])
+        (grad,) = torch.autograd.grad(loss, pixels)
+        norms.append((grad[0] * 0.3081).norm(dim=1))  # (T,)
+    torch.testing.assert_close(per_row, torch.stack(norms).mean(dim=0), rtol=1e-10, atol=1e-14)
+    assert per_row.shape == (28,) and model.training  # the model's mode is left as it was

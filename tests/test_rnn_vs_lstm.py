@@ -1,0 +1,41 @@
+"""scripts/rnn_vs_lstm.py: same budget for every cell, the gradient per row at initialisation
+and after training, one figure and one JSON file."""
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from conftest import run_script
+from lstm_mnist import LSTMClassifier
+from lstm_mnist import checkpoint as ckpt
+from lstm_mnist.data import load_mnist
+from lstm_mnist.gradients import gradient_per_row
+
+
+def test_compare_rnn_and_lstm_on_small_data(synthetic_dir, tmp_path):
+    out, kept = tmp_path / "figures", tmp_path / "models"
+    result = run_script("scripts/rnn_vs_lstm.py", "--data-dir", str(synthetic_dir), "--cells", "rnn", "lstm",
+                        "--epochs", "1", "--hidden-size", "8", "--limit-train", "800", "--gradient-images", "50",
+                        "--out", str(out), "--checkpoints", str(kept), "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    with Image.open(out / "gradient_per_row.png") as figure:
+        assert figure.format == "PNG" and figure.size == (800, 480)
+    summary = json.loads((out / "rnn_vs_lstm.json").read_text())
+    assert list(summary["results"]) == ["rnn", "lstm"] and summary["config"]["gradient_images"] == 50
+
+    val = load_mnist(synthetic_dir).val
+    for cell, r in summary["results"].items():
+        # at initialisation: the model train.py --cell CELL --seed 0 starts from
+        torch.manual_seed(0)
+        fresh = LSTMClassifier(hidden_size=8, cell=cell)
+        torch.testing.assert_close(torch.tensor(r["gradient_at_init"], dtype=torch.float64),
+                                   gradient_per_row(fresh, val.images[:50], val.labels[:50]).double(), rtol=1e-5, atol=0)
+        # after training: the kept model, whose own metrics hold the same test accuracy
+        model, checkpoint = ckpt.load_model(kept / f"{cell}.pt")
+        assert model.config.cell == cell and checkpoint["metrics"][-1]["accuracy"] == r["test_accuracy"]
+        torch.testing.assert_close(torch.tensor(r["gradient_trained"], dtype=torch.float64),
+                                   gradient_per_row(model, val.images[:50], val.labels[:50]).double(), rtol=1e-5, atol=0)
+        assert r["first_to_last_at_init"] == pytest.approx(r["gradient_at_init"][0] / r["gradient_at_init"][-1], rel=1e-6)
+    assert "RNN" in result.stdout and "LSTM" in result.stdout and "gradient_per_row.png" in result.stdout
