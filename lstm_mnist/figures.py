@@ -45,10 +45,17 @@ def training_curves(metrics: list[dict], path: Path) -> Path:
         raise LSTMMnistError("no metrics to plot yet: not one log interval has finished")
     figure = new_figure(10, 4)
     loss_axes, accuracy_axes = figure.subplots(1, 2)
-    at = [m["epoch"] - 1 + m["step"] / m["steps_in_epoch"] for m in logs]  # in epochs, fractional
-    loss_axes.plot(at, [m["running_loss"] for m in logs], ".-", color="tab:blue", alpha=0.5,
-                   label="training (running mean within the epoch)")
-    accuracy_axes.plot(at, [100 * m["running_accuracy"] for m in logs], ".-", color="tab:blue", alpha=0.5,
+    at, running_loss, running_accuracy = [], [], []  # one line per epoch: each running mean starts afresh
+    for k, m in enumerate(logs):
+        if k and m["epoch"] != logs[k - 1]["epoch"]:  # NaN: a gap in the line
+            at.append(np.nan)
+            running_loss.append(np.nan)
+            running_accuracy.append(np.nan)
+        at.append(m["epoch"] - 1 + m["step"] / m["steps_in_epoch"])  # in epochs, fractional
+        running_loss.append(m["running_loss"])
+        running_accuracy.append(100 * m["running_accuracy"])
+    loss_axes.plot(at, running_loss, ".-", color="tab:blue", alpha=0.5, label="training (running mean within the epoch)")
+    accuracy_axes.plot(at, running_accuracy, ".-", color="tab:blue", alpha=0.5,
                        label="training (running mean within the epoch)")
     x = [m["epoch"] for m in epochs]
     loss_axes.plot(x, [m["train_loss"] for m in epochs], "o", color="tab:blue", label="training, whole epoch")

@@ -213,13 +213,13 @@ def test_help_lists_every_flag():
 
 
 def test_readme_mentions_only_flags_that_exist():
-    """The README names flags in prose; each must be in the --help of one of the commands."""
+    """The README and the walkthrough name flags in prose; each must be in the --help of one of the commands."""
     import re
 
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text() + (ROOT / "docs" / "walkthrough.md").read_text()
     helps = "".join(run_script(*command, "--help").stdout for command in
-                    [("train.py",), ("evaluate.py",), ("predict.py",), ("scripts/make_results.py",),
-                     ("-m", "lstm_mnist.bench")])
+                    [("train.py",), ("evaluate.py",), ("predict.py",), ("inspect_digit.py",),
+                     ("scripts/make_results.py",), ("scripts/rnn_vs_lstm.py",), ("-m", "lstm_mnist.bench")])
     mentioned = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*[a-z]", readme))
     assert mentioned, "the README names no flag at all?"
     missing = sorted(flag for flag in mentioned if flag not in helps)

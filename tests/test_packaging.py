@@ -50,5 +50,9 @@ def test_pip_install_gives_working_console_commands(synthetic_dir, tmp_path):
                       "--limit-train", "32", "--data-dir", str(synthetic_dir), "--out", "run.pt")
     assert trained.returncode == 0, trained.stderr
     assert "evaluate with: lstm-mnist-evaluate run.pt" in trained.stdout
+    inspected = command("lstm-mnist-inspect", "run.pt", "--index", "3", "--device", "cpu", "--data-dir",
+                        str(synthetic_dir))
+    assert inspected.returncode == 0, inspected.stderr
+    assert (work / "trace-test-3.png").exists() and "prediction:" in inspected.stdout
     evaluated = command("lstm-mnist-evaluate", "run.pt", "--json", "--device", "cpu", "--data-dir", str(synthetic_dir))
     assert evaluated.returncode == 0 and '"n": 300' in evaluated.stdout
