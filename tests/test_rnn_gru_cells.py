@@ -91,3 +91,10 @@ def test_train_and_evaluate_with_another_cell(cell, synthetic_dir, tmp_path):
     result = run_script("evaluate.py", str(out), "--data-dir", str(synthetic_dir), "--device", "cpu", "--json")
     assert result.returncode == 0, result.stderr
     assert '"accuracy"' in result.stdout
+
+
+def test_forget_bias_with_another_cell_is_a_usage_error(synthetic_dir, tmp_path):
+    result = run_script("train.py", "--cell", "gru", "--forget-bias", "2", "--data-dir", str(synthetic_dir),
+                        "--out", str(tmp_path / "x.pt"))
+    assert result.returncode == 2 and "--forget-bias is the LSTM's; a GRU cell has no forget gate" in result.stderr
+    assert not (tmp_path / "x.pt").exists()

@@ -143,6 +143,8 @@ def settings(args, stored_model: dict | None, stored_train: dict | None, parser)
                 parser.error(f"--{key.replace('_', '-')} {value} differs from the checkpoint's {stored[key]}; "
                              "a resumed run keeps its settings (only --epochs or --train-samples may change)")
         merged = with_length(stored, flags)
+    if merged["cell"] != "lstm" and "forget_bias" in flags:
+        parser.error(f"--forget-bias is the LSTM's; a {merged['cell'].upper()} cell has no forget gate")
     model = ModelConfig(**{k: v for k, v in merged.items() if k in MODEL_FIELDS})
     train = TrainConfig(**{k: v for k, v in merged.items() if k not in MODEL_FIELDS})
     return model, train
