@@ -71,7 +71,7 @@ def test_unknown_cell_is_refused():
 
 def test_checkpoint_from_before_the_cell_option_loads_as_an_lstm(tmp_path):
     model = LSTMClassifier(hidden_size=8)
-    config = {k: v for k, v in vars(model.config).items() if k != "cell"}  # as version 0.1 wrote it
+    config = {k: v for k, v in vars(model.config).items() if k != "cell"}  # as lstm-mnist 0.1 wrote it
     path = tmp_path / "old.pt"
     ckpt.save(path, {"format": ckpt.FORMAT, "version": 1, "model_config": config, "model": model.state_dict()})
     loaded, _ = ckpt.load_model(path)
