@@ -120,8 +120,12 @@ def test_ctrl_c_saves_the_exact_point_and_resume_finishes_identically(synthetic_
     stopped = ckpt.load(interrupted)["progress"]
     assert stopped["epoch"] < 3 and stopped["step"] > 0, stopped  # stopped inside an epoch
 
+    # the curves so far, or one line saying why not (no log interval finished yet): never a traceback
+    assert ckpt.figure_path(interrupted).exists() or "no figure drawn: no metrics to plot yet" in stderr
+
     resumed = run_script("train.py", "--resume", str(interrupted), "--device", "cpu", "--data-dir", str(synthetic_dir))
     assert resumed.returncode == 0, resumed.stderr
+    assert ckpt.figure_path(interrupted).read_bytes()[:4] == b"\x89PNG"  # the whole run's curves
     assert run_script("train.py", *common, "--out", str(straight)).returncode == 0
     assert_same_training_state(ckpt.load(straight), ckpt.load(interrupted))
 

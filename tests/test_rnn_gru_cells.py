@@ -86,6 +86,7 @@ def test_train_and_evaluate_with_another_cell(cell, synthetic_dir, tmp_path):
     result = run_script("train.py", "--cell", cell, "--hidden-size", "16", "--epochs", "1", "--device", "cpu",
                         "--data-dir", str(synthetic_dir), "--limit-train", "1000", "--out", str(out), "--no-figure")
     assert result.returncode == 0, result.stderr
+    assert not ckpt.figure_path(out).exists()  # --no-figure
     model, _ = ckpt.load_model(out)
     assert model.config.cell == cell and type(model.cell).__name__ == {"rnn": "RNNCell", "gru": "GRUCell"}[cell]
     result = run_script("evaluate.py", str(out), "--data-dir", str(synthetic_dir), "--device", "cpu", "--json")
