@@ -1,7 +1,8 @@
 """Accuracy, per-class accuracy and the confusion matrix of a classifier on a split.
 
-``evaluate`` returns plain numbers (it prints nothing); ``format_report`` turns them into
-the text ``evaluate.py`` prints.
+``evaluate`` returns plain numbers (it prints nothing): ``logits_of`` runs the model over a split
+in batches, ``metrics_of`` counts; ``format_report`` turns the numbers into the text
+``evaluate.py`` prints.
 """
 
 import torch
@@ -22,7 +23,12 @@ def logits_of(model: nn.Module, images: Tensor, batch_size: int = 1000) -> Tenso
 
 
 def evaluate(model: nn.Module, split: Split, batch_size: int = 1000) -> dict:
-    """Metrics of ``model`` on ``split`` (on the split's device), as plain Python values:
+    """Metrics of ``model`` on ``split`` (on the split's device): see ``metrics_of``."""
+    return metrics_of(logits_of(model, split.images, batch_size), split.labels)
+
+
+def metrics_of(logits: Tensor, labels: Tensor) -> dict:
+    """Metrics of logits (N, K) against labels (N,), as plain Python values:
 
     accuracy          fraction of images classified correctly
     loss              mean cross-entropy
@@ -30,17 +36,16 @@ def evaluate(model: nn.Module, split: Split, batch_size: int = 1000) -> dict:
     per_class         accuracy of each true class (None for a class with no image)
     confusion_matrix  K x K counts, rows = true class, columns = predicted class
     """
-    logits = logits_of(model, split.images, batch_size)  # (N, K)
-    loss = F.cross_entropy(logits, split.labels)
+    loss = F.cross_entropy(logits, labels)
     predicted = logits.argmax(dim=1)  # (N,)
     K = logits.size(1)
-    confusion = torch.bincount(split.labels * K + predicted, minlength=K * K).view(K, K).cpu()  # (K, K)
+    confusion = torch.bincount(labels * K + predicted, minlength=K * K).view(K, K).cpu()  # (K, K)
     correct = confusion.diag()  # (K,)
     totals = confusion.sum(dim=1)  # (K,) images of each true class
     return {
-        "accuracy": correct.sum().item() / len(split),
+        "accuracy": correct.sum().item() / len(labels),
         "loss": loss.item(),
-        "n": len(split),
+        "n": len(labels),
         "per_class": [c / t if t else None for c, t in zip(correct.tolist(), totals.tolist())],
         "confusion_matrix": confusion.tolist(),
     }

@@ -14,7 +14,7 @@ from lstm_mnist import figures
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, class_names,
                             command_line, positive_int, program_name, resolve_device, run)
 from lstm_mnist.data import load_mnist
-from lstm_mnist.evaluation import evaluate, format_report, logits_of
+from lstm_mnist.evaluation import format_report, logits_of, metrics_of
 
 
 def build_parser() -> ArgumentParser:
@@ -51,7 +51,8 @@ def main() -> int:
         parser.error(f"--plots {args.plots}: exists and is not a folder")
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
     split = getattr(load_mnist(args.data_dir), args.split).to(device)
-    metrics = evaluate(model, split, batch_size=args.batch_size)
+    logits = logits_of(model, split.images, args.batch_size)  # (N, K)
+    metrics = metrics_of(logits, split.labels)
     names = args.class_names or (checkpoint.get("train_config") or {}).get("class_names")
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "split": args.split,
@@ -61,18 +62,17 @@ def main() -> int:
         print(f"model: {model.config}")
         print(format_report(metrics, title=args.split, class_names=names))
     if args.plots is not None:
-        drawn = draw_plots(model, split, metrics, args.plots, names, args.max_images, args.batch_size, args.split)
+        drawn = draw_plots(split, logits, metrics, args.plots, names, args.max_images, args.split)
         print(f"wrote {', '.join(map(str, drawn))}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
-def draw_plots(model, split, metrics: dict, folder: Path, names, max_images: int, batch_size: int,
-               title: str) -> list[Path]:
+def draw_plots(split, logits, metrics: dict, folder: Path, names, max_images: int, title: str) -> list[Path]:
     """The confusion matrix, and the misclassified images, most confident mistakes first."""
     folder.mkdir(parents=True, exist_ok=True)
     drawn = [figures.confusion_matrix(metrics["confusion_matrix"], folder / "confusion_matrix.png", names,
                                       title=title)]
-    probabilities = logits_of(model, split.images, batch_size).softmax(dim=1).cpu()  # (N, K)
+    probabilities = logits.softmax(dim=1).cpu()  # (N, K)
     confidence, predicted = probabilities.max(dim=1)  # (N,), (N,)
     labels = split.labels.cpu()
     wrong = (predicted != labels).nonzero().squeeze(1)  # indices of the mistakes
