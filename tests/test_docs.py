@@ -15,8 +15,11 @@ def test_the_numpy_examples_print_what_the_walkthrough_says():
 
 
 def test_the_breakpoint_line_is_equation_1():
-    line = int(re.search(r"break lstm_mnist/cell\.py:(\d+)", WALKTHROUGH.read_text()).group(1))
-    assert "# (1)" in (ROOT / "lstm_mnist" / "cell.py").read_text().splitlines()[line - 1]
+    lines = [int(n) for n in re.findall(r"break lstm_mnist/cell\.py:(\d+)", WALKTHROUGH.read_text())]
+    cell = (ROOT / "lstm_mnist" / "cell.py").read_text().splitlines()
+    assert lines and all("# (1)" in cell[line - 1] for line in lines)
+    shown = re.search(r"cell\.py\(78\)forward\(\)\n-> (.*)\n", WALKTHROUGH.read_text()).group(1)
+    assert shown == cell[77].strip()  # the transcript shows the line as it is
 
 
 def test_every_figure_shown_exists_and_has_a_documented_command():
