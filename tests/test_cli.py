@@ -9,6 +9,7 @@ import time
 
 import pytest
 import torch
+from PIL import Image
 
 from conftest import ROOT, run_script
 from lstm_mnist import checkpoint as ckpt
@@ -56,7 +57,9 @@ def test_train_then_evaluate(synthetic_dir, tmp_path):
     assert [(m["epoch"], m["step"]) for m in metrics if m["event"] == "log"] == [(1, 25), (2, 25), (3, 25)]
     assert metrics[-1]["n"] == 300
     figure = ckpt.figure_path(out)  # the loss and accuracy curves beside the checkpoint
-    assert figure.name == "run.training.png" and figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert figure.name == "run.training.png"
+    with Image.open(figure) as png:
+        assert png.format == "PNG" and png.size == (1000, 400)  # loss and accuracy side by side
     assert str(figure) in result.stdout
     assert metrics[-1]["accuracy"] > 0.5  # the synthetic digits are easy; chance is 0.1
 
