@@ -116,6 +116,14 @@ def resolve_device(name: str) -> tuple[torch.device, str]:
     return torch.device("cuda", index), f"device: cuda:{index} ({torch.cuda.get_device_name(index)})"
 
 
+def device_from_flag(parser: argparse.ArgumentParser, name: str) -> tuple[torch.device, str]:
+    """``resolve_device``, with a device this machine does not have a usage error (exit 2)."""
+    try:
+        return resolve_device(name)
+    except ValueError as e:
+        parser.error(str(e))
+
+
 def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0) -> None:
     """Fail before any work if ``path`` cannot be written, would clobber a file, or would not
     fit on its disk (``needed_bytes`` twice over: the old file stays until the new one is

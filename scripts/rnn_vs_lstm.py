@@ -12,7 +12,6 @@ and after training. Writes, in --out: ``gradient_per_row.png`` (the figure) and
 ``rnn_vs_lstm.json`` (every number); with --checkpoints DIR, the trained models too.
 """
 
-import argparse
 import json
 import sys
 import tempfile
@@ -27,7 +26,7 @@ import torch  # noqa: E402
 from lstm_mnist import LSTMClassifier, figures  # noqa: E402
 from lstm_mnist import checkpoint as ckpt  # noqa: E402
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,  # noqa: E402
-                            positive_int, resolve_device, run)
+                            device_from_flag, positive_int, run)
 from lstm_mnist.data import load_mnist  # noqa: E402
 from lstm_mnist.gradients import gradient_per_row  # noqa: E402
 from lstm_mnist.model import CELLS  # noqa: E402
@@ -104,10 +103,7 @@ def report(summary: dict) -> str:
 def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
-    try:
-        device, device_line = resolve_device(args.device)
-    except ValueError as e:
-        parser.error(str(e))
+    device, device_line = device_from_flag(parser, args.device)
     for folder in (args.out, args.checkpoints):
         if folder is not None and folder.exists() and not folder.is_dir():
             parser.error(f"{folder}: exists and is not a folder")

@@ -12,7 +12,7 @@ from pathlib import Path
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, class_names,
-                            command_line, positive_int, program_name, resolve_device, run)
+                            command_line, device_from_flag, positive_int, program_name, run)
 from lstm_mnist.data import load_mnist
 from lstm_mnist.evaluation import format_report, logits_of, metrics_of
 
@@ -43,10 +43,7 @@ def build_parser() -> ArgumentParser:
 def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
-    try:
-        device, device_line = resolve_device(args.device)
-    except ValueError as e:
-        parser.error(str(e))
+    device, device_line = device_from_flag(parser, args.device)
     if args.plots is not None and args.plots.exists() and not args.plots.is_dir():
         parser.error(f"--plots {args.plots}: exists and is not a folder")
     model, checkpoint = ckpt.load_model(args.checkpoint, device)

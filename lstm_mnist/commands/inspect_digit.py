@@ -17,7 +17,7 @@ from pathlib import Path
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, command_line,
-                            non_negative_int, program_name, resolve_device, run)
+                            device_from_flag, non_negative_int, program_name, run)
 from lstm_mnist.data import load_mnist
 from lstm_mnist.images import load_image
 from lstm_mnist.trace import format_trace, trace
@@ -61,10 +61,7 @@ def can_print_blocks(stream) -> bool:
 def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
-    try:
-        device, _ = resolve_device(args.device)
-    except ValueError as e:
-        parser.error(str(e))
+    device, _ = device_from_flag(parser, args.device)
     if args.row is not None and args.row >= 28:
         parser.error(f"--row {args.row}: an image has rows 0 to 27")
     if args.figure is not None and args.figure.is_dir():

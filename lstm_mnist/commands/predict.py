@@ -19,7 +19,7 @@ import torch
 
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_device_flag, check_output_path, command_line,
-                            positive_int, program_name, resolve_device, run)
+                            device_from_flag, positive_int, program_name, run)
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.images import load_image
 
@@ -43,8 +43,8 @@ def build_parser() -> ArgumentParser:
 def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
+    device, _ = device_from_flag(parser, args.device)
     try:
-        device, _ = resolve_device(args.device)
         check_output_path(args.out, may_replace=args.overwrite)
     except ValueError as e:
         parser.error(str(e))

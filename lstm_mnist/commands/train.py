@@ -17,8 +17,8 @@ from lstm_mnist import LSTMClassifier, ModelConfig
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import distributed, figures
 from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,
-                            check_output_path, class_names, command_line, finite_float, non_negative_int,
-                            positive_float, positive_int, program_name, resolve_device, run)
+                            check_output_path, class_names, command_line, device_from_flag, finite_float,
+                            non_negative_int, positive_float, positive_int, program_name, run)
 from lstm_mnist.data import load_mnist
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.model import CELLS
@@ -162,10 +162,7 @@ def main() -> int:
     out = args.out or args.resume or Path("checkpoint.pt")
     if args.deterministic:
         make_deterministic()  # before CUDA does any work
-    try:
-        device, device_line = resolve_device(args.device)
-    except ValueError as e:
-        parser.error(str(e))
+    device, device_line = device_from_flag(parser, args.device)
     if distributed.launched_by_torchrun():
         device = distributed.setup(device)
         device_line += f"; {distributed.world_size()} processes (torchrun), {device} on this one"
