@@ -124,30 +124,30 @@ def device_from_flag(parser: argparse.ArgumentParser, name: str) -> tuple[torch.
         parser.error(str(e))
 
 
-def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0) -> None:
-    """Fail before any work if ``path`` cannot be written, would clobber a file, or would not
-    fit on its disk (``needed_bytes`` twice over: the old file stays until the new one is
-    complete). Raises ``ValueError`` (a usage error)."""
+def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag: str = "--out",
+                      if_exists: str = "choose another --out, or pass --overwrite") -> None:
+    """Fail before any work if ``path`` (given as ``flag``) cannot be written, would clobber a
+    file (``if_exists`` says what to do instead), or would not fit on its disk (``needed_bytes``
+    twice over: the old file stays until the new one is complete). Raises ``ValueError`` (a
+    usage error)."""
     if path.is_dir():
-        raise ValueError(f"--out {path}: is a folder; give a file name such as {path / 'checkpoint.pt'}")
+        raise ValueError(f"{flag} {path}: is a folder; give the name of a file in it")
     parent = path.parent
     if not parent.is_dir():
-        raise ValueError(f"--out {path}: folder {parent} does not exist; create it first")
+        raise ValueError(f"{flag} {path}: folder {parent} does not exist; create it first")
     if path.exists() and not may_replace:
-        raise ValueError(
-            f"--out {path}: exists; continue it with --resume {path}, choose another --out, or pass --overwrite"
-        )
+        raise ValueError(f"{flag} {path}: exists; {if_exists}")
     probe = parent / f".{path.name}.write-test-{os.getpid()}"
     try:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
-        raise ValueError(f"--out {path}: cannot write in {parent} ({e.strerror})") from None
+        raise ValueError(f"{flag} {path}: cannot write in {parent} ({e.strerror})") from None
     free = shutil.disk_usage(parent).free
     if free < 2 * needed_bytes:
         raise ValueError(
-            f"--out {path}: only {free / 1e6:.1f} MB free in {parent}; a checkpoint needs about "
-            f"{needed_bytes / 1e6:.1f} MB, twice that while it is replaced: free some space or choose another --out"
+            f"{flag} {path}: only {free / 1e6:.1f} MB free in {parent}; it needs about "
+            f"{needed_bytes / 1e6:.1f} MB, twice that while it is replaced: free some space or choose another {flag}"
         )
 
 

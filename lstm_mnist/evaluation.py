@@ -51,6 +51,11 @@ def metrics_of(logits: Tensor, labels: Tensor) -> dict:
     }
 
 
+def class_labels(class_names, num_classes: int) -> list[str]:
+    """What each label is called: the names given (train.py --class-names), else "0", "1", ..."""
+    return list(class_names) if class_names else [str(k) for k in range(num_classes)]
+
+
 def format_report(metrics: dict, title: str = "test", class_names=None) -> str:
     """The metrics as a few lines of text: accuracy, per-class accuracy (named, if
     ``class_names`` are given), confusion matrix."""

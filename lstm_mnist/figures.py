@@ -12,6 +12,7 @@ import numpy as np
 
 from .checkpoint import atomic_write
 from .errors import LSTMMnistError
+from .evaluation import class_labels
 from .trace import Trace
 
 DPI = 100
@@ -29,10 +30,6 @@ def new_figure(width: float, height: float):
 def save(figure, path: Path) -> Path:
     atomic_write(Path(path), lambda f: figure.savefig(f, format="png", dpi=DPI))
     return Path(path)
-
-
-def labels(class_names, K: int) -> list[str]:
-    return list(class_names) if class_names else [str(k) for k in range(K)]
 
 
 def training_curves(metrics: list[dict], path: Path) -> Path:
@@ -87,7 +84,7 @@ def confusion_matrix(confusion: list[list[int]], path: Path, class_names=None, t
     mistakes stand out."""
     counts = np.asarray(confusion)  # (K, K)
     K = len(counts)
-    names = labels(class_names, K)
+    names = class_labels(class_names, K)
     mistakes = counts.copy()
     np.fill_diagonal(mistakes, 0)
     figure = new_figure(1.5 + 0.6 * K, 1.0 + 0.55 * K)
@@ -109,13 +106,13 @@ def confusion_matrix(confusion: list[list[int]], path: Path, class_names=None, t
 
 
 def misclassified(images: np.ndarray, true: np.ndarray, predicted: np.ndarray, confidence: np.ndarray,
-                  path: Path, class_names=None, total: int | None = None) -> Path:
+                  path: Path, num_classes: int, class_names=None, total: int | None = None) -> Path:
     """A grid of misclassified images (N, 28, 28), each titled with its true and predicted
     class and the probability the model gave its wrong answer."""
     n = len(images)
     if n == 0:
         raise LSTMMnistError("no misclassified images to show")
-    names = labels(class_names, int(max(true.max(), predicted.max())) + 1 if not class_names else len(class_names))
+    names = class_labels(class_names, num_classes)
     columns = min(10, n)
     rows = -(-n // columns)
     figure = new_figure(1.3 * columns, 1.45 * rows + 0.5)
@@ -168,7 +165,7 @@ def trace_figure(t: Trace, path: Path, row: int | None = None, class_names=None,
         if panel == "probabilities":
             values = t.probabilities.numpy().T  # (K, T)
             image = axes.imshow(values, aspect="auto", cmap="Greens", vmin=0, vmax=1, interpolation="nearest")
-            axes.set_yticks(range(K), labels(class_names, K))
+            axes.set_yticks(range(K), class_labels(class_names, K))
             axes.set(title="P(class) if it decided after row t", xlabel="row t", ylabel="class")
         else:
             cmap, low, high, label = PANELS[panel]
@@ -181,22 +178,26 @@ def trace_figure(t: Trace, path: Path, row: int | None = None, class_names=None,
         axes.axvline(row, color="tab:red", linewidth=1, alpha=0.7)
         figure.colorbar(image, ax=axes, fraction=0.05)
     probability = float(t.probabilities[-1, t.prediction])
-    figure.suptitle(f"{title}{' ' if title else ''}prediction {labels(class_names, K)[t.prediction]} "
+    figure.suptitle(f"{title}{' ' if title else ''}prediction {class_labels(class_names, K)[t.prediction]} "
                     f"({100 * probability:.1f}%), on top from row {t.decided_at()} on", fontsize=13)
     return save(figure, path)
 
 
-def gradient_per_row(curves: dict[str, np.ndarray], path: Path, title: str) -> Path:
-    """Lines of the gradient's size at each row, log scale: one line per (model, moment)."""
+def gradient_per_row(results: dict[str, dict], path: Path, title: str) -> Path:
+    """The gradient's size at each row, log scale: for each cell of ``results`` (as
+    scripts/rnn_vs_lstm.py measures them), a dashed line at initialisation, a solid one trained."""
     figure = new_figure(8, 4.8)
     axes = figure.subplots()
-    styles = {"rnn": "tab:red", "lstm": "tab:blue", "gru": "tab:green"}
-    for label, values in curves.items():
-        cell = label.split()[0].lower()
-        axes.plot(range(len(values)), values, "-" if "trained" in label else "--", marker=".",
-                  color=styles.get(cell, None), label=label)
+    for cell, r in results.items():
+        color, name = CELL_COLORS[cell], cell.upper()
+        accuracy = "diverged" if r["test_accuracy"] is None else f"test {100 * r['test_accuracy']:.2f}%"
+        axes.plot(r["gradient_at_init"], "--", marker=".", color=color, label=f"{name} at initialisation")
+        axes.plot(r["gradient_trained"], "-", marker=".", color=color, label=f"{name} trained ({accuracy})")
     axes.set(yscale="log", xlabel="row t (0 = top of the image, read first)",
              ylabel="mean ‖∂loss/∂x_t‖ over the batch", title=title)
     axes.grid(alpha=0.3, which="both")
     axes.legend(fontsize="small")
     return save(figure, path)
+
+
+CELL_COLORS = {"lstm": "tab:blue", "gru": "tab:green", "rnn": "tab:red"}

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .evaluation import class_labels
 from .model import LSTMClassifier
 
 
@@ -95,7 +96,7 @@ def format_trace(t: Trace, class_names=None, unicode: bool = True) -> str:
     shades, levels = (SHADES[0], LEVELS[0]) if unicode else (SHADES[1], LEVELS[1])
     names = [name for name in ("i", "f", "g", "o", "r", "z", "n", "c", "h") if name in t.steps]
     K = t.probabilities.size(1)
-    labels = list(class_names) if class_names else [str(k) for k in range(K)]
+    labels = class_labels(class_names, K)
     headers = [f"|{name}|" if name in STATES else name for name in names]
     probability_header = "".join(labels) if all(len(label) == 1 for label in labels) else "P(class)"
     lines = [

@@ -258,7 +258,8 @@ def fit(
 
                     done = step + 1
                     stop_now = distributed.any_rank(stop.requested, device)  # every rank stops at the same step
-                    if stop_now or done % log_every == 0 or done == len(batches):
+                    log_now = done % log_every == 0 or done == len(batches)
+                    if stop_now or log_now:
                         total_loss, total_correct, total_seen = totals()
                         running_loss = total_loss / total_seen
                         if not math.isfinite(running_loss):
@@ -270,7 +271,7 @@ def fit(
                                 + f"try a lower --lr (now {config.lr:g})"
                             )
                         bar.set_postfix(loss=f"{running_loss:.4f}", acc=f"{100 * total_correct / total_seen:.2f}%")
-                        if done % log_every == 0 or done == len(batches):  # not at a stop: resuming stays exact
+                        if log_now:  # not at a stop: a resumed run logs exactly what a straight one does
                             metrics.append({"event": "log", "epoch": epoch + 1, "step": done,
                                             "steps_in_epoch": len(batches), "running_loss": running_loss,
                                             "running_accuracy": total_correct / total_seen})

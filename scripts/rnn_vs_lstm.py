@@ -32,9 +32,6 @@ from lstm_mnist.gradients import gradient_per_row  # noqa: E402
 from lstm_mnist.model import CELLS  # noqa: E402
 from lstm_mnist.training import TrainConfig, TrainingDiverged, fit  # noqa: E402
 
-NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
-
-
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="scripts/rnn_vs_lstm.py", formatter_class=HelpFormatter, description=__doc__)
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=["lstm", "gru", "rnn"],
@@ -66,7 +63,7 @@ def compare(args, device: torch.device, work: Path) -> dict:
         torch.manual_seed(config.seed)  # as train.py does: the same seed for the weights and the batches
         model = LSTMClassifier(hidden_size=args.hidden_size, cell=cell).to(device)
         at_init = gradient_per_row(model, images, labels)  # (T,)
-        print(f"{NAMES[cell]}: training for {config.epochs} epoch(s)...", flush=True)
+        print(f"{cell.upper()}: training for {config.epochs} epoch(s)...", flush=True)
         start = time.perf_counter()
         try:
             metrics = fit(model, torch.optim.Adam(model.parameters(), lr=config.lr), data, config, work / f"{cell}.pt")
@@ -95,7 +92,7 @@ def report(summary: dict) -> str:
              f"{'at init':>9} {'trained':>9}"]
     for cell, r in summary["results"].items():
         accuracy = "diverged" if r["test_accuracy"] is None else f"{100 * r['test_accuracy']:.2f}%"
-        lines.append(f"{NAMES[cell]:<5} {accuracy:>13} {r['seconds']:>7.0f} s   {'':>34}"
+        lines.append(f"{cell.upper():<5} {accuracy:>13} {r['seconds']:>7.0f} s   {'':>34}"
                      f"{r['first_to_last_at_init']:>9.2e} {r['first_to_last_trained']:>9.2e}")
     return "\n".join(lines)
 
@@ -113,14 +110,9 @@ def main() -> int:
         work.mkdir(parents=True, exist_ok=True)
         summary = compare(args, device, work)
     args.out.mkdir(parents=True, exist_ok=True)
-    curves = {}
-    for cell, r in summary["results"].items():
-        curves[f"{NAMES[cell]} at initialisation"] = r["gradient_at_init"]
-        accuracy = "diverged" if r["test_accuracy"] is None else f"test {100 * r['test_accuracy']:.2f}%"
-        curves[f"{NAMES[cell]} trained ({accuracy})"] = r["gradient_trained"]
     config = summary["config"]
     figure = figures.gradient_per_row(
-        curves, args.out / "gradient_per_row.png",
+        summary["results"], args.out / "gradient_per_row.png",
         title=f"gradient of the loss reaching each row ({config['gradient_images']} validation images; "
               f"{config['epochs']} epoch(s), {config['hidden_size']} units)")
     numbers = args.out / "rnn_vs_lstm.json"

@@ -77,7 +77,8 @@ def draw_plots(split, logits, metrics: dict, folder: Path, names, max_images: in
         wrong = wrong[confidence[wrong].argsort(descending=True)][:max_images]
         drawn.append(figures.misclassified(split.images[wrong.to(split.images.device)].cpu().numpy(),
                                            labels[wrong].numpy(), predicted[wrong].numpy(),
-                                           confidence[wrong].numpy(), folder / "misclassified.png", names,
+                                           confidence[wrong].numpy(), folder / "misclassified.png",
+                                           logits.size(1), names,
                                            total=int((predicted != labels).sum())))
     else:  # not one mistake: no grid, and none left from an earlier run
         (folder / "misclassified.png").unlink(missing_ok=True)

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, command_line,
-                            device_from_flag, non_negative_int, program_name, run)
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, check_output_path,
+                            command_line, device_from_flag, non_negative_int, program_name, run)
 from lstm_mnist.data import load_mnist
+from lstm_mnist.evaluation import class_labels
 from lstm_mnist.images import load_image
 from lstm_mnist.trace import format_trace, trace
 
@@ -64,10 +65,6 @@ def main() -> int:
     device, _ = device_from_flag(parser, args.device)
     if args.row is not None and args.row >= 28:
         parser.error(f"--row {args.row}: an image has rows 0 to 27")
-    if args.figure is not None and args.figure.is_dir():
-        parser.error(f"--figure {args.figure}: is a folder; give a file name such as {args.figure / 'trace.png'}")
-    if args.figure is not None and not args.figure.parent.is_dir():
-        parser.error(f"--figure {args.figure}: folder {args.figure.parent} does not exist")
 
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
     names = (checkpoint.get("train_config") or {}).get("class_names")
@@ -84,16 +81,22 @@ def main() -> int:
         image, label = split.images[index], int(split.labels[index])
         source, default_figure = f"{args.split} image {index}", Path(f"trace-{args.split}-{index}.png")
 
+    figure = None if args.no_figure else args.figure or default_figure
+    if figure is not None:
+        try:
+            check_output_path(figure, may_replace=True, flag="--figure")
+        except ValueError as e:
+            parser.error(str(e))
+
     t = trace(model, image.to(device))
-    labels = list(names) if names else [str(k) for k in range(model.config.num_classes)]
+    labels = class_labels(names, model.config.num_classes)
     print(f"{source}" + (f", label {labels[label]}" if label is not None else "")
           + f"; model: {model.config.cell}, {model.config.hidden_size} units, from {args.checkpoint}")
     print(format_trace(t, names, unicode=not args.ascii and can_print_blocks(sys.stdout)))
     verdict = "" if label is None else (" - right" if t.prediction == label else f" - wrong, it is {labels[label]}")
     print(f"prediction: {labels[t.prediction]} ({100 * float(t.probabilities[-1, t.prediction]):.1f}%), "
           f"the most probable from row {t.decided_at()} on{verdict}")
-    if not args.no_figure:
-        figure = args.figure or default_figure
+    if figure is not None:
         figures.trace_figure(t, figure, row=args.row, class_names=names,
                              title=f"{source}" + (f" (label {labels[label]}):" if label is not None else ":"))
         print(f"wrote {figure}")

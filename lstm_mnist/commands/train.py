@@ -189,7 +189,8 @@ def main() -> int:
     n_parameters = sum(p.numel() for p in model.parameters())
     try:  # weights and Adam's two moments in float32, plus room for the rest
         same_file = args.resume is not None and out.resolve() == args.resume.resolve()
-        check_output_path(out, may_replace=args.overwrite or same_file, needed_bytes=3 * 4 * n_parameters + 2**20)
+        check_output_path(out, may_replace=args.overwrite or same_file, needed_bytes=3 * 4 * n_parameters + 2**20,
+                          if_exists=f"continue it with --resume {out}, choose another --out, or pass --overwrite")
     except ValueError as e:
         parser.error(str(e))
     if distributed.is_main():  # one process cleans up
