@@ -14,7 +14,7 @@ from conftest import ROOT, run_script
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
 
-SMALL = ["--device", "cpu", "--hidden-size", "32", "--batch-size", "16"]
+SMALL = ["--device", "cpu", "--hidden-size", "32", "--batch-size", "16", "--validation-size", "500"]
 
 
 def one_line_error(result, status):
@@ -75,7 +75,7 @@ def test_train_then_evaluate(synthetic_dir, tmp_path):
                       "--data-dir", str(synthetic_dir), cwd=tmp_path)
     assert text.returncode == 0, text.stderr
     [accuracy_line] = [line for line in text.stdout.splitlines() if line.startswith("val accuracy:")]
-    assert "/5000 images)" in accuracy_line  # the checkpoint's validation split, not the test split
+    assert "/500 images)" in accuracy_line  # the checkpoint's validation split (--validation-size), not the test's
     assert "confusion matrix" in text.stdout and "per-class accuracy" in text.stdout
     assert not list(tmp_path.glob(".*tmp")), "temporary files left behind"
 
@@ -84,7 +84,7 @@ def test_data_dir_from_environment(synthetic_dir, tmp_path):
     result = run_script("train.py", *SMALL, "--epochs", "1", "--limit-train", "50", "--out", str(tmp_path / "a.pt"),
                         cwd=tmp_path, env={"MNIST_DIR": str(synthetic_dir)})
     assert result.returncode == 0, result.stderr
-    assert "data: 50 training, 5000 validation, 300 test images" in result.stdout
+    assert "data: 50 training, 500 validation, 300 test images" in result.stdout
 
 
 def test_resume_is_exact(synthetic_dir, tmp_path):

@@ -23,7 +23,8 @@ from lstm_mnist.cli import check_output_path
 from lstm_mnist.errors import DataError
 from lstm_mnist.training import Progress, RunOptions, TrainConfig, TrainingDiverged, fit
 
-TINY = ["--device", "cpu", "--hidden-size", "16", "--batch-size", "8", "--limit-train", "64", "--seed", "5"]
+TINY = ["--device", "cpu", "--hidden-size", "16", "--batch-size", "8", "--limit-train", "64", "--seed", "5",
+        "--validation-size", "200"]
 
 
 def start(args, cwd):
