@@ -24,6 +24,7 @@ import math
 import os
 import signal
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,7 @@ class RunOptions:
     stop_after: int | None = None  # stop once this many epochs are done (no test); the schedule spans all
     compile: bool = False  # the training steps through torch.compile (evaluation stays eager)
     tensorboard: Path | None = None  # also write the metrics as TensorBoard events in this folder
+    stop: "StopSignals | None" = None  # listening already (train.py's, since start-up); None: fit listens
 
 
 class TrainingInterrupted(LSTMMnistError):
@@ -175,7 +177,8 @@ def fit(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, data: MNIS
             ckpt.save(out, ckpt.make(model, optimizer, config, progress, reporter.metrics, class_names))
             ckpt.write_metrics(ckpt.metrics_path(out), reporter.metrics)
 
-    with Reporter(metrics, options.log_every, options.tensorboard) as reporter, StopSignals() as stop:
+    listening = nullcontext(options.stop) if options.stop is not None else StopSignals()
+    with Reporter(metrics, options.log_every, options.tensorboard) as reporter, listening as stop:
         while progress.epoch < min(length.epochs, options.stop_after or length.epochs):
             progress, stopped = train_epoch(model, forward, optimizer, split, config, length, progress, reporter,
                                             stop, out)

@@ -24,11 +24,11 @@ from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import load_mnist
 from lstm_mnist.errors import LSTMMnistError, UsageError
-from lstm_mnist.files import remove_stale_temporaries
+from lstm_mnist.files import exclusive, remove_stale_temporaries
 from lstm_mnist.model import CELLS, ModelConfig, count_parameters
 from lstm_mnist.presets import PRESETS
-from lstm_mnist.training import (RunOptions, TrainingInterrupted, make_deterministic, run_length, train,
-                                 training_split)
+from lstm_mnist.training import (RunOptions, StopSignals, TrainingInterrupted, make_deterministic, run_length,
+                                 train, training_split)
 
 MODEL_DEFAULTS, TRAIN_DEFAULTS = ModelConfig(), TrainConfig()
 
@@ -171,7 +171,7 @@ def say(*args, **kwargs) -> None:
 def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # until training starts: as Ctrl-C
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C, until StopSignals listens
     out = args.out or args.resume or Path("checkpoint.pt")
     if args.deterministic:
         make_deterministic()  # before CUDA does any work
@@ -182,22 +182,39 @@ def main() -> int:
     stored = load_resumable(args.resume) if args.resume is not None else None
     model_config, config, names = resolve_settings(given(args, "model"), given(args, "train"), args.preset,
                                                    args.class_names, stored)
-    check_outputs(out, args, model_config)
-    say(device_line + (" (deterministic)" if args.deterministic else ""))
-    say(f"model: {model_config}")
-    say(f"training: {config}" + (f"; class names: {', '.join(names)}" if names else ""))
-    try:
-        data = load_mnist(args.data_dir, validation_size=config.validation_size).to(device)
-        length = run_length(config, len(training_split(data, config)))
-        say(f"data: {len(training_split(data, config))} training, {len(data.val)} validation, {len(data.test)} "
-            f"test images; {length.total_steps} steps in {length.epochs} epoch(s)")
-        if stored is not None and not say_resuming(args.resume, stored, length.epochs):
-            return 0
-        say(f"parameters: {count_parameters(model_config):,}; checkpoint: {out}")
-        options = RunOptions(args.log_every, args.stop_after, args.compile, args.tensorboard)
-        _, metrics = train(model_config, config, data, out, stored, options, names)
-    except (TrainingInterrupted, KeyboardInterrupt) as e:
-        return interrupted(e, out, args.figure)
+    with exclusive(out, enabled=distributed.is_main()), StopSignals() as stop:  # one run at a time writes ``out``
+        check_outputs(out, args, model_config)
+        say(device_line + (" (deterministic)" if args.deterministic else ""))
+        say(f"model: {model_config}")
+        say(f"training: {config}" + (f"; class names: {', '.join(names)}" if names else ""))
+        try:
+            return train_and_report(args, out, device, model_config, config, names, stored, stop)
+        except (TrainingInterrupted, KeyboardInterrupt) as e:
+            return interrupted(e, out, args.figure)
+        except RuntimeError as e:  # under torchrun: the process group broke
+            if distributed.world_size() == 1:
+                raise
+            raise LSTMMnistError(f"a worker process was lost ({str(e).strip().splitlines()[-1][:200]}); {out} "
+                                 f"holds the last checkpoint written; resume with: torchrun --nproc_per_node=N "
+                                 f"{program_name('train.py')} --resume {out}") from None
+
+
+def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, model_config: ModelConfig,
+                     config: TrainConfig, names: tuple[str, ...] | None, stored: dict | None,
+                     stop: StopSignals) -> int:
+    """Load the data, train (or resume), draw the curves and say what was written. A first Ctrl-C
+    or SIGTERM (``stop``) while the data loads stops before training; in training, after a step."""
+    data = load_mnist(args.data_dir, validation_size=config.validation_size).to(device)
+    length = run_length(config, len(training_split(data, config)))
+    say(f"data: {len(training_split(data, config))} training, {len(data.val)} validation, {len(data.test)} "
+        f"test images; {length.total_steps} steps in {length.epochs} epoch(s)")
+    if stored is not None and not say_resuming(args.resume, stored, length.epochs):
+        return 0
+    if stop.requested:
+        raise TrainingInterrupted("stopped before training started")
+    say(f"parameters: {count_parameters(model_config):,}; checkpoint: {out}")
+    options = RunOptions(args.log_every, args.stop_after, args.compile, args.tensorboard, stop)
+    _, metrics = train(model_config, config, data, out, stored, options, names)
     written = [out, ckpt.metrics_path(out)]
     if args.figure and draw_training_figure(out, metrics):
         written.append(ckpt.figure_path(out))
