@@ -102,8 +102,8 @@ class RecurrentClassifier(nn.Module):
 
     def read(self, x: Tensor, records: list[dict] | None = None) -> Tensor:
         """The seeds' loop: the cell reads the rows ``x`` (B, T, I) in order; the head turns
-        its last output into logits (B, K). Given a list as ``records``, each step appends the
-        dict of its tensors that the cell fills (trace.py asks for them this way)."""
+        its last output into logits (B, K). Given a list as ``records``, the cell adds a dict of
+        its tensors to it at every step (trace.py asks for them this way)."""
         B = x.size(0)
         # Row t of every image in the batch is x[:, t, :]: this is all that the seeds'
         # transpose / reshape / split did. unbind hands out the T rows as views.
@@ -111,10 +111,7 @@ class RecurrentClassifier(nn.Module):
 
         state = self.cell.zero_state(B, like=x)  # LSTM: LSTMState(h, c), each (B, H) zeros; RNN, GRU: h
         for input_ in inputs:
-            record = None if records is None else {}
-            output, state = self.cell(input_, state, record=record)  # output: (B, H)
-            if records is not None:
-                records.append(record)
+            output, state = self.cell(input_, state, records)  # output: (B, H)
 
         return self.head(output)  # (B, K): logits from the last output
 
