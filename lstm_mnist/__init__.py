@@ -2,16 +2,19 @@
 
     cell.py        LSTMCell and LSTMState: the equations, line by line
     rnn_cell.py    RNNCell, gru_cell.py GRUCell: the same style, to compare the LSTM with
-    model.py       LSTMClassifier and ModelConfig: the loop over the 28 rows and the head
+    model.py       RecurrentClassifier (= LSTMClassifier), ModelConfig: the one loop over the rows, the head
     trace.py       trace(): every intermediate tensor of one digit read row by row
     gradients.py   gradient_per_row(): how much of the loss gradient reaches each row
     figures.py     the figures: training curves, confusion matrix, mistakes, trace, gradients
     images.py      your own digit images brought to MNIST's form
     from_tensorflow.py  TensorFlow BasicLSTMCell weights in this layout
     data.py        reading, checking and splitting the MNIST IDX files; shuffled batches
-    training.py    TrainConfig and the training loop (nothing LSTM-specific in it)
+    config.py      TrainConfig: how to train
+    training.py    train(), fit, train_epoch, train_step: the training loop (nothing LSTM-specific)
+    reporting.py   Reporter: progress bar, metric records, TensorBoard
     evaluation.py  accuracy, per-class accuracy and the confusion matrix
-    checkpoint.py  atomic saving and safe loading of checkpoints
+    checkpoint.py  a checkpoint's whole life: made, saved, loaded safely, checked, restored
+    files.py       atomic writes, stale temporaries, one run per checkpoint
     cli.py         what the commands share: argument types, devices, errors, their names
     commands/      the programs train.py, evaluate.py, predict.py, inspect_digit.py (lstm-mnist-train, ...)
     distributed.py data-parallel training under torchrun
@@ -20,11 +23,12 @@
     bench.py       the benchmark: python -m lstm_mnist.bench
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from .cell import LSTMCell, LSTMState  # noqa: E402
 from .gru_cell import GRUCell  # noqa: E402
-from .model import LSTMClassifier, ModelConfig  # noqa: E402
+from .model import LSTMClassifier, ModelConfig, RecurrentClassifier  # noqa: E402
 from .rnn_cell import RNNCell  # noqa: E402
 
-__all__ = ["GRUCell", "LSTMCell", "LSTMClassifier", "LSTMState", "ModelConfig", "RNNCell", "__version__"]
+__all__ = ["GRUCell", "LSTMCell", "LSTMClassifier", "LSTMState", "ModelConfig", "RNNCell", "RecurrentClassifier",
+           "__version__"]

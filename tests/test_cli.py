@@ -160,14 +160,15 @@ def test_cuda_on_a_machine_without_it(run_in_process, tmp_path, script):
     assert "CUDA is not available here" in error and "--device cpu" in error
 
 
-def test_an_existing_checkpoint_is_never_clobbered(synthetic_dir, tmp_path):
+def test_an_existing_checkpoint_is_never_clobbered(run_in_process, synthetic_dir, tmp_path):
     out = tmp_path / "checkpoint.pt"
     out.write_bytes(b"precious")
-    error = one_line_error(run_script("train.py", *SMALL, "--data-dir", str(synthetic_dir), cwd=tmp_path), status=2)
+    error = one_line_error(run_in_process("train.py", *SMALL, "--data-dir", str(synthetic_dir), cwd=tmp_path),
+                           status=2)
     assert "exists" in error and "--resume" in error and "--overwrite" in error
     assert out.read_bytes() == b"precious"
     # a failing run with --overwrite (bad data) leaves it alone too
-    result = run_script("train.py", *SMALL, "--overwrite", "--data-dir", str(tmp_path / "missing"), cwd=tmp_path)
+    result = run_in_process("train.py", *SMALL, "--overwrite", "--data-dir", str(tmp_path / "missing"), cwd=tmp_path)
     one_line_error(result, status=1)
     assert out.read_bytes() == b"precious"
 

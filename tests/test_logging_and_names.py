@@ -40,6 +40,6 @@ def test_missing_tensorboard_is_a_clear_message(monkeypatch, tmp_path):
         open_tensorboard(tmp_path)
 
 
-def test_class_names_must_be_ten(tmp_path):
-    result = run_script("train.py", "--class-names", "a,b,c", cwd=tmp_path)
+def test_class_names_must_be_ten(run_in_process, tmp_path):
+    result = run_in_process("train.py", "--class-names", "a,b,c", cwd=tmp_path)
     assert result.returncode == 2 and "expected 10 non-empty comma-separated names, got 3" in result.stderr

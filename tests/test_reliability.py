@@ -140,8 +140,8 @@ def test_full_disk_is_refused_before_training(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc, where nobody can write")
-def test_unwritable_output_folder(tmp_path):
-    result = run_script("train.py", "--out", "/proc/checkpoint.pt", cwd=tmp_path)
+def test_unwritable_output_folder(run_in_process, tmp_path):
+    result = run_in_process("train.py", "--out", "/proc/checkpoint.pt", cwd=tmp_path)
     assert result.returncode == 2 and "cannot write in /proc" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 

@@ -94,8 +94,8 @@ def test_train_and_evaluate_with_another_cell(cell, synthetic_dir, tmp_path):
     assert '"accuracy"' in result.stdout
 
 
-def test_forget_bias_with_another_cell_is_a_usage_error(synthetic_dir, tmp_path):
-    result = run_script("train.py", "--cell", "gru", "--forget-bias", "2", "--data-dir", str(synthetic_dir),
+def test_forget_bias_with_another_cell_is_a_usage_error(run_in_process, synthetic_dir, tmp_path):
+    result = run_in_process("train.py", "--cell", "gru", "--forget-bias", "2", "--data-dir", str(synthetic_dir),
                         "--out", str(tmp_path / "x.pt"))
     assert result.returncode == 2 and "--forget-bias is the LSTM's; a GRU cell has no forget gate" in result.stderr
     assert not (tmp_path / "x.pt").exists()

@@ -182,8 +182,11 @@ def main() -> int:
     stored = load_resumable(args.resume) if args.resume is not None else None
     model_config, config, names = resolve_settings(given(args, "model"), given(args, "train"), args.preset,
                                                    args.class_names, stored)
+    check_outputs(out, args, model_config)
     with exclusive(out, enabled=distributed.is_main()), StopSignals() as stop:  # one run at a time writes ``out``
-        check_outputs(out, args, model_config)
+        if distributed.is_main():  # under the lock: a live run's temporaries are not stale
+            for stale in remove_stale_temporaries(out) + remove_stale_temporaries(ckpt.metrics_path(out)):
+                print(f"removed {stale}, left by a run that was killed while writing")
         say(device_line + (" (deterministic)" if args.deterministic else ""))
         say(f"model: {model_config}")
         say(f"training: {config}" + (f"; class names: {', '.join(names)}" if names else ""))
@@ -249,7 +252,7 @@ def say_resuming(path: Path, stored: dict, epochs: int) -> bool:
 
 def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig) -> None:
     """Before any work: ``out`` and the files beside it can be written and replace nothing
-    unasked; stale temporaries of killed runs are removed (by one process)."""
+    unasked; --compile has the compiler it needs."""
     same_file = args.resume is not None and out.resolve() == args.resume.resolve()
     may_replace = args.overwrite or same_file
     needed = 3 * 4 * count_parameters(model_config) + 2**20  # weights and Adam's two moments in float32, and the rest
@@ -262,9 +265,6 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
     if args.compile and not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "c++", "clang++")):
         raise LSTMMnistError("--compile needs a C++ compiler (g++ or clang++) and none was found; install one "
                              "(e.g. apt-get install g++) or train without --compile")
-    if distributed.is_main():
-        for stale in remove_stale_temporaries(out) + remove_stale_temporaries(ckpt.metrics_path(out)):
-            print(f"removed {stale}, left by a run that was killed while writing")
 
 
 def interrupted(e: BaseException, out: Path, figure: bool) -> int:
