@@ -77,11 +77,12 @@ def linear(input_: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor
 
 
 class LSTMThroughTime(torch.autograd.Function):
-    """h_{T-1} (B, H) from x (B, T, I) and the cell's parameters, zero initial state."""
+    """h_{T-1} (B, H) from x (B, T, I) and the cell's parameters, zero initial state. ``training``
+    False (no gradient wanted): nothing is kept for the backward."""
 
     @staticmethod
     def forward(ctx, x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, bias_hh: Tensor,
-                forget_bias: float) -> Tensor:
+                forget_bias: float, training: bool = True) -> Tensor:
         B, T, I = x.shape
         H = weight_hh.size(1)
         weight = torch.cat([weight_ih, weight_hh], dim=1)  # (4H, I+H): [W_ih | W_hh]
@@ -97,8 +98,9 @@ class LSTMThroughTime(torch.autograd.Function):
                 xh[t + 1, :, I:] = step.h  # h_t, read by step t+1
             c = step.c
             steps.append(step)
-        i, f, g, o, c = (torch.stack(tensors) for tensors in list(zip(*steps))[:5])  # (T, B, H) each
-        ctx.save_for_backward(xh, weight, i, f, g, o, c)
+        if training:  # keep what the backward needs (evaluation under no_grad skips it)
+            i, f, g, o, c = (torch.stack(tensors) for tensors in list(zip(*steps))[:5])  # (T, B, H) each
+            ctx.save_for_backward(xh, weight, i, f, g, o, c)
         return step.h  # (B, H)
 
     @staticmethod
@@ -124,7 +126,7 @@ class LSTMThroughTime(torch.autograd.Function):
         dx = None
         if ctx.needs_input_grad[0]:
             dx = linear(dgates, weight[:, :I].t()).view(T, B, I).transpose(0, 1)  # (B, T, I)
-        return dx, dweight[:, :I], dweight[:, I:], dbias, dbias, None
+        return dx, dweight[:, :I], dweight[:, I:], dbias, dbias, None, None
 
 
 def _factors(i: Tensor, f: Tensor, g: Tensor, o: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
@@ -146,4 +148,6 @@ def _factors(i: Tensor, f: Tensor, g: Tensor, o: Tensor, c: Tensor) -> tuple[Ten
 def last_output(cell: LSTMCell, x: Tensor) -> Tensor:
     """The cell's last output h_{T-1} (B, H) after reading the rows x (B, T, I) from a zero
     state: what the readable loop in model.py computes, as one autograd node."""
-    return LSTMThroughTime.apply(x, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh, cell.forget_bias)
+    parameters = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    training = torch.is_grad_enabled() and any(t.requires_grad for t in (x, *parameters))
+    return LSTMThroughTime.apply(x, *parameters, cell.forget_bias, training)

@@ -132,3 +132,15 @@ def test_rnn_and_gru_keep_the_loop_and_records_are_still_filled():
     records = []
     model.read(torch.rand(1, 28, 28), records=records)  # trace.py's way: the loop, step by step
     assert len(records) == 28 and set(records[0]) == {"gates", "i", "f", "g", "o", "c", "h"}
+
+
+def test_evaluation_without_gradients_gives_the_same_logits():
+    torch.manual_seed(5)
+    model = LSTMClassifier(hidden_size=16)
+    images = torch.rand(4, 28, 28)
+    with torch.inference_mode():
+        fast = model(images)  # nothing kept for a backward
+    model.fast = False
+    with torch.no_grad():
+        readable = model(images)
+    torch.testing.assert_close(fast, readable, rtol=1e-5, atol=1e-5)
