@@ -44,9 +44,8 @@ node per sequence instead of about fifteen per step. Its forward runs cell.py's 
 ``LSTMClassifier`` uses it by default (``model.fast``); the readable loop with autograd through
 ``LSTMCell.forward`` is the oracle it is tested against (tests/test_bptt.py), in float64 to 1e-10.
 
-The matrix products go through ``linear``: on a CPU in float32 through oneDNN (the library
-``nn.LSTM`` uses, about twice as fast as the default sgemm on the AMD CPUs measured) when this
-PyTorch has it, else through ``F.linear``. Shapes: B batch, T steps, I inputs per step, H hidden.
+The matrix products go through ``linear``: ``F.linear``, or with ``use_onednn`` on a CPU in float32
+PyTorch's private oneDNN op (the library ``nn.LSTM`` uses; faster on some CPUs, slower on others). Shapes: B batch, T steps, I inputs per step, H hidden.
 """
 
 import torch
@@ -65,7 +64,10 @@ def _onednn_linear():
 
 
 ONEDNN_LINEAR = _onednn_linear()
-use_onednn = ONEDNN_LINEAR is not None  # tests turn it off to check that both branches agree
+# Off by default: on the AMD EPYC Zen 4 this project was measured on, MKL's products (F.linear) made
+# the training step faster (1.73x nn.LSTM against 1.87x with oneDNN); on a Zen 5 oneDNN was about
+# 1.4x faster than MKL (PERF_NOTES). Set bptt.use_onednn = True to try it; the tests check both.
+use_onednn = False
 
 
 def linear(input_: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -97,7 +99,8 @@ class LSTMThroughTime(torch.autograd.Function):
             if t + 1 < T:
                 xh[t + 1, :, I:] = step.h  # h_t, read by step t+1
             c = step.c
-            steps.append(step)
+            if training:
+                steps.append(step)
         if training:  # keep what the backward needs (evaluation under no_grad skips it)
             i, f, g, o, c = (torch.stack(tensors) for tensors in list(zip(*steps))[:5])  # (T, B, H) each
             ctx.save_for_backward(xh, weight, i, f, g, o, c)
@@ -133,16 +136,22 @@ def _factors(i: Tensor, f: Tensor, g: Tensor, o: Tensor, c: Tensor) -> tuple[Ten
     """What the backward multiplies dh_t and dc_t by, for all steps at once (the table above):
     dh_coef = o (1 - tanh²c) (T, B, H), and factors (T, B, 4, H) such that
     dgates_t = [dc_t, dc_t, dc_t, dh_t] * factors_t."""
-    tanh_c = torch.tanh(c)  # (T, B, H)
-    c_prev = torch.cat([torch.zeros_like(c[:1]), c[:-1]])  # (T, B, H): c_{t-1}, c_{-1} = 0
-    dh_coef = o * (1 - tanh_c * tanh_c)  # (7): dc_t gets dh_t * o_t * (1 - tanh²c_t)
-    factors = torch.stack([
-        g * i * (1 - i),  # (6),(2): di_pre = dc * g * i (1 - i)
-        c_prev * f * (1 - f),  # (6),(3): df_pre = dc * c_{t-1} * f (1 - f)
-        i * (1 - g * g),  # (6),(4): dg_pre = dc * i * (1 - g²)
-        tanh_c * o * (1 - o),  # (7),(5): do_pre = dh * tanh(c) * o (1 - o)
-    ], dim=2)  # (T, B, 4, H)
+    tanh_c = torch.sigmoid(2 * c).mul_(2).sub_(1)  # (T, B, H): tanh(c) = 2 sigma(2c) - 1, far faster on CPUs
+    dh_coef = (1 - tanh_c * tanh_c).mul_(o)  # (7): dc_t gets dh_t * o_t * (1 - tanh²c_t)
+    factors = torch.empty(*c.shape[:2], 4, c.size(2), dtype=c.dtype, device=c.device)  # (T, B, 4, H)
+    torch.mul(g, i * (1 - i), out=factors[:, :, 0])  # (6),(2): di_pre = dc * g * i (1 - i)
+    factors[0, :, 1] = 0  # (6),(3): df_pre = dc * c_{t-1} * f (1 - f), and c_{-1} = 0
+    torch.mul(c[:-1], (f * (1 - f))[1:], out=factors[1:, :, 1])
+    torch.mul(i, 1 - g * g, out=factors[:, :, 2])  # (6),(4): dg_pre = dc * i * (1 - g²)
+    torch.mul(tanh_c, o * (1 - o), out=factors[:, :, 3])  # (7),(5): do_pre = dh * tanh(c) * o (1 - o)
     return dh_coef, factors
+
+
+def is_compiling() -> bool:
+    """True while torch.compile traces the model (train.py --compile): the model then gives it the
+    readable loop, which it fuses on its own."""
+    check = getattr(torch.compiler, "is_compiling", None)  # PyTorch >= 2.3
+    return bool(check is not None and check())
 
 
 def last_output(cell: LSTMCell, x: Tensor) -> Tensor:

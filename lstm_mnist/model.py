@@ -26,7 +26,6 @@ K = 10 classes.
 
 from dataclasses import dataclass, replace
 
-import torch
 from torch import Tensor, nn
 
 from . import bptt
@@ -109,7 +108,7 @@ class RecurrentClassifier(nn.Module):
         """The seeds' loop: the cell reads the rows ``x`` (B, T, I) in order; the head turns
         its last output into logits (B, K). Given a list as ``records``, each step appends the
         dict of its tensors that the cell fills (trace.py asks for them this way)."""
-        if self.fast and records is None and isinstance(self.cell, LSTMCell) and not torch.compiler.is_compiling():
+        if self.fast and records is None and isinstance(self.cell, LSTMCell) and not bptt.is_compiling():
             return self.head(bptt.last_output(self.cell, x))  # (B, K): the loop below, as one node (bptt.py)
         B = x.size(0)
         # Row t of every image in the batch is x[:, t, :]: this is all that the seeds'
