@@ -26,6 +26,7 @@ K = 10 classes.
 
 from dataclasses import dataclass, replace
 
+import torch
 from torch import Tensor, nn
 
 from . import bptt
@@ -75,7 +76,7 @@ class RecurrentClassifier(nn.Module):
             self.cell = GRUCell(cell_input_size, H)  # forget_bias: the GRU has no forget gate
         self.head = nn.Linear(H, config.num_classes)  # H -> K
         # LSTM only. True: the whole sequence as one autograd node with the backward written by hand
-        # (bptt.py; same numbers, about twice as fast). False: the readable loop with autograd, for
+        # (bptt.py; same numbers, half the operations). False: the readable loop with autograd, for
         # stepping through the cell during training and for the oracle tests.
         self.fast = True
 
@@ -125,8 +126,15 @@ class RecurrentClassifier(nn.Module):
         return self.head(output)  # (B, K): logits from the last output
 
 
+def count_parameters(config: ModelConfig) -> int:
+    """How many numbers the model of ``config`` holds, found without allocating them (on the
+    "meta" device), so that an absurd size can be refused before any work."""
+    with torch.device("meta"):
+        return sum(p.numel() for p in RecurrentClassifier(config).parameters())
+
+
 LSTMClassifier = RecurrentClassifier  # the name it had when it held only the LSTM
 
 
-__all__ = ["CELLS", "IMAGE_SIZE", "PIXEL_MEAN", "PIXEL_STD", "LSTMClassifier", "LSTMState", "ModelConfig",
+__all__ = ["CELLS", "IMAGE_SIZE", "PIXEL_MEAN", "PIXEL_STD", "LSTMClassifier", "count_parameters", "LSTMState", "ModelConfig",
            "RecurrentClassifier"]
