@@ -1,8 +1,9 @@
-"""Benchmark: the hand-written model against the same model on nn.LSTMCell and nn.LSTM.
+"""Benchmark: the hand-written model (fast path and readable loop) against nn.LSTMCell and nn.LSTM.
 
     python -m lstm_mnist.bench                       # CPU (and CUDA if present), prints a table
     python -m lstm_mnist.bench --device cpu --json bench.json
     python -m lstm_mnist.bench --smoke               # a few steps of each: checks it runs (CI)
+    python scripts/bench_table.py bench.json --readme README.md   # the README's table from the JSON
 
 Every variant gets the same weights (copied from the hand-written model) and is first checked
 to compute the same logits, so none is fast because it is wrong. Training steps (forward,
@@ -11,13 +12,17 @@ interleaved: round after round, each variant runs a few steps, and the median pe
 is reported, with the time for a 55,000-image epoch at that speed, images per second, the
 ratio to nn.LSTM, the time to evaluate 10,000 images, and peak memory (on CUDA the caching
 allocator's peak; on Linux CPUs how far the resident memory of a separate process that runs
-only that variant rises while it trains and evaluates).
+only that variant rises while it trains and evaluates), and the number of computing operations
+one training step launches (forward, backward and Adam; views not counted): on a GPU each is a
+kernel launch. The processor's name is printed with the table: the ratios depend on it.
 """
 
 import argparse
+import collections
 import copy
 import json
 import math
+import platform
 import statistics
 import subprocess
 import sys
@@ -27,19 +32,25 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from .model import LSTMClassifier
 from .reference import FusedLSTMClassifier, LSTMCellLoopClassifier
 
 TRAIN_IMAGES = 55_000
 TEST_IMAGES = 10_000
-VARIANTS = ("hand-written", "hand-written, compiled", "nn.LSTMCell loop", "nn.LSTM")
+FAST = "hand-written, fast path (default)"
+VARIANTS = (FAST, "hand-written, readable loop", "readable loop, compiled", "nn.LSTMCell loop", "nn.LSTM")
 
 
 def build(variant: str, model: LSTMClassifier) -> torch.nn.Module:
-    if variant == "hand-written":
+    if variant == FAST:  # bptt.py: one autograd node per sequence, backward by hand
         return model
-    if variant == "hand-written, compiled":  # train.py --compile
+    if variant == "hand-written, readable loop":  # model.fast = False: autograd through the cell's loop
+        readable = copy.deepcopy(model)
+        readable.fast = False
+        return readable
+    if variant == "readable loop, compiled":  # train.py --compile (torch.compile traces the readable loop)
         return torch.compile(copy.deepcopy(model), dynamic=True)
     if variant == "nn.LSTMCell loop":
         return LSTMCellLoopClassifier(model)
@@ -79,10 +90,47 @@ def time_evaluation(model, images, batch_size: int, device) -> float:
     return time.perf_counter() - start
 
 
+def cpu_model() -> str:
+    """The processor's name: Linux's /proc/cpuinfo 'model name', else what platform says."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+class OpCounter(TorchDispatchMode):
+    """Counts the operations that compute something (a kernel each on a GPU): every op that reaches
+    the dispatcher except views, allocations and reads of a scalar back to Python."""
+
+    SKIPPED = {"empty", "empty_strided", "_local_scalar_dense", "_record_function_enter_new",
+               "_record_function_exit"}
+
+    def __init__(self):
+        super().__init__()
+        self.counts = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        is_view = any(r.alias_info is not None and not r.alias_info.is_write for r in func._schema.returns)
+        if not is_view and func.overloadpacket.__name__ not in self.SKIPPED:
+            self.counts[str(func.overloadpacket)] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def count_ops(model, optimizer, images, labels) -> int:
+    """Computing operations in one training step: forward, cross-entropy, backward, Adam."""
+    with OpCounter() as counter:
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return sum(counter.counts.values())
+
+
 def check_agreement(models: dict, images, device) -> float:
-    """The largest logit difference between any variant and the hand-written one."""
+    """The largest logit difference between any variant and the first one."""
     with torch.no_grad():
-        reference = models["hand-written"](images)
+        reference = next(iter(models.values()))(images)
         worst = max((m(images) - reference).abs().max().item() for m in models.values())
     tolerance = 1e-4 if device.type == "cpu" else 1e-2  # cuDNN / TF32 on a GPU round differently
     if worst > tolerance:
@@ -136,14 +184,15 @@ def time_to_accuracy(device: str, data_dir: str, extra: list[str]) -> dict:
 
 
 def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: int, steps: int,
-              eval_batch_size: int, memory: bool, variants: tuple[str, ...] = VARIANTS) -> dict:
+              eval_batch_size: int, memory: bool, variants: tuple[str, ...] = VARIANTS,
+              eval_images: int = TEST_IMAGES) -> dict:
     torch.manual_seed(0)
     base = LSTMClassifier(hidden_size=hidden_size).to(device)
     models = {v: build(v, base).to(device) for v in variants}
     optimizers = {v: torch.optim.Adam(m.parameters()) for v, m in models.items()}
     images = torch.rand(batch_size, 28, 28, device=device)
     labels = torch.randint(0, 10, (batch_size,), device=device)
-    test_images = torch.rand(TEST_IMAGES, 28, 28, device=device)
+    test_images = torch.rand(eval_images, 28, 28, device=device)  # timed, then scaled to 10,000
     max_difference = check_agreement(models, images, device)
 
     compile_seconds = {}
@@ -168,8 +217,9 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
             "seconds_per_epoch": step * math.ceil(TRAIN_IMAGES / batch_size),
             "images_per_second": batch_size / step,
             "ratio_to_nn_lstm": step / fused,
-            "eval_10k_seconds": evaluation[v],
+            "eval_10k_seconds": evaluation[v] * TEST_IMAGES / eval_images,
             "warm_up_seconds": compile_seconds[v],
+            "ops_per_step": None if "compiled" in v else count_ops(models[v], optimizers[v], images, labels),
         }
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
@@ -179,22 +229,24 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
             row["peak_memory_mb"] = peak_memory_cpu(v, batch_size, hidden_size)
         rows.append(row)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
-    return {"device": name, "batch_size": batch_size, "hidden_size": hidden_size, "rounds": rounds,
+    return {"device": name, "cpu": cpu_model(), "batch_size": batch_size, "hidden_size": hidden_size, "rounds": rounds,
             "steps_per_round": steps, "max_logit_difference": max_difference, "torch": str(torch.__version__),
             "rows": rows}
 
 
 def format_table(result: dict) -> str:
-    lines = [f"device: {result['device']}; batch {result['batch_size']}, hidden {result['hidden_size']}; "
+    lines = [f"device: {result['device']} ({result.get('cpu', '?')}); batch {result['batch_size']}, hidden {result['hidden_size']}; "
              f"median of {result['rounds']} rounds of {result['steps_per_round']} steps; variants agree to "
              f"{result['max_logit_difference']:.1e}",
-             "| variant | ms/step | s/epoch | images/s | × nn.LSTM | eval 10k (s) | first 2 steps (s) | peak memory (MB) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| variant | ms/step | s/epoch | images/s | × nn.LSTM | eval 10k (s) | first 2 steps (s) | peak memory (MB) "
+             "| ops/step |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         memory = f"{r['peak_memory_mb']:.0f}" if "peak_memory_mb" in r else "–"
+        ops = "–" if r.get("ops_per_step") is None else str(r["ops_per_step"])
         lines.append(f"| {r['variant']} | {r['ms_per_step']:.1f} | {r['seconds_per_epoch']:.1f} | "
                      f"{r['images_per_second']:.0f} | {r['ratio_to_nn_lstm']:.2f} | {r['eval_10k_seconds']:.2f} | "
-                     f"{r['warm_up_seconds']:.1f} | {memory} |")
+                     f"{r['warm_up_seconds']:.1f} | {memory} | {ops} |")
     return "\n".join(lines)
 
 
@@ -208,8 +260,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default: 7)")
     parser.add_argument("--steps", type=int, default=10, help="steps per variant per round (default: 10)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="CPU threads for PyTorch (default: PyTorch's own choice, usually the cores)")
     parser.add_argument("--smoke", action="store_true",
-                        help="quick: 1 round of 1 step, no memory probe, no compiled variant")
+                        help="quick: 1 round of 1 step, evaluation of 1,000 images, no memory probe, "
+                             "no compiled variant")
     parser.add_argument("--no-compile", action="store_true",
                         help="leave out the compiled variant (its compilation takes about a minute on a CPU)")
     parser.add_argument("--time-to-accuracy", metavar="DATA_DIR",
@@ -217,6 +272,10 @@ def main() -> int:
                              "in DATA_DIR, from process start to exit, with the test accuracy they reach")
     args = parser.parse_args()
     variants = VARIANTS
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     if args.smoke:
         args.rounds, args.steps = 1, 1
     if args.smoke or args.no_compile:
@@ -231,7 +290,8 @@ def main() -> int:
     results = []
     for device in devices:
         result = benchmark(device, args.batch_size, args.hidden_size, args.rounds, args.steps,
-                           eval_batch_size=1000, memory=not args.smoke, variants=variants)
+                           eval_batch_size=1000, memory=not args.smoke, variants=variants,
+                           eval_images=1000 if args.smoke else TEST_IMAGES)
         print(format_table(result), flush=True)
         results.append(result)
     if args.time_to_accuracy:

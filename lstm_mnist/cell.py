@@ -24,8 +24,8 @@ sigma the logistic sigmoid):
     (7) h_t   = o_t * tanh(c_t)                             new hidden state (the output)
 
 where (i_pre, f_pre, g_pre, o_pre) are the four consecutive blocks of H rows of ``gates``.
-
-Shapes: B batch, I input features (28 pixels of a row), H hidden units.
+``forward`` computes (1), then ``cell_equations`` (below) (2)-(7); bptt.py calls the same function,
+so the equations exist once. Shapes: B batch, I input features (28 pixels of a row), H hidden units.
 """
 
 import math
@@ -77,19 +77,38 @@ class LSTMCell(nn.Module):
         h_prev, c_prev = state  # (B, H), (B, H)
 
         gates = input_ @ self.weight_ih.T + self.bias_ih + h_prev @ self.weight_hh.T + self.bias_hh  # (1) (B, 4H)
-        i_pre, f_pre, g_pre, o_pre = gates.chunk(4, dim=1)  # 4 x (B, H)
-
-        i_t = torch.sigmoid(i_pre)  # (2) (B, H)
-        f_t = torch.sigmoid(f_pre + self.forget_bias)  # (3) (B, H)
-        g_t = torch.tanh(g_pre)  # (4) (B, H)
-        o_t = torch.sigmoid(o_pre)  # (5) (B, H)
-
-        c_t = f_t * c_prev + i_t * g_t  # (6) (B, H)
-        h_t = o_t * torch.tanh(c_t)  # (7) (B, H)
+        step = cell_equations(gates, c_prev, self.forget_bias)  # (2)-(7): the gates, then c_t and h_t
 
         if records is not None:
-            records.append(dict(gates=gates, i=i_t, f=f_t, g=g_t, o=o_t, c=c_t, h=h_t))
-        return h_t, LSTMState(h=h_t, c=c_t)
+            records.append(dict(gates=gates, **step._asdict()))  # i, f, g, o, c, h
+        return step.h, LSTMState(h=step.h, c=step.c)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, forget_bias={self.forget_bias}"
+
+
+class CellStep(NamedTuple):
+    """What equations (2)-(7) compute at one step, each (B, H)."""
+
+    i: Tensor  # input gate
+    f: Tensor  # forget gate
+    g: Tensor  # candidate values
+    o: Tensor  # output gate
+    c: Tensor  # new cell state c_t
+    h: Tensor  # new hidden state h_t
+
+
+def cell_equations(gates: Tensor, c_prev: Tensor, forget_bias: float) -> CellStep:
+    """Equations (2)-(7): from the pre-activations ``gates`` (B, 4H) of equation (1) and the
+    previous cell state ``c_prev`` (B, H) to the gates and the new state. ``LSTMCell.forward``
+    calls it, and so does the sequence-at-once path in bptt.py: the equations exist once."""
+    i_pre, f_pre, g_pre, o_pre = gates.chunk(4, dim=1)  # 4 x (B, H)
+
+    i_t = torch.sigmoid(i_pre)  # (2) (B, H)
+    f_t = torch.sigmoid(f_pre + forget_bias)  # (3) (B, H)
+    g_t = torch.tanh(g_pre)  # (4) (B, H)
+    o_t = torch.sigmoid(o_pre)  # (5) (B, H)
+
+    c_t = f_t * c_prev + i_t * g_t  # (6) (B, H)
+    h_t = o_t * torch.tanh(c_t)  # (7) (B, H)
+    return CellStep(i=i_t, f=f_t, g=g_t, o=o_t, c=c_t, h=h_t)

@@ -1,13 +1,17 @@
-"""The benchmark runs and its variants agree; the opt-in fast path computes what the default does."""
+"""The benchmark runs, its variants agree and it counts their ops; --compile computes what the default does."""
 
 import json
+import sys
 
 import torch
 
-from conftest import run_script
-from lstm_mnist import ModelConfig
+from conftest import ROOT, run_script
+from lstm_mnist import ModelConfig, bench
 from lstm_mnist.data import load_mnist
 from lstm_mnist.training import RunOptions, TrainConfig, train
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import bench_table  # noqa: E402  (scripts/bench_table.py)
 
 
 def test_benchmark_smoke_run_prints_and_writes_every_variant(tmp_path):
@@ -16,11 +20,31 @@ def test_benchmark_smoke_run_prints_and_writes_every_variant(tmp_path):
                         "--hidden-size", "16", "--json", str(out))
     assert result.returncode == 0, result.stderr
     [cpu] = json.loads(out.read_text())
-    assert [r["variant"] for r in cpu["rows"]] == ["hand-written", "nn.LSTMCell loop", "nn.LSTM"]
+    assert [r["variant"] for r in cpu["rows"]] == [bench.FAST, "hand-written, readable loop", "nn.LSTMCell loop",
+                                                   "nn.LSTM"]
     assert cpu["max_logit_difference"] < 1e-4
+    assert cpu["cpu"] == bench.cpu_model() and cpu["cpu"]
     for row in cpu["rows"]:
-        assert row["ms_per_step"] > 0 and row["eval_10k_seconds"] > 0
-    assert "| nn.LSTM |" in result.stdout and "× nn.LSTM" in result.stdout
+        assert row["ms_per_step"] > 0 and row["eval_10k_seconds"] > 0 and row["ops_per_step"] > 0
+    ops = {r["variant"]: r["ops_per_step"] for r in cpu["rows"]}
+    assert ops[bench.FAST] < ops["hand-written, readable loop"] / 1.5  # one node per sequence: far fewer ops
+    assert "| nn.LSTM |" in result.stdout and "× nn.LSTM" in result.stdout and cpu["cpu"] in result.stdout
+
+
+def test_op_counter_counts_computing_ops_not_views():
+    x = torch.randn(3, 4)
+    with bench.OpCounter() as counter:
+        y = x.t()[0]  # two views
+        (y * 2).sum()  # two computing ops
+    assert sum(counter.counts.values()) == 2
+
+
+def test_readme_performance_table_is_generated_from_the_json():
+    """README.md's table is what scripts/bench_table.py makes of results/bench-cpu.json."""
+    results = json.loads((ROOT / "results" / "bench-cpu.json").read_text())
+    text = bench_table.tables(results)
+    readme = (ROOT / "README.md").read_text()
+    assert f"{bench_table.START}\n{text}\n{bench_table.END}" in readme
 
 
 def test_compiled_training_matches_eager(synthetic_dir, tmp_path):

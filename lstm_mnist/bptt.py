@@ -1,0 +1,162 @@
+"""Backpropagation through time, written by hand: the LSTM's backward pass over a whole sequence.
+
+cell.py's forward equations, for t = 0 .. T-1, starting from h_{-1} = c_{-1} = 0 (B, H)::
+
+    (1) gates = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh       (B, 4H)
+    (2) i_t = sigma(i_pre)   (3) f_t = sigma(f_pre + forget_bias)   (4) g_t = tanh(g_pre)   (5) o_t = sigma(o_pre)
+    (6) c_t = f_t * c_{t-1} + i_t * g_t                     (B, H)
+    (7) h_t = o_t * tanh(c_t)                               (B, H)
+
+The classifier reads only the last output h_{T-1}, so the loss L reaches the sequence through
+dh_{T-1} = dL/dh_{T-1} (B, H). Write dX for dL/dX, ``*`` for the element-wise product and use
+sigma' = sigma (1 - sigma), tanh' = 1 - tanh². Going backwards, t = T-1 .. 0, each equation
+gives (numbered like the forward equation it differentiates; dc_T = 0 and dgates_T = 0)::
+
+    (1) dh_t     = dh_from_the_head (t = T-1 only) + dgates_{t+1} @ W_hh     (B, H)
+    (7) do_t     = dh_t * tanh(c_t)                                          (B, H)
+    (7,6) dc_t   = dc_{t+1} * f_{t+1} + dh_t * o_t * (1 - tanh²(c_t))        (B, H)
+    (6) di_t     = dc_t * g_t,   df_t = dc_t * c_{t-1},   dg_t = dc_t * i_t   (B, H) each
+    (5) do_pre_t = do_t * o_t * (1 - o_t)                                    (B, H)
+    (4) dg_pre_t = dg_t * (1 - g_t²)                                         (B, H)
+    (3) df_pre_t = df_t * f_t * (1 - f_t)                                    (B, H)
+    (2) di_pre_t = di_t * i_t * (1 - i_t)                                    (B, H)
+        dgates_t = [di_pre_t | df_pre_t | dg_pre_t | do_pre_t]               (B, 4H)
+
+dc_t has two terms because c_t reaches the loss two ways: through h_t (7) and through c_{t+1} (6).
+Only dh_t and dc_t carry information from step t+1 to step t: that recurrence is the only part
+that has to run step by step. Everything else is computed for all steps at once: each dgates_t
+is dh_t or dc_t times a factor that the forward pass already knows (``factors`` below).
+
+The parameters are shared by every step, so their gradients are sums over the steps of what
+equation (1) gives at each step::
+
+    dW_ih = sum_t dgates_t^T x_t        (4H, I)       dW_hh = sum_t dgates_t^T h_{t-1}    (4H, H)
+    db_ih = db_hh = sum_t sum_b dgates_t (4H,)        dx_t  = dgates_t W_ih               (B, I)
+
+A sum over t of products (4H, B) x (B, n) is ONE product (4H, T·B) x (T·B, n) of the steps
+stacked along the batch axis: with [x_t, h_{t-1}] stacked as rows of ``xh`` (T·B, I+H) and the
+dgates_t as rows of ``dgates`` (T·B, 4H), [dW_ih | dW_hh] = dgates^T xh. That is how cuDNN and
+oneDNN compute them: one large product runs far faster than T small ones.
+
+``LSTMThroughTime`` is one ``torch.autograd.Function`` over the whole sequence: autograd sees one
+node per sequence instead of about fifteen per step. Its forward runs cell.py's own
+``cell_equations`` (equations (2)-(7) exist once); its backward is the table above.
+``LSTMClassifier`` uses it by default (``model.fast``); the readable loop with autograd through
+``LSTMCell.forward`` is the oracle it is tested against (tests/test_bptt.py), in float64 to 1e-10.
+
+The matrix products go through ``linear``: ``F.linear``, or with ``use_onednn`` on a CPU in float32
+PyTorch's private oneDNN op (the library ``nn.LSTM`` uses; faster on some CPUs, slower on others). Shapes: B batch, T steps, I inputs per step, H hidden.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .cell import LSTMCell, cell_equations
+
+
+def _onednn_linear():
+    """PyTorch's private oneDNN linear op, or None where this build lacks it."""
+    try:
+        return torch.ops.mkldnn._linear_pointwise if torch.backends.mkldnn.is_available() else None
+    except (AttributeError, RuntimeError):
+        return None
+
+
+ONEDNN_LINEAR = _onednn_linear()
+# Off by default: on the AMD EPYC Zen 4 this project was measured on, MKL's products (F.linear) made
+# the training step faster (1.73x nn.LSTM against 1.87x with oneDNN); on a Zen 5 oneDNN was about
+# 1.4x faster than MKL (PERF_NOTES). Set bptt.use_onednn = True to try it; the tests check both.
+use_onednn = False
+
+
+def linear(input_: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input_ @ weight.T + bias``: input_ (N, in), weight (out, in), bias (out,) -> (N, out)."""
+    if use_onednn and input_.device.type == "cpu" and input_.dtype == torch.float32:
+        # oneDNN needs a contiguous weight or the .t() of one: a sliced weight takes a path ~1000x slower
+        return ONEDNN_LINEAR(input_.contiguous(), weight, bias, "none", [], "")
+    return F.linear(input_, weight, bias)
+
+
+class LSTMThroughTime(torch.autograd.Function):
+    """h_{T-1} (B, H) from x (B, T, I) and the cell's parameters, zero initial state. ``training``
+    False (no gradient wanted): nothing is kept for the backward."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, bias_hh: Tensor,
+                forget_bias: float, training: bool = True) -> Tensor:
+        B, T, I = x.shape
+        H = weight_hh.size(1)
+        weight = torch.cat([weight_ih, weight_hh], dim=1)  # (4H, I+H): [W_ih | W_hh]
+        bias = bias_ih + bias_hh  # (4H,)
+        xh = x.new_zeros(T, B, I + H)  # row t: [x_t, h_{t-1}], h_{-1} = 0
+        xh[:, :, :I] = x.transpose(0, 1)  # (T, B, I)
+        c = x.new_zeros(B, H)  # c_{-1}
+        steps = []
+        for t in range(T):
+            gates = linear(xh[t], weight, bias)  # (1) (B, 4H)
+            step = cell_equations(gates, c, forget_bias)  # (2)-(7): cell.py's own code
+            if t + 1 < T:
+                xh[t + 1, :, I:] = step.h  # h_t, read by step t+1
+            c = step.c
+            if training:
+                steps.append(step)
+        if training:  # keep what the backward needs (evaluation under no_grad skips it)
+            i, f, g, o, c = (torch.stack(tensors) for tensors in list(zip(*steps))[:5])  # (T, B, H) each
+            ctx.save_for_backward(xh, weight, i, f, g, o, c)
+        return step.h  # (B, H)
+
+    @staticmethod
+    def backward(ctx, dh_last: Tensor):
+        xh, weight, i, f, g, o, c = ctx.saved_tensors
+        T, B, H = c.shape
+        I = xh.size(2) - H
+        weight_hh_t = weight[:, I:].t().contiguous()  # (H, 4H): dh_t = dgates_{t+1} @ W_hh
+        dh_coef, factors = _factors(i, f, g, o, c)  # (T, B, H), (T, B, 4, H)
+
+        dgates = torch.empty(T, B, 4, H, dtype=c.dtype, device=c.device)  # dgates_t, blocks i, f, g, o
+        dh, dc = dh_last, None  # (B, H): dh_{T-1}; dc_T = 0
+        for t in reversed(range(T)):  # the recurrence: the only step-by-step part
+            if t + 1 < T:
+                dh = linear(dgates[t + 1].view(B, 4 * H), weight_hh_t)  # (1) (B, H)
+            dc = dh * dh_coef[t] if dc is None else torch.addcmul(dh * dh_coef[t], dc, f[t + 1])  # (7,6) (B, H)
+            torch.mul(dc.unsqueeze(1), factors[t, :, :3], out=dgates[t, :, :3])  # (2),(3),(4) (B, 3, H)
+            torch.mul(dh, factors[t, :, 3], out=dgates[t, :, 3])  # (5),(7) (B, H)
+
+        dgates = dgates.view(T * B, 4 * H)  # the steps stacked
+        dweight = linear(dgates.t(), xh.view(T * B, I + H).t())  # (4H, I+H): the sum over steps, one product
+        dbias = dgates.sum(0)  # (4H,)
+        dx = None
+        if ctx.needs_input_grad[0]:
+            dx = linear(dgates, weight[:, :I].t()).view(T, B, I).transpose(0, 1)  # (B, T, I)
+        return dx, dweight[:, :I], dweight[:, I:], dbias, dbias, None, None
+
+
+def _factors(i: Tensor, f: Tensor, g: Tensor, o: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+    """What the backward multiplies dh_t and dc_t by, for all steps at once (the table above):
+    dh_coef = o (1 - tanh²c) (T, B, H), and factors (T, B, 4, H) such that
+    dgates_t = [dc_t, dc_t, dc_t, dh_t] * factors_t."""
+    tanh_c = torch.sigmoid(2 * c).mul_(2).sub_(1)  # (T, B, H): tanh(c) = 2 sigma(2c) - 1, far faster on CPUs
+    dh_coef = (1 - tanh_c * tanh_c).mul_(o)  # (7): dc_t gets dh_t * o_t * (1 - tanh²c_t)
+    factors = torch.empty(*c.shape[:2], 4, c.size(2), dtype=c.dtype, device=c.device)  # (T, B, 4, H)
+    torch.mul(g, i * (1 - i), out=factors[:, :, 0])  # (6),(2): di_pre = dc * g * i (1 - i)
+    factors[0, :, 1] = 0  # (6),(3): df_pre = dc * c_{t-1} * f (1 - f), and c_{-1} = 0
+    torch.mul(c[:-1], (f * (1 - f))[1:], out=factors[1:, :, 1])
+    torch.mul(i, 1 - g * g, out=factors[:, :, 2])  # (6),(4): dg_pre = dc * i * (1 - g²)
+    torch.mul(tanh_c, o * (1 - o), out=factors[:, :, 3])  # (7),(5): do_pre = dh * tanh(c) * o (1 - o)
+    return dh_coef, factors
+
+
+def is_compiling() -> bool:
+    """True while torch.compile traces the model (train.py --compile): the model then gives it the
+    readable loop, which it fuses on its own."""
+    check = getattr(torch.compiler, "is_compiling", None)  # PyTorch >= 2.3
+    return bool(check is not None and check())
+
+
+def last_output(cell: LSTMCell, x: Tensor) -> Tensor:
+    """The cell's last output h_{T-1} (B, H) after reading the rows x (B, T, I) from a zero
+    state: what the readable loop in model.py computes, as one autograd node."""
+    parameters = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    training = torch.is_grad_enabled() and any(t.requires_grad for t in (x, *parameters))
+    return LSTMThroughTime.apply(x, *parameters, cell.forget_bias, training)

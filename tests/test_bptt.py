@@ -1,0 +1,146 @@
+"""The hand-written backward through time (bptt.py) against autograd through the readable loop and
+against nn.LSTM: logits, every parameter's gradient and the input's gradient."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lstm_mnist import LSTMClassifier, bptt
+from lstm_mnist.cell import LSTMCell
+from lstm_mnist.reference import FusedLSTMClassifier
+
+
+def logits_and_gradients(model, images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The logits, the gradient of every parameter and of the images, for one cross-entropy loss."""
+    model.zero_grad(set_to_none=True)
+    images = images.clone().requires_grad_(True)
+    logits = model(images)
+    F.cross_entropy(logits, labels).backward()
+    results = {"logits": logits.detach(), "images": images.grad}
+    results.update({name: p.grad for name, p in model.named_parameters()})
+    return results
+
+
+def assert_all_close(ours: dict, theirs: dict, tolerance: float) -> None:
+    assert ours.keys() == theirs.keys()
+    for name in ours:
+        assert ours[name] is not None, name
+        torch.testing.assert_close(ours[name], theirs[name], rtol=tolerance, atol=tolerance, msg=name)
+
+
+def fast_and_readable(model, images, labels) -> tuple[dict, dict]:
+    model.fast = True
+    fast = logits_and_gradients(model, images, labels)
+    model.fast = False
+    readable = logits_and_gradients(model, images, labels)
+    return fast, readable
+
+
+@pytest.mark.usefixtures("float64")
+@pytest.mark.parametrize("forget_bias", [0.0, 1.0, 2.0])
+@pytest.mark.parametrize("input_projection", [False, True])
+def test_fast_path_equals_the_readable_loop_in_float64(forget_bias, input_projection):
+    torch.manual_seed(0)
+    model = LSTMClassifier(hidden_size=24, forget_bias=forget_bias, input_projection=input_projection)
+    images, labels = torch.rand(6, 28, 28), torch.randint(0, 10, (6,))
+    fast, readable = fast_and_readable(model, images, labels)
+    assert readable["images"].abs().max() > 0 and readable["cell.weight_hh"].abs().max() > 0
+    assert_all_close(fast, readable, 1e-10)
+
+
+@pytest.mark.usefixtures("float64")
+def test_fast_path_equals_nn_lstm_in_float64():
+    torch.manual_seed(1)
+    model = LSTMClassifier(hidden_size=20)
+    ref = FusedLSTMClassifier(model)
+    images, labels = torch.rand(5, 28, 28), torch.randint(0, 10, (5,))
+    ours, theirs = logits_and_gradients(model, images, labels), logits_and_gradients(ref, images, labels)
+    torch.testing.assert_close(ours["logits"], theirs["logits"], rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(ours["images"], theirs["images"], rtol=1e-10, atol=1e-10)
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        torch.testing.assert_close(ours[f"cell.{name}"], theirs[f"lstm.{name}_l0"], rtol=1e-10, atol=1e-10, msg=name)
+
+
+@pytest.mark.parametrize("onednn", [True, False])
+def test_fast_path_equals_the_readable_loop_in_float32(onednn, monkeypatch):
+    if onednn and bptt.ONEDNN_LINEAR is None:
+        pytest.skip("this PyTorch has no oneDNN linear op")
+    monkeypatch.setattr(bptt, "use_onednn", onednn)
+    torch.manual_seed(2)
+    model = LSTMClassifier(hidden_size=32)
+    images, labels = torch.rand(16, 28, 28), torch.randint(0, 10, (16,))
+    fast, readable = fast_and_readable(model, images, labels)
+    assert_all_close(fast, readable, 1e-5)
+
+
+def test_onednn_and_fallback_branches_agree(monkeypatch):
+    if bptt.ONEDNN_LINEAR is None:
+        pytest.skip("this PyTorch has no oneDNN linear op: only the fallback runs here")
+    torch.manual_seed(3)
+    model = LSTMClassifier(hidden_size=32)
+    images, labels = torch.rand(16, 28, 28), torch.randint(0, 10, (16,))
+    results = []
+    for onednn in (True, False):
+        monkeypatch.setattr(bptt, "use_onednn", onednn)
+        results.append(logits_and_gradients(model, images, labels))
+    assert_all_close(results[0], results[1], 1e-5)
+
+
+def test_the_onednn_branch_is_taken_only_for_float32_on_the_cpu(monkeypatch):
+    calls = []
+    monkeypatch.setattr(bptt, "use_onednn", True)
+    monkeypatch.setattr(bptt, "ONEDNN_LINEAR", lambda *args: calls.append(args) or F.linear(*args[:3]))
+    x, w = torch.randn(3, 4), torch.randn(5, 4)
+    torch.testing.assert_close(bptt.linear(x, w), x @ w.T)
+    assert len(calls) == 1
+    bptt.linear(x.double(), w.double())
+    assert len(calls) == 1  # float64: F.linear
+
+
+@pytest.mark.usefixtures("float64")
+def test_gradcheck_on_a_small_sequence():
+    torch.manual_seed(4)
+    cell = LSTMCell(3, 4, forget_bias=1.0)
+    x = torch.randn(2, 5, 3, requires_grad=True)  # (B, T, I)
+    inputs = (x, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh, 1.0)
+    assert torch.autograd.gradcheck(bptt.LSTMThroughTime.apply, inputs)
+
+
+def test_model_fast_false_takes_the_readable_loop(monkeypatch):
+    calls = []
+    forward = LSTMCell.forward
+
+    def counted_forward(self, *args, **kwargs):
+        calls.append(1)
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(LSTMCell, "forward", counted_forward)
+    model = LSTMClassifier(hidden_size=8)
+    model(torch.rand(2, 28, 28))
+    assert calls == []  # fast: one autograd node; the cell's forward is never called
+    model.fast = False
+    model(torch.rand(2, 28, 28))
+    assert len(calls) == 28  # readable: the cell reads each of the 28 rows
+
+
+def test_rnn_and_gru_keep_the_loop_and_records_are_still_filled():
+    for cell in ("rnn", "gru"):
+        model = LSTMClassifier(hidden_size=8, cell=cell)
+        assert model.fast  # the switch is there, but only the LSTM has a sequence path
+        model(torch.rand(2, 28, 28))
+    model = LSTMClassifier(hidden_size=8)
+    records = []
+    model.read(torch.rand(1, 28, 28), records=records)  # trace.py's way: the loop, step by step
+    assert len(records) == 28 and set(records[0]) == {"gates", "i", "f", "g", "o", "c", "h"}
+
+
+def test_evaluation_without_gradients_gives_the_same_logits():
+    torch.manual_seed(5)
+    model = LSTMClassifier(hidden_size=16)
+    images = torch.rand(4, 28, 28)
+    with torch.inference_mode():
+        fast = model(images)  # nothing kept for a backward
+    model.fast = False
+    with torch.no_grad():
+        readable = model(images)
+    torch.testing.assert_close(fast, readable, rtol=1e-5, atol=1e-5)

@@ -1,0 +1,86 @@
+"""The GPU: the fast path on CUDA computes what the CPU does, CUDA checkpoints move to the CPU,
+every command runs with --device cuda, and --deterministic repeats itself bit for bit.
+
+Skipped on a machine without CUDA; scripts/gpu_check.sh runs these on one that has it."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from conftest import run_script
+from lstm_mnist import LSTMClassifier
+from lstm_mnist import checkpoint as ckpt
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
+                                reason="no CUDA device here (scripts/gpu_check.sh runs these where one is)")
+
+TINY = ["--hidden-size", "16", "--batch-size", "8", "--limit-train", "64", "--epochs", "1", "--seed", "3"]
+
+
+def one_training_step(model, images, labels) -> dict[str, torch.Tensor]:
+    """The weights after one Adam step on one batch, on the CPU."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    F.cross_entropy(model(images), labels).backward()
+    optimizer.step()
+    return {name: p.detach().cpu() for name, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_training_step_on_cuda_equals_the_cpu_one(fast):
+    torch.manual_seed(0)
+    cpu = LSTMClassifier(hidden_size=32)
+    cuda = LSTMClassifier(hidden_size=32).cuda()
+    cuda.load_state_dict(cpu.state_dict())
+    cpu.fast = cuda.fast = fast
+    images, labels = torch.rand(16, 28, 28), torch.randint(0, 10, (16,))
+    on_cpu = one_training_step(cpu, images, labels)
+    on_cuda = one_training_step(cuda, images.cuda(), labels.cuda())
+    for name in on_cpu:
+        torch.testing.assert_close(on_cuda[name], on_cpu[name], rtol=1e-4, atol=1e-4, msg=name)
+
+
+@pytest.fixture(scope="module")
+def cuda_checkpoint(synthetic_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cuda") / "cuda.pt"
+    result = run_script("train.py", *TINY, "--device", "cuda", "--data-dir", str(synthetic_dir), "--out", str(out),
+                        "--no-figure")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_a_cuda_checkpoint_evaluates_on_the_cpu_and_on_cuda(cuda_checkpoint, synthetic_dir):
+    reports = {}
+    for device in ("cpu", "cuda"):
+        result = run_script("evaluate.py", str(cuda_checkpoint), "--json", "--device", device,
+                            "--data-dir", str(synthetic_dir))
+        assert result.returncode == 0, result.stderr
+        reports[device] = json.loads(result.stdout)
+    assert reports["cpu"]["n"] == reports["cuda"]["n"] == 300
+    assert abs(reports["cpu"]["accuracy"] - reports["cuda"]["accuracy"]) <= 1 / 300  # at most one image differs
+
+
+def test_inspect_and_predict_run_on_cuda(cuda_checkpoint, synthetic_dir, tmp_path):
+    result = run_script("inspect_digit.py", str(cuda_checkpoint), "--index", "3", "--data-dir", str(synthetic_dir),
+                        "--device", "cuda", "--no-figure")
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    Image.fromarray(np.zeros((28, 28), dtype=np.uint8)).save(folder / "blank.png")
+    result = run_script("predict.py", str(cuda_checkpoint), str(folder), "--out", str(tmp_path / "p.csv"),
+                        "--device", "cuda")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "p.csv").read_text().count("\n") == 2  # header and one image
+
+
+def test_deterministic_gives_identical_weights_twice(synthetic_dir, tmp_path):
+    runs = []
+    for name in ("a.pt", "b.pt"):
+        result = run_script("train.py", *TINY, "--device", "cuda", "--deterministic", "--data-dir",
+                            str(synthetic_dir), "--out", str(tmp_path / name), "--no-figure")
+        assert result.returncode == 0, result.stderr
+        runs.append(ckpt.load(tmp_path / name)["model"])
+    assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
