@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {out}/: {len(list(out.iterdir()))} files, {size / 1e6:.1f} MB; model {model.config.cell} "
           f"({model.config.hidden_size} units) from {args.checkpoint}"
           + (f", compared with {other.config.cell} from {args.compare}" if compare_data else "")
-          + f"; {len(samples)} test digits" + ("" if samples else " (no MNIST files found: pass --data-dir)"))
+          + f"; {len(samples)} test digits" + ("" if samples or not args.samples else " (no MNIST files found: pass --data-dir)"))
     print(f"open {out / 'index.html'} in a browser, or serve it: python -m http.server -d {out}")
     return 0
 
