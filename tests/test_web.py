@@ -12,9 +12,11 @@ import http.server
 import importlib.util
 import io
 import json
+import sys
 import threading
 
 import numpy as np
+import PIL
 import pytest
 import torch
 from PIL import Image
@@ -152,35 +154,46 @@ def test_the_page_computes_the_trace_of_20_real_mnist_test_digits(page, mnist_si
     print(f"largest difference in a probability, page vs PyTorch: {worst:.2e}")
 
 
-def stroke(driver, canvas, points) -> None:
-    """Press the mouse at the first point (offsets from the canvas's centre), drag through the others, release."""
-    from selenium.webdriver.common.action_chains import ActionChains
+def stroke(driver, canvas, points, kind: str = "mouse") -> None:
+    """Press a mouse button (or a finger: ``kind="touch"``) at the first point (offsets from the
+    canvas's centre), drag through the others, lift."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.actions.pointer_input import PointerInput
 
-    actions = ActionChains(driver, duration=10).move_to_element_with_offset(canvas, *points[0]).click_and_hold()
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
-        actions = actions.move_by_offset(x1 - x0, y1 - y0)
-    actions.release().perform()
+    actions = ActionBuilder(driver, mouse=PointerInput(kind, kind), duration=10)
+    actions.pointer_action.move_to(canvas, *points[0]).pointer_down()
+    for x, y in points[1:]:
+        actions.pointer_action.move_to(canvas, x, y)
+    actions.pointer_action.pointer_up()
+    actions.perform()
+
+
+def check_drawing(driver, model, path) -> None:
+    """The page read its drawing as images.py reads the same pixels, and traced what it read."""
+    state = snapshot(driver)
+    assert state["source"] == "your drawing"
+    png = driver.execute_script("return document.getElementById('drawing').toDataURL('image/png')")
+    path.write_bytes(base64.b64decode(png.split(",", 1)[1]))
+    expected = load_image(path)  # (28, 28): what inspect_digit.py --image reads
+    assert expected.sum() > 20  # a real stroke, not a blank field
+    assert np.abs(np.array(state["image"]) - expected.numpy()).max() <= 1 / 255 + 1e-6
+    assert_same_as_trace(state["traces"]["main"], trace(model, torch.tensor(state["image"], dtype=torch.float32)),
+                         "drawing")
 
 
 def test_a_drawing_is_read_as_images_py_reads_it_and_traced(page, synthetic_site, tmp_path):
     site, checkpoint, _, _ = synthetic_site
+    model, _ = ckpt.load_model(checkpoint)
     page.get((site / "index.html").as_uri())
     canvas = page.find_element("id", "drawing")
     stroke(page, canvas, [(-70, -80), (-20, -85), (40, -88), (75, -85), (50, -30), (20, 30), (0, 90)])  # a 7
     stroke(page, canvas, [(-20, 0), (50, 5)])  # its bar
-    state = snapshot(page)
-    assert state["source"] == "your drawing"
+    check_drawing(page, model, tmp_path / "seven.png")
 
-    png = page.execute_script("return document.getElementById('drawing').toDataURL('image/png')")
-    drawing = tmp_path / "drawing.png"
-    drawing.write_bytes(base64.b64decode(png.split(",", 1)[1]))
-    expected = load_image(drawing)  # (28, 28): what inspect_digit.py --image reads
-    assert np.abs(np.array(state["image"]) - expected.numpy()).max() <= 1 / 255 + 1e-6
-    assert expected.sum() > 20  # a real stroke, not a blank field
-
-    model, _ = ckpt.load_model(checkpoint)
-    assert_same_as_trace(state["traces"]["main"], trace(model, torch.tensor(state["image"], dtype=torch.float32)),
-                         "drawing")
+    page.find_element("id", "clear").click()
+    assert snapshot(page)["traces"] is None
+    stroke(page, canvas, [(10, -100), (5, -30), (0, 40), (-5, 100)], kind="touch")  # a 1, with a finger
+    check_drawing(page, model, tmp_path / "one.png")
 
 
 @pytest.mark.parametrize("size, dark_on_light", [((61, 37), True), ((9, 13), False), ((120, 300), True),
@@ -206,6 +219,24 @@ def test_images_js_is_images_py(page, synthetic_site, tmp_path, size, dark_on_li
     assert np.abs(np.array(page_image) - load_image(path).numpy()).max() <= 1 / 255 + 1e-6
 
 
+def test_lanczos_js_is_pillows(page, synthetic_site):
+    """images.js resizes as PIL's Image.resize(..., LANCZOS) does, to the grey level, shrinking and
+    enlarging, either pass first (Pillow 13 chooses; see resizeLanczos)."""
+    page.get((synthetic_site[0] / "index.html").as_uri())
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        height, width = (int(n) for n in rng.integers(1, 120, size=2))
+        new_height, new_width = (int(n) for n in rng.integers(1, 30, size=2))
+        pixels = rng.integers(0, 256, size=(height, width), dtype=np.uint8)
+        expected = np.asarray(Image.fromarray(pixels).resize((new_width, new_height), Image.LANCZOS))
+        resized = page.execute_script(
+            "const [pixels, ...sizes] = arguments;"
+            "return Array.from(LSTMMnist.images.resizeLanczos(Uint8Array.from(pixels), ...sizes));",
+            pixels.ravel().tolist(), width, height, new_width, new_height)
+        assert np.array_equal(np.reshape(resized, (new_height, new_width)), expected), \
+            f"{(height, width)} -> {(new_height, new_width)}, Pillow {PIL.__version__}"
+
+
 def test_keys_buttons_http_and_a_phone(page, synthetic_site):
     site = synthetic_site[0]
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
@@ -228,6 +259,10 @@ def test_keys_buttons_http_and_a_phone(page, synthetic_site):
         buttons = page.find_elements("css selector", "#samples button")
         buttons[3].send_keys(Keys.SPACE)
         assert snapshot(page)["source"].startswith("test digit 3 ")
+        body.send_keys(Keys.SPACE)  # play
+        assert page.execute_script("return LSTMMnist.app.timer !== null")
+        body.send_keys(Keys.SPACE)  # pause
+        assert page.execute_script("return LSTMMnist.app.timer === null")
         unit = page.find_element("id", "unit")
         unit.send_keys(Keys.ARROW_UP, Keys.ARROW_UP)
         assert snapshot(page)["unit"] == 2
@@ -258,7 +293,7 @@ def run_web(capsys, *argv):
     return exit_.value.code, capsys.readouterr().err.strip()
 
 
-def test_the_command_refuses_what_it_cannot_do_in_one_line(small_checkpoint, tmp_path, capsys):
+def test_the_command_refuses_what_it_cannot_do_in_one_line(small_checkpoint, tmp_path, capsys, monkeypatch):
     full = tmp_path / "full"
     full.mkdir()
     (full / "notes.txt").write_text("mine")
@@ -275,6 +310,13 @@ def test_the_command_refuses_what_it_cannot_do_in_one_line(small_checkpoint, tmp
     code, err = run_web(capsys, small_checkpoint, "--out", tmp_path / "site", "--samples", "-1")
     assert code == 2 and "--samples" in err and "\n" not in err
     assert not (tmp_path / "site").exists()
+
+    monkeypatch.setattr(sys, "argv", ["web", str(small_checkpoint), "--out", str(tmp_path / "site"), "--data-dir",
+                                      str(full)])
+    assert web.command() == 1  # the MNIST files are not there: one line, no traceback, no site
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("python -m lstm_mnist.web: error: ") and "lacks" in err and "\n" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
 
 
 def test_the_site_is_written_whole_and_replaced_whole(small_checkpoint, synthetic_dir, tmp_path, capsys):
