@@ -69,10 +69,11 @@ class LSTMCell(nn.Module):
         zeros = like.new_zeros(batch_size, self.hidden_size)  # (B, H)
         return LSTMState(h=zeros, c=zeros)
 
-    def forward(self, input_: Tensor, state: LSTMState, record: dict | None = None) -> tuple[Tensor, LSTMState]:
+    def forward(self, input_: Tensor, state: LSTMState, records: list | None = None) -> tuple[Tensor, LSTMState]:
         """Read one row ``input_`` (B, I) and return ``(h_t, LSTMState(h_t, c_t))``.
 
-        ``record``: trace.py passes a dict to collect the step's tensors; training passes nothing."""
+        ``records``: trace.py passes a list, to which the step adds a dict of its tensors; training
+        passes nothing."""
         h_prev, c_prev = state  # (B, H), (B, H)
 
         gates = input_ @ self.weight_ih.T + self.bias_ih + h_prev @ self.weight_hh.T + self.bias_hh  # (1) (B, 4H)
@@ -86,8 +87,8 @@ class LSTMCell(nn.Module):
         c_t = f_t * c_prev + i_t * g_t  # (6) (B, H)
         h_t = o_t * torch.tanh(c_t)  # (7) (B, H)
 
-        if record is not None:
-            record.update(gates=gates, i=i_t, f=f_t, g=g_t, o=o_t, c=c_t, h=h_t)
+        if records is not None:
+            records.append(dict(gates=gates, i=i_t, f=f_t, g=g_t, o=o_t, c=c_t, h=h_t))
         return h_t, LSTMState(h=h_t, c=c_t)
 
     def extra_repr(self) -> str:

@@ -52,10 +52,11 @@ class GRUCell(nn.Module):
         """All-zero ``h`` (B, H), on the device and dtype of ``like``."""
         return like.new_zeros(batch_size, self.hidden_size)
 
-    def forward(self, input_: Tensor, state: Tensor, record: dict | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, input_: Tensor, state: Tensor, records: list | None = None) -> tuple[Tensor, Tensor]:
         """Read one row ``input_`` (B, I) and return ``(h_t, h_t)``.
 
-        ``record``: trace.py passes a dict to collect the step's tensors; training passes nothing."""
+        ``records``: trace.py passes a list, to which the step adds a dict of its tensors; training
+        passes nothing."""
         h_prev = state  # (B, H)
 
         gates_x = input_ @ self.weight_ih.T + self.bias_ih  # (1) (B, 3H)
@@ -68,8 +69,8 @@ class GRUCell(nn.Module):
         n_t = torch.tanh(n_x + r_t * n_h)  # (5) (B, H)
         h_t = (1 - z_t) * n_t + z_t * h_prev  # (6) (B, H)
 
-        if record is not None:
-            record.update(r=r_t, z=z_t, n=n_t, h=h_t)
+        if records is not None:
+            records.append(dict(r=r_t, z=z_t, n=n_t, h=h_t))
         return h_t, h_t
 
     def extra_repr(self) -> str:

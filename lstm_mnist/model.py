@@ -26,6 +26,7 @@ K = 10 classes.
 
 from dataclasses import dataclass, replace
 
+import torch
 from torch import Tensor, nn
 
 from .cell import LSTMCell, LSTMState
@@ -101,8 +102,8 @@ class RecurrentClassifier(nn.Module):
 
     def read(self, x: Tensor, records: list[dict] | None = None) -> Tensor:
         """The seeds' loop: the cell reads the rows ``x`` (B, T, I) in order; the head turns
-        its last output into logits (B, K). Given a list as ``records``, each step appends the
-        dict of its tensors that the cell fills (trace.py asks for them this way)."""
+        its last output into logits (B, K). Given a list as ``records``, the cell adds a dict of
+        its tensors to it at every step (trace.py asks for them this way)."""
         B = x.size(0)
         # Row t of every image in the batch is x[:, t, :]: this is all that the seeds'
         # transpose / reshape / split did. unbind hands out the T rows as views.
@@ -110,16 +111,20 @@ class RecurrentClassifier(nn.Module):
 
         state = self.cell.zero_state(B, like=x)  # LSTM: LSTMState(h, c), each (B, H) zeros; RNN, GRU: h
         for input_ in inputs:
-            record = None if records is None else {}
-            output, state = self.cell(input_, state, record=record)  # output: (B, H)
-            if records is not None:
-                records.append(record)
+            output, state = self.cell(input_, state, records)  # output: (B, H)
 
         return self.head(output)  # (B, K): logits from the last output
+
+
+def count_parameters(config: ModelConfig) -> int:
+    """How many numbers the model of ``config`` holds, found without allocating them (on the
+    "meta" device), so that an absurd size can be refused before any work."""
+    with torch.device("meta"):
+        return sum(p.numel() for p in RecurrentClassifier(config).parameters())
 
 
 LSTMClassifier = RecurrentClassifier  # the name it had when it held only the LSTM
 
 
-__all__ = ["CELLS", "IMAGE_SIZE", "PIXEL_MEAN", "PIXEL_STD", "LSTMClassifier", "LSTMState", "ModelConfig",
+__all__ = ["CELLS", "IMAGE_SIZE", "PIXEL_MEAN", "PIXEL_STD", "LSTMClassifier", "count_parameters", "LSTMState", "ModelConfig",
            "RecurrentClassifier"]

@@ -46,16 +46,17 @@ class RNNCell(nn.Module):
         """All-zero ``h`` (B, H), on the device and dtype of ``like``."""
         return like.new_zeros(batch_size, self.hidden_size)
 
-    def forward(self, input_: Tensor, state: Tensor, record: dict | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, input_: Tensor, state: Tensor, records: list | None = None) -> tuple[Tensor, Tensor]:
         """Read one row ``input_`` (B, I) and return ``(h_t, h_t)``.
 
-        ``record``: trace.py passes a dict to collect the step's tensors; training passes nothing."""
+        ``records``: trace.py passes a list, to which the step adds a dict of its tensors; training
+        passes nothing."""
         h_prev = state  # (B, H)
 
         h_t = torch.tanh(input_ @ self.weight_ih.T + self.bias_ih + h_prev @ self.weight_hh.T + self.bias_hh)  # (1) (B, H)
 
-        if record is not None:
-            record.update(h=h_t)
+        if records is not None:
+            records.append(dict(h=h_t))
         return h_t, h_t
 
     def extra_repr(self) -> str:

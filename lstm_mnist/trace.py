@@ -13,7 +13,7 @@ The names are those of the cell's equations: for the LSTM (cell.py) ``gates`` (t
 pre-activations of equation (1), (T, 4H)), ``i``, ``f``, ``g``, ``o``, ``c`` and ``h``; for
 the plain RNN (rnn_cell.py) ``h``; for the GRU (gru_cell.py) ``r``, ``z``, ``n`` and ``h``.
 The trace runs the model's own loop (``RecurrentClassifier.read`` in model.py) and asks it for
-the records that the cell fills with its tensors (the cell's ``record`` argument), so what is
+the records that the cell makes of its tensors (the cell's ``records`` argument), so what is
 traced is exactly what the model computes, and a breakpoint in the cell stops in that loop.
 
 Shapes: T = 28 rows, I pixels per row, H hidden units, K classes.
@@ -61,7 +61,7 @@ def trace(model: RecurrentClassifier, image: Tensor) -> Trace:
     model.eval()
     x = model.rows(image.unsqueeze(0))  # (1, T, I): standardised, projected, as the model does it
     records = []
-    model.read(x, records=records)  # the model's own loop; each step's cell fills a record
+    model.read(x, records=records)  # the model's own loop; the cell adds one record per step
     model.train(was_training)
 
     steps = {name: torch.cat([record[name] for record in records]) for name in records[0]}  # name -> (T, ...)
