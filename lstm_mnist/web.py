@@ -35,6 +35,7 @@ from . import cell, checkpoint as ckpt, gru_cell, rnn_cell
 from .cli import ArgumentParser, HelpFormatter, installed, non_negative_int, run
 from .data import DOWNLOAD_ROOT, default_data_dir, find_files, has_files, read_images, read_labels
 from .evaluation import class_labels
+from .files import current_umask
 from .model import PIXEL_MEAN, PIXEL_STD, RecurrentClassifier
 
 ASSETS = "web_assets"  # the package folder holding index.html, style.css and the .js files
@@ -135,7 +136,7 @@ def write_site(out: Path, data_js: str, overwrite: bool) -> None:
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     old = None
     try:
-        os.chmod(tmp, 0o777 & ~ckpt.current_umask())  # mkdtemp makes it private; a site is not
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; a site is not
         with resources.as_file(resources.files(__package__) / ASSETS) as assets:
             for asset in sorted(Path(assets).iterdir()):
                 if asset.is_file() and not asset.name.startswith("."):

@@ -26,9 +26,9 @@ from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import web
 from lstm_mnist.data import MNIST, load_mnist
 from lstm_mnist.images import load_image
-from lstm_mnist.model import RecurrentClassifier
+from lstm_mnist.model import ModelConfig
 from lstm_mnist.trace import trace
-from lstm_mnist.training import TrainConfig, fit
+from lstm_mnist.training import TrainConfig, train
 
 spec = importlib.util.spec_from_file_location("web_screenshot", ROOT / "scripts" / "web_screenshot.py")
 browser_tools = importlib.util.module_from_spec(spec)
@@ -41,14 +41,11 @@ DIGITS = 20
 def train_tiny(data, out, limit_train, **model_fields):
     """A small model trained for one short epoch: enough for weights that are not random
     (validated and tested on 500 images, to keep it quick)."""
-    torch.manual_seed(0)
-    model = RecurrentClassifier(**model_fields)
     small = MNIST(data.train.head(limit_train), data.val.head(500), data.test.head(500))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # for so small a model one thread is faster, and 6 times faster on a busy machine
     try:
-        fit(model, torch.optim.Adam(model.parameters(), lr=0.01), small, TrainConfig(epochs=1, batch_size=32, lr=0.01),
-            out)
+        train(ModelConfig(**model_fields), TrainConfig(epochs=1, batch_size=32, lr=0.01), small, out)
     finally:
         torch.set_num_threads(threads)
     return out

@@ -31,8 +31,8 @@ LSTMMnist.LSTMCell = class LSTMCell {
     return { h: zeros, c: zeros };
   }
 
-  /** Read one row input_ (I) and return [h_t, {h: h_t, c: c_t}]; fill record, if given, with the step's vectors. */
-  forward(input_, state, record) {
+  /** Read one row input_ (I) and return [h_t, {h: h_t, c: c_t}]; given an array as records, add the step's vectors to it. */
+  forward(input_, state, records) {
     const { add, mul, matmulT, chunk, sigmoid, tanh } = LSTMMnist.tensor;
     const [h_prev, c_prev] = [state.h, state.c];  // (H), (H)
 
@@ -47,7 +47,7 @@ LSTMMnist.LSTMCell = class LSTMCell {
     const c_t = add(mul(f_t, c_prev), mul(i_t, g_t));  // (6) (H)
     const h_t = mul(o_t, tanh(c_t));  // (7) (H)
 
-    if (record) Object.assign(record, { gates, i: i_t, f: f_t, g: g_t, o: o_t, c: c_t, h: h_t });
+    if (records) records.push({ gates, i: i_t, f: f_t, g: g_t, o: o_t, c: c_t, h: h_t });
     return [h_t, { h: h_t, c: c_t }];
   }
 };

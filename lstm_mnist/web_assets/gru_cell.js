@@ -24,8 +24,9 @@ LSTMMnist.GRUCell = class GRUCell {
     return new Float64Array(this.hidden_size);  // h (H)
   }
 
-  /** Read one row input_ (I) and return [h_t, h_t]; fill record, if given, with the step's vectors. */
-  forward(input_, state, record) {
+  /** Read one row input_ (I) and return [h_t, h_t]; given an array as records, add the step's vectors to it
+      (gates_x and gates_h too, which gru_cell.py does not keep: the page shows equations (1) and (2)). */
+  forward(input_, state, records) {
     const { add, sub, mul, matmulT, chunk, sigmoid, tanh } = LSTMMnist.tensor;
     const h_prev = state;  // (H)
 
@@ -39,7 +40,7 @@ LSTMMnist.GRUCell = class GRUCell {
     const n_t = tanh(add(n_x, mul(r_t, n_h)));  // (5) (H)
     const h_t = add(mul(sub(1, z_t), n_t), mul(z_t, h_prev));  // (6) (H)
 
-    if (record) Object.assign(record, { gates_x, gates_h, r: r_t, z: z_t, n: n_t, h: h_t });
+    if (records) records.push({ gates_x, gates_h, r: r_t, z: z_t, n: n_t, h: h_t });
     return [h_t, h_t];
   }
 };

@@ -41,14 +41,12 @@ LSTMMnist.RecurrentClassifier = class RecurrentClassifier {
   }
 
   /** The seeds' loop: the cell reads the rows x in order; the head turns its last output into
-      logits (K). Given an array as records, each step appends the object its cell fills. */
+      logits (K). Given an array as records, the cell adds an object of its vectors to it at every step. */
   read(x, records) {
     let state = this.cell.zero_state();  // LSTM: {h, c}, each (H) zeros; RNN, GRU: h
     let output;
     for (const input_ of x) {
-      const record = records ? {} : null;
-      [output, state] = this.cell.forward(input_, state, record);  // output: (H)
-      if (records) records.push(record);
+      [output, state] = this.cell.forward(input_, state, records);  // output: (H)
     }
     return LSTMMnist.tensor.linear(this.head, output);  // (K): logits from the last output
   }
@@ -59,7 +57,7 @@ LSTMMnist.trace = function trace(model, image) {
   const T = LSTMMnist.tensor;
   const x = model.rows(image);  // (T, I): standardised, projected, as the model does it
   const records = [];
-  model.read(x, records);  // the model's own loop; each step's cell fills a record
+  model.read(x, records);  // the model's own loop; the cell adds one record per step
   const steps = {};
   for (const name of Object.keys(records[0])) steps[name] = records.map((record) => record[name]);  // name -> (T, ...)
   const logits = steps.h.map((h) => T.linear(model.head, h));  // (T, K): the head applied to the output after each row

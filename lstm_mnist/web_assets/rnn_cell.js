@@ -19,14 +19,14 @@ LSTMMnist.RNNCell = class RNNCell {
     return new Float64Array(this.hidden_size);  // h (H)
   }
 
-  /** Read one row input_ (I) and return [h_t, h_t]; fill record, if given, with the step's vectors. */
-  forward(input_, state, record) {
+  /** Read one row input_ (I) and return [h_t, h_t]; given an array as records, add the step's vectors to it. */
+  forward(input_, state, records) {
     const { add, matmulT, tanh } = LSTMMnist.tensor;
     const h_prev = state;  // (H)
 
     const h_t = tanh(add(add(add(matmulT(input_, this.weight_ih), this.bias_ih), matmulT(h_prev, this.weight_hh)), this.bias_hh));  // (1) (H)
 
-    if (record) Object.assign(record, { h: h_t });
+    if (records) records.push({ h: h_t });
     return [h_t, h_t];
   }
 };
