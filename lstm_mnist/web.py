@@ -48,8 +48,9 @@ def program_name() -> str:
 
 
 def build_parser() -> ArgumentParser:
+    description = __doc__.split("\n\nThe JavaScript")[0]  # the usage, not how it is made
     parser = ArgumentParser(prog=program_name(), formatter_class=HelpFormatter,
-                            description=__doc__.split("\n\nThe JavaScript")[0].replace("python -m lstm_mnist.web", program_name()))
+                            description=description.replace("python -m lstm_mnist.web", program_name()))
     parser.add_argument("checkpoint", type=Path, help="checkpoint written by train.py (an LSTM, RNN or GRU)")
     parser.add_argument("--out", type=Path, default=Path("site"), metavar="DIR",
                         help="the folder to write the site into; it must not exist or be empty, unless "

@@ -10,7 +10,6 @@ chromium chromium-driver): nothing is downloaded; tests/test_web.py drives the p
 
 import argparse
 import io
-import shutil
 import sys
 import tempfile
 from pathlib import Path
