@@ -30,12 +30,13 @@ def test_every_figure_shown_exists_and_has_a_documented_command():
     shown = set(re.findall(r"\]\(figures/([\w.-]+\.png)\)", text))
     shown |= set(re.findall(r"\]\(docs/figures/([\w.-]+\.png)\)", (ROOT / "README.md").read_text()))
     assert shown == {"trace-test-7.png", "checkpoint.training.png", "confusion_matrix.png", "misclassified.png",
-                     "gradient_per_row.png"}
+                     "gradient_per_row.png", "web.png"}
     for name in shown:
         assert (ROOT / "docs" / "figures" / name).read_bytes()[:4] == b"\x89PNG", name
     commands = text[text.index("## Regenerating the figures"):]
     for made_by in ("train.py --data-dir DIR --out docs/figures/checkpoint.pt",
                     "--index 7 --figure docs/figures/trace-test-7.png",
                     "evaluate.py docs/figures/checkpoint.pt --data-dir DIR --plots docs/figures",
-                    "scripts/rnn_vs_lstm.py --data-dir DIR --out docs/figures"):
+                    "scripts/rnn_vs_lstm.py --data-dir DIR --out docs/figures",
+                    "scripts/web_screenshot.py docs/figures/checkpoint.pt --data-dir DIR --out docs/figures/web.png"):
         assert made_by in commands

@@ -56,3 +56,6 @@ def test_pip_install_gives_working_console_commands(synthetic_dir, tmp_path):
     assert (work / "trace-test-3.png").exists() and "prediction:" in inspected.stdout
     evaluated = command("lstm-mnist-evaluate", "run.pt", "--json", "--device", "cpu", "--data-dir", str(synthetic_dir))
     assert evaluated.returncode == 0 and '"n": 300' in evaluated.stdout
+    site = command("lstm-mnist-web", "run.pt", "--out", "site", "--samples", "2", "--data-dir", str(synthetic_dir))
+    assert site.returncode == 0, site.stderr  # the page's files are installed with the package
+    assert {"index.html", "app.js", "cell.js", "weights.js"} <= {p.name for p in (work / "site").iterdir()}

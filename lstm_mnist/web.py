@@ -1,0 +1,211 @@
+"""A static web page where a learner draws a digit and steps through the cell reading it, row by row.
+
+    python -m lstm_mnist.web checkpoint.pt --out site/                    # then open site/index.html
+    python -m lstm_mnist.web checkpoint.pt --out site/ --compare rnn.pt   # and the RNN or GRU beside it
+
+The site needs no install, no server and no network: index.html, style.css and the JavaScript
+copied from lstm_mnist/web_assets/, plus weights.js, written here: the model's config and
+weights (and the compared model's) as JSON, the cells' numbered equations as they are written in
+cell.py, rnn_cell.py and gru_cell.py, and a few MNIST test digits to pick. The JSON is assigned to
+a global in a .js file because a page opened from file:// may not fetch() a file beside it; the
+site opens from file:// and from ``python -m http.server -d site``.
+
+The JavaScript is a transcription of the Python, file by file: cell.js is cell.py (same names,
+same equation numbers), rnn_cell.js and gru_cell.js the other two cells, model.js is model.py's
+``rows`` and ``read`` and trace.py's ``trace``, images.js is images.py's ``to_mnist_form`` (PIL's
+LANCZOS resampling included). tests/test_web.py checks in a headless Chromium that the page
+computes the numbers of ``lstm_mnist.trace.trace`` within 1e-5.
+"""
+
+import argparse
+import dataclasses
+import inspect
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from . import cell, checkpoint as ckpt, gru_cell, rnn_cell
+from .cli import ArgumentParser, HelpFormatter, installed, non_negative_int, run
+from .data import DOWNLOAD_ROOT, default_data_dir, find_files, has_files, read_images, read_labels
+from .evaluation import class_labels
+from .files import current_umask
+from .model import PIXEL_MEAN, PIXEL_STD, RecurrentClassifier
+
+ASSETS = "web_assets"  # the package folder holding index.html, style.css and the .js files
+DATA_FILE = "weights.js"  # written here: window.LSTM_MNIST = {...}
+CELL_SOURCES = {"lstm": cell, "rnn": rnn_cell, "gru": gru_cell}
+
+
+def program_name() -> str:
+    return "lstm-mnist-web" if installed() else "python -m lstm_mnist.web"
+
+
+def build_parser() -> ArgumentParser:
+    description = __doc__.split("\n\nThe JavaScript")[0]  # the usage, not how it is made
+    parser = ArgumentParser(prog=program_name(), formatter_class=HelpFormatter,
+                            description=description.replace("python -m lstm_mnist.web", program_name()))
+    parser.add_argument("checkpoint", type=Path, help="checkpoint written by train.py (an LSTM, RNN or GRU)")
+    parser.add_argument("--out", type=Path, default=Path("site"), metavar="DIR",
+                        help="the folder to write the site into; it must not exist or be empty, unless "
+                             "--overwrite (default: site)")
+    parser.add_argument("--compare", type=Path, default=None, metavar="CHECKPOINT",
+                        help="a second checkpoint (e.g. train.py --cell rnn or --cell gru) that the page can "
+                             "show reading the same digit (default: none)")
+    parser.add_argument("--samples", type=non_negative_int, default=12, metavar="N",
+                        help="how many MNIST test digits to offer on the page, the first N of the test set "
+                             "(default: 12; none if the MNIST files are not found)")
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir(), metavar="DIR",
+                        help="folder with the MNIST IDX files, for the sample digits; default: $MNIST_DIR, "
+                             "else ./data if it has them (nothing is downloaded)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty --out folder")
+    return parser
+
+
+def float32_list(tensor) -> list[float]:
+    """The values as the shortest decimals that give back the same float32 (the page rounds
+    them with Math.fround): about half the size of full double-precision decimals."""
+    return [float(str(value)) for value in tensor.detach().cpu().numpy().astype(np.float32).ravel()]
+
+
+def equations(cell_name: str) -> list[dict]:
+    """The numbered equations of a cell's file: for each number, the line of its docstring
+    (the maths) and the line of code tagged ``# (n)``, exactly as they are written there."""
+    source = inspect.getsource(CELL_SOURCES[cell_name])
+    maths = dict(re.findall(r"^ {4}\((\d)\) (.+?)\s*$", source.split('"""')[1], flags=re.M))
+    code = dict((number, line.strip()) for line, number in re.findall(r"^ +(.+?)  # \((\d)\)", source, flags=re.M))
+    rows = []
+    for n in sorted(maths, key=int):  # "i_t   = sigma(i_pre)      input gate: ..." -> formula, note
+        formula, note = (re.fullmatch(r"(.*\S)\s{2,}(\S.*)", maths[n]) or re.fullmatch(r"(.*)()", maths[n])).groups()
+        rows.append({"number": int(n), "maths": " ".join(formula.split()), "note": note, "code": code[n]})
+    return rows
+
+
+def model_data(model: RecurrentClassifier, checkpoint: dict, path: Path) -> dict:
+    """What the page needs to rebuild ``model``: its config, its weights and its equations."""
+    names = (checkpoint.get("train_config") or {}).get("class_names")
+    return {
+        "source": path.name,
+        "config": dataclasses.asdict(model.config),
+        "pixel_mean": PIXEL_MEAN,
+        "pixel_std": PIXEL_STD,
+        "class_labels": class_labels(names, model.config.num_classes),
+        "test_accuracy": test_accuracy(checkpoint),
+        "equations": equations(model.config.cell),
+        "weights": {name: {"shape": list(tensor.shape), "data": float32_list(tensor)}
+                    for name, tensor in model.state_dict().items()},
+    }
+
+
+def test_accuracy(checkpoint: dict) -> float | None:
+    """The test accuracy the checkpoint's training run measured, if it did."""
+    tests = [m for m in checkpoint.get("metrics") or [] if isinstance(m, dict) and m.get("event") == "test"]
+    return tests[-1].get("accuracy") if tests else None
+
+
+def sample_digits(data_dir: Path | None, count: int) -> list[dict]:
+    """The first ``count`` MNIST test digits as grey levels 0..255, row by row; none if the
+    files are not in ``data_dir`` (or, without it, in ./data)."""
+    if count == 0:
+        return []
+    if data_dir is None:
+        if not has_files(DOWNLOAD_ROOT):
+            return []
+        data_dir = DOWNLOAD_ROOT
+    paths = find_files(data_dir)  # DataError (one line) if --data-dir lacks them
+    images, labels = read_images(paths["test_images"])[:count], read_labels(paths["test_labels"])[:count]
+    return [{"index": k, "label": int(label), "pixels": image.ravel().tolist()}  # image: (28, 28) uint8
+            for k, (image, label) in enumerate(zip(images, labels))]
+
+
+def site_data(main: dict, compare: dict | None, samples: list[dict]) -> str:
+    """weights.js: the JSON behind one global, so that the page can read it from file://."""
+    data = {"main": main, "compare": compare, "samples": samples}
+    return ("// Written by lstm_mnist/web.py: the model(s) and sample digits, as JSON.\n"
+            f"window.LSTM_MNIST = {json.dumps(data, separators=(',', ':'))};\n")
+
+
+def write_site(out: Path, data_js: str, overwrite: bool) -> None:
+    """Build the site in a temporary folder beside ``out``, then rename it into place: a reader
+    (or a killed run) sees the old site or the new one, never half of one."""
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    old = None
+    try:
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; a site is not
+        with resources.as_file(resources.files(__package__) / ASSETS) as assets:
+            for asset in sorted(Path(assets).iterdir()):
+                if asset.is_file() and not asset.name.startswith("."):
+                    shutil.copyfile(asset, tmp / asset.name)
+        (tmp / DATA_FILE).write_text(data_js, encoding="utf-8")
+        if out.exists():
+            if not overwrite and any(out.iterdir()):  # filled since we checked
+                raise FileExistsError(f"{out} is not empty; pass --overwrite to replace it")
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not out.exists():
+            os.replace(old, out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> None:
+    """A usage error (exit 2) before any work if the site cannot go to ``out``."""
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {out}: is a file; give a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        parser.error(f"--out {out}: is not empty; choose another --out, or pass --overwrite")
+    parent = out.absolute().parent
+    if not parent.is_dir():
+        parser.error(f"--out {out}: folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        parser.error(f"--out {out}: cannot write in {parent}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out = args.out
+    check_out(parser, out, args.overwrite)
+    for flag, path in (("checkpoint", args.checkpoint), ("--compare", args.compare)):
+        if path is not None and not path.is_file():
+            parser.error(f"{flag} {path}: no such file")
+
+    model, checkpoint = ckpt.load_model(args.checkpoint)
+    main_data = model_data(model, checkpoint, args.checkpoint)
+    compare_data = None
+    if args.compare is not None:
+        other, other_checkpoint = ckpt.load_model(args.compare)
+        if (other.config.input_size, other.config.num_classes) != (model.config.input_size, model.config.num_classes):
+            parser.error(f"--compare {args.compare}: reads {other.config.input_size} pixels a row into "
+                         f"{other.config.num_classes} classes; {args.checkpoint} reads "
+                         f"{model.config.input_size} into {model.config.num_classes}")
+        compare_data = model_data(other, other_checkpoint, args.compare)
+    samples = sample_digits(args.data_dir, args.samples)
+
+    write_site(out, site_data(main_data, compare_data, samples), args.overwrite)
+    size = sum(f.stat().st_size for f in out.iterdir())
+    print(f"wrote {out}/: {len(list(out.iterdir()))} files, {size / 1e6:.1f} MB; model {model.config.cell} "
+          f"({model.config.hidden_size} units) from {args.checkpoint}"
+          + (f", compared with {other.config.cell} from {args.compare}" if compare_data else "")
+          + f"; {len(samples)} test digits" + ("" if samples or not args.samples else " (no MNIST files found: pass --data-dir)"))
+    print(f"open {out / 'index.html'} in a browser, or serve it: python -m http.server -d {out}")
+    return 0
+
+
+def command() -> int:
+    """The entry point of ``python -m lstm_mnist.web`` and of the ``lstm-mnist-web`` command."""
+    return run(main, program_name())
+
+
+if __name__ == "__main__":
+    sys.exit(command())

@@ -1,0 +1,100 @@
+"""A screenshot of the page that ``python -m lstm_mnist.web`` makes, taken in a headless Chromium.
+
+    python scripts/web_screenshot.py docs/figures/checkpoint.pt --data-dir DIR --out docs/figures/web.png
+
+makes the site in a temporary folder (with the first test digits), opens it at a fixed window
+size, picks test digit 0, steps to ``--row``, and saves the window as a PNG. It needs selenium
+(requirements-dev.txt) and Debian's ``chromium`` and ``chromium-driver`` (apt-get install -y
+chromium chromium-driver): nothing is downloaded; tests/test_web.py drives the page the same way.
+"""
+
+import argparse
+import io
+import sys
+import tempfile
+from pathlib import Path
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+WINDOW = (1280, 1100)  # the screenshot's size in CSS pixels
+
+
+def missing() -> str | None:
+    """Why a headless Chromium cannot be started here, or None if it can."""
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -r requirements-dev.txt)"
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not path.exists():
+            return f"{path} not found (apt-get install -y chromium chromium-driver)"
+    return None
+
+
+def headless_chromium(profile: Path, window: tuple[int, int] = WINDOW):
+    """Debian's Chromium through its chromedriver, never a browser that Selenium Manager would
+    download; ``profile``: an empty folder for a fresh user profile. Logs the console."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--hide-scrollbars", "--force-device-scale-factor=1", f"--user-data-dir={profile}",
+                 f"--window-size={window[0]},{window[1]}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    set_viewport(driver, *window)
+    return driver
+
+
+def set_viewport(driver, width: int, height: int, mobile: bool = False) -> None:
+    """Make the page's viewport exactly width x height CSS pixels (a phone's, with ``mobile``)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+
+
+def full_page_png(driver, width: int = WINDOW[0]) -> bytes:
+    """The whole page, as tall as it is, at ``width`` CSS pixels."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    set_viewport(driver, width, height)
+    return driver.get_screenshot_as_png()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", type=Path, help="checkpoint written by train.py")
+    parser.add_argument("--out", type=Path, required=True, metavar="PNG", help="where to save the screenshot")
+    parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR", help="the MNIST files (default: $MNIST_DIR)")
+    parser.add_argument("--compare", type=Path, default=None, metavar="CHECKPOINT", help="passed to lstm_mnist.web")
+    parser.add_argument("--row", type=int, default=14, help="the row to show (default: 14)")
+    args = parser.parse_args()
+    reason = missing()
+    if reason:
+        parser.exit(1, f"{parser.prog}: error: {reason}\n")
+
+    from lstm_mnist import web
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp) / "site"
+        argv = [str(args.checkpoint), "--out", str(site), "--samples", "12"]
+        argv += ["--data-dir", str(args.data_dir)] if args.data_dir else []
+        argv += ["--compare", str(args.compare)] if args.compare else []
+        web.main(argv)
+        driver = headless_chromium(Path(tmp) / "profile")
+        try:
+            driver.get(site.joinpath("index.html").as_uri())
+            driver.execute_script("LSTMMnist.app.setRow(arguments[0]); LSTMMnist.app.setUnit(arguments[1]);", args.row, 0)
+            png = full_page_png(driver)
+        finally:
+            driver.quit()
+    from PIL import Image  # 256 colours are plenty for a page, and a third of the size
+    with Image.open(io.BytesIO(png)) as shot:
+        shot.quantize(colors=256, dither=Image.Dither.NONE).save(args.out, format="PNG", optimize=True)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.exit(main())

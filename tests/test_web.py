@@ -1,0 +1,337 @@
+"""The web page that ``python -m lstm_mnist.web`` writes, driven in a real headless Chromium: it
+computes what ``lstm_mnist.trace.trace`` computes (gates, states, probabilities) within 1e-5, for
+20 test digits and for a drawing made with the mouse; it brings a drawing to MNIST's form as
+images.py does, within one grey level; it opens from file:// and over HTTP, steps with the keys,
+fits a phone's screen and logs no console error. The browser tests skip, saying why, where
+selenium or Debian's chromium and chromium-driver are missing (.ci/run installs them); the
+command-line tests at the end need no browser."""
+
+import base64
+import functools
+import http.server
+import importlib.util
+import io
+import json
+import sys
+import threading
+
+import numpy as np
+import PIL
+import pytest
+import torch
+from PIL import Image
+
+from conftest import ROOT
+from lstm_mnist import checkpoint as ckpt
+from lstm_mnist import web
+from lstm_mnist.data import MNIST, load_mnist
+from lstm_mnist.images import load_image
+from lstm_mnist.model import ModelConfig
+from lstm_mnist.trace import trace
+from lstm_mnist.training import TrainConfig, train
+
+spec = importlib.util.spec_from_file_location("web_screenshot", ROOT / "scripts" / "web_screenshot.py")
+browser_tools = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(browser_tools)
+
+TOLERANCE = 1e-5
+DIGITS = 20
+
+
+def train_tiny(data, out, limit_train, **model_fields):
+    """A small model trained for one short epoch: enough for weights that are not random
+    (validated and tested on 500 images, to keep it quick)."""
+    small = MNIST(data.train.head(limit_train), data.val.head(500), data.test.head(500))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # for so small a model one thread is faster, and 6 times faster on a busy machine
+    try:
+        train(ModelConfig(**model_fields), TrainConfig(epochs=1, batch_size=32, lr=0.01), small, out)
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
+def make_site(out, checkpoint, data_dir, compare=None):
+    argv = [str(checkpoint), "--out", str(out), "--samples", str(DIGITS), "--data-dir", str(data_dir)]
+    assert web.main(argv + (["--compare", str(compare)] if compare else [])) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    reason = browser_tools.missing()
+    if reason:
+        pytest.skip(f"no headless browser: {reason}")
+    driver = browser_tools.headless_chromium(tmp_path_factory.mktemp("chromium-profile"))
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def page(browser):
+    """The browser, checked after the test for console errors (and warnings from the page's files)."""
+    yield browser
+    browser_tools.set_viewport(browser, *browser_tools.WINDOW)
+    problems = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+    assert problems == [], f"console: {problems}"
+
+
+@pytest.fixture(scope="module")
+def synthetic_site(small_checkpoint, synthetic_dir, tmp_path_factory):
+    """The 16-unit LSTM of conftest, compared with a GRU, both trained on the synthetic digits."""
+    folder = tmp_path_factory.mktemp("site-synthetic")
+    gru = train_tiny(load_mnist(synthetic_dir), folder / "gru.pt", limit_train=800, hidden_size=12, cell="gru")
+    return make_site(folder / "site", small_checkpoint, synthetic_dir, compare=gru), small_checkpoint, gru, synthetic_dir
+
+
+@pytest.fixture(scope="module")
+def mnist_site(mnist_dir, tmp_path_factory):
+    """An LSTM with the seeds' input projection and a plain RNN, trained briefly on the real MNIST
+    (about 90% and 80% accurate): the page must agree with PyTorch on real test digits."""
+    folder = tmp_path_factory.mktemp("site-mnist")
+    data = load_mnist(mnist_dir)
+    lstm = train_tiny(data, folder / "lstm.pt", limit_train=3000, hidden_size=24, input_projection=True)
+    rnn = train_tiny(data, folder / "rnn.pt", limit_train=3000, hidden_size=20, cell="rnn")
+    return make_site(folder / "site", lstm, mnist_dir, compare=rnn), lstm, rnn, mnist_dir
+
+
+def snapshot(driver) -> dict:
+    return driver.execute_script("return LSTMMnist.app.snapshot()")
+
+
+def assert_same_as_trace(page_trace: dict, t, where: str) -> None:
+    """Every vector the page computed equals the trace's, within TOLERANCE (absolute: the page computes in
+    float64 with the float32 weights; with 128 units the largest difference, in c, is about 3e-6)."""
+    assert page_trace["cell"] == t.cell
+    expected = {**{f"steps.{name}": tensor for name, tensor in t.steps.items()},
+                "x": t.x, "logits": t.logits, "probabilities": t.probabilities}
+    for name, tensor in expected.items():
+        value = page_trace["steps"][name[6:]] if name.startswith("steps.") else page_trace[name]
+        np.testing.assert_allclose(np.array(value), tensor.double().numpy(), rtol=0, atol=TOLERANCE,
+                                   err_msg=f"{where}: {name}")
+
+
+def check_test_digits(driver, site, checkpoint, compare, data_dir) -> float:
+    """Pick each test digit on the page; returns the largest difference from trace()."""
+    model, _ = ckpt.load_model(checkpoint)
+    other, _ = ckpt.load_model(compare)
+    images = load_mnist(data_dir).test.images[:DIGITS]  # (20, 28, 28)
+    driver.get((site / "index.html").as_uri())
+    buttons = driver.find_elements("css selector", "#samples button")
+    assert len(buttons) == DIGITS
+    worst = 0.0
+    for k, button in enumerate(buttons):
+        button.click()
+        state = snapshot(driver)
+        np.testing.assert_allclose(np.array(state["image"]), images[k].numpy(), rtol=0, atol=1e-7)
+        for key, m in (("main", model), ("compare", other)):
+            t = trace(m, images[k])
+            assert_same_as_trace(state["traces"][key], t, f"test digit {k}, {key}")
+            worst = max(worst, float(np.abs(np.array(state["traces"][key]["probabilities"]) - t.probabilities.numpy()).max()))
+    return worst
+
+
+def test_the_page_computes_the_trace_of_20_test_digits(page, synthetic_site):
+    site, checkpoint, gru, data_dir = synthetic_site
+    check_test_digits(page, site, checkpoint, gru, data_dir)
+
+    # what the page shows is what it computed: equation (6) for a chosen unit and row, in the GRU too
+    page.execute_script("LSTMMnist.app.setRow(20); LSTMMnist.app.setUnit(5)")
+    t = trace(ckpt.load_model(checkpoint)[0], load_mnist(data_dir).test.images[DIGITS - 1])
+    shown = page.find_element("css selector", '.value[data-number="6"]').text
+    assert shown.startswith("c_t = ") and abs(float(shown.split("= ")[-1]) - float(t.steps["c"][20, 5])) <= 6e-5, shown
+    page.find_element("css selector", 'input[name="model"][value="compare"]').click()
+    assert len(page.find_elements("css selector", "#equations .equation")) == 6  # the GRU's six
+    assert [c.get_attribute("data-name") for c in page.find_elements("css selector", "canvas.map")] == ["r", "z", "n", "h"]
+
+
+def test_the_page_computes_the_trace_of_20_real_mnist_test_digits(page, mnist_site):
+    site, lstm, rnn, data_dir = mnist_site
+    worst = check_test_digits(page, site, lstm, rnn, data_dir)
+    print(f"largest difference in a probability, page vs PyTorch: {worst:.2e}")
+
+
+def stroke(driver, canvas, points, kind: str = "mouse") -> None:
+    """Press a mouse button (or a finger: ``kind="touch"``) at the first point (offsets from the
+    canvas's centre), drag through the others, lift."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.actions.pointer_input import PointerInput
+
+    actions = ActionBuilder(driver, mouse=PointerInput(kind, kind), duration=10)
+    actions.pointer_action.move_to(canvas, *points[0]).pointer_down()
+    for x, y in points[1:]:
+        actions.pointer_action.move_to(canvas, x, y)
+    actions.pointer_action.pointer_up()
+    actions.perform()
+
+
+def check_drawing(driver, model, path) -> None:
+    """The page read its drawing as images.py reads the same pixels, and traced what it read."""
+    state = snapshot(driver)
+    assert state["source"] == "your drawing"
+    png = driver.execute_script("return document.getElementById('drawing').toDataURL('image/png')")
+    path.write_bytes(base64.b64decode(png.split(",", 1)[1]))
+    expected = load_image(path)  # (28, 28): what inspect_digit.py --image reads
+    assert expected.sum() > 20  # a real stroke, not a blank field
+    assert np.abs(np.array(state["image"]) - expected.numpy()).max() <= 1 / 255 + 1e-6
+    assert_same_as_trace(state["traces"]["main"], trace(model, torch.tensor(state["image"], dtype=torch.float32)),
+                         "drawing")
+
+
+def test_a_drawing_is_read_as_images_py_reads_it_and_traced(page, synthetic_site, tmp_path):
+    site, checkpoint, _, _ = synthetic_site
+    model, _ = ckpt.load_model(checkpoint)
+    page.get((site / "index.html").as_uri())
+    canvas = page.find_element("id", "drawing")
+    stroke(page, canvas, [(-70, -80), (-20, -85), (40, -88), (75, -85), (50, -30), (20, 30), (0, 90)])  # a 7
+    stroke(page, canvas, [(-20, 0), (50, 5)])  # its bar
+    check_drawing(page, model, tmp_path / "seven.png")
+
+    page.find_element("id", "clear").click()
+    assert snapshot(page)["traces"] is None
+    stroke(page, canvas, [(10, -100), (5, -30), (0, 40), (-5, 100)], kind="touch")  # a 1, with a finger
+    check_drawing(page, model, tmp_path / "one.png")
+
+
+@pytest.mark.parametrize("size, dark_on_light", [((61, 37), True), ((9, 13), False), ((120, 300), True),
+                                                 ((28, 28), True)])
+def test_images_js_is_images_py(page, synthetic_site, tmp_path, size, dark_on_light):
+    """Any size (the LANCZOS resampling shrinking and enlarging), either background."""
+    page.get((synthetic_site[0] / "index.html").as_uri())
+    rng = np.random.default_rng(sum(size))
+    height, width = size
+    grey = np.zeros(size)
+    ys, xs = np.mgrid[0:height, 0:width]
+    for _ in range(3):  # a few soft blobs
+        cy, cx, r = rng.uniform(0.2, 0.8) * height, rng.uniform(0.2, 0.8) * width, rng.uniform(0.1, 0.3) * min(size)
+        grey = np.maximum(grey, np.exp(-((ys - cy) ** 2 + (xs - cx) ** 2) / (2 * r * r)))
+    pixels = np.uint8(np.round(255 * (1 - grey if dark_on_light else grey)))
+    rgba = np.dstack([pixels, pixels, pixels, np.full_like(pixels, 255)])  # (height, width, 4)
+    path = tmp_path / "digit.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+
+    page_image = page.execute_script(
+        "const data = new ImageData(Uint8ClampedArray.from(arguments[0]), arguments[1], arguments[2]);"
+        "return LSTMMnist.images.loadImage(data);", rgba.ravel().tolist(), width, height)
+    assert np.abs(np.array(page_image) - load_image(path).numpy()).max() <= 1 / 255 + 1e-6
+
+
+def test_lanczos_js_is_pillows(page, synthetic_site):
+    """images.js resizes as PIL's Image.resize(..., LANCZOS) does, to the grey level, shrinking and
+    enlarging, either pass first (Pillow 13 chooses; see resizeLanczos)."""
+    page.get((synthetic_site[0] / "index.html").as_uri())
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        height, width = (int(n) for n in rng.integers(1, 120, size=2))
+        new_height, new_width = (int(n) for n in rng.integers(1, 30, size=2))
+        pixels = rng.integers(0, 256, size=(height, width), dtype=np.uint8)
+        expected = np.asarray(Image.fromarray(pixels).resize((new_width, new_height), Image.LANCZOS))
+        resized = page.execute_script(
+            "const [pixels, ...sizes] = arguments;"
+            "return Array.from(LSTMMnist.images.resizeLanczos(Uint8Array.from(pixels), ...sizes));",
+            pixels.ravel().tolist(), width, height, new_width, new_height)
+        assert np.array_equal(np.reshape(resized, (new_height, new_width)), expected), \
+            f"{(height, width)} -> {(new_height, new_width)}, Pillow {PIL.__version__}"
+
+
+def test_keys_buttons_http_and_a_phone(page, synthetic_site):
+    site = synthetic_site[0]
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page.get(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+        from selenium.webdriver.common.keys import Keys
+
+        body = page.find_element("tag name", "body")
+        body.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
+        assert snapshot(page)["row"] == 3
+        body.send_keys(Keys.END)
+        assert snapshot(page)["row"] == 27 and page.find_element("id", "row-value").text == "27"
+        body.send_keys(Keys.HOME, Keys.ARROW_LEFT)
+        assert snapshot(page)["row"] == 0
+        page.find_element("id", "next").send_keys(Keys.ENTER)  # a focused button, by keyboard
+        assert snapshot(page)["row"] == 1
+        buttons = page.find_elements("css selector", "#samples button")
+        buttons[3].send_keys(Keys.SPACE)
+        assert snapshot(page)["source"].startswith("test digit 3 ")
+        body.send_keys(Keys.SPACE)  # play
+        assert page.execute_script("return LSTMMnist.app.timer !== null")
+        body.send_keys(Keys.SPACE)  # pause
+        assert page.execute_script("return LSTMMnist.app.timer === null")
+        unit = page.find_element("id", "unit")
+        unit.send_keys(Keys.ARROW_UP, Keys.ARROW_UP)
+        assert snapshot(page)["unit"] == 2
+
+        browser_tools.set_viewport(page, 390, 844, mobile=True)  # a phone
+        assert page.execute_script("return document.documentElement.scrollWidth") <= 390
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_screenshot_at_a_fixed_size_is_not_blank(page, synthetic_site):
+    page.get((synthetic_site[0] / "index.html").as_uri())
+    page.execute_script("LSTMMnist.app.setRow(14)")
+    with Image.open(io.BytesIO(page.get_screenshot_as_png())) as shot:
+        assert shot.size == browser_tools.WINDOW
+        pixels = np.asarray(shot.convert("RGB"))
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 200  # text, the digit, the heat maps
+    assert pixels.std() > 30
+
+
+# --- the command line: no browser needed ---------------------------------------------------
+
+
+def run_web(capsys, *argv):
+    with pytest.raises(SystemExit) as exit_:
+        web.main([str(a) for a in argv])
+    return exit_.value.code, capsys.readouterr().err.strip()
+
+
+def test_the_command_refuses_what_it_cannot_do_in_one_line(small_checkpoint, tmp_path, capsys, monkeypatch):
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "notes.txt").write_text("mine")
+    code, err = run_web(capsys, small_checkpoint, "--out", full)
+    assert code == 2 and err == (f"python -m lstm_mnist.web: error: --out {full}: is not empty; choose another "
+                                 "--out, or pass --overwrite (see --help)")
+    assert (full / "notes.txt").read_text() == "mine"
+    code, err = run_web(capsys, tmp_path / "missing.pt", "--out", tmp_path / "site")
+    assert code == 2 and err.endswith("missing.pt: no such file (see --help)")
+    code, err = run_web(capsys, small_checkpoint, "--out", full / "notes.txt")
+    assert code == 2 and "is a file; give a folder" in err and "\n" not in err
+    code, err = run_web(capsys, small_checkpoint, "--out", tmp_path / "no" / "site")
+    assert code == 2 and "does not exist; create it first" in err
+    code, err = run_web(capsys, small_checkpoint, "--out", tmp_path / "site", "--samples", "-1")
+    assert code == 2 and "--samples" in err and "\n" not in err
+    assert not (tmp_path / "site").exists()
+
+    monkeypatch.setattr(sys, "argv", ["web", str(small_checkpoint), "--out", str(tmp_path / "site"), "--data-dir",
+                                      str(full)])
+    assert web.command() == 1  # the MNIST files are not there: one line, no traceback, no site
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("python -m lstm_mnist.web: error: ") and "lacks" in err and "\n" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
+
+
+def test_the_site_is_written_whole_and_replaced_whole(small_checkpoint, synthetic_dir, tmp_path, capsys):
+    out = tmp_path / "site"
+    assert web.main([str(small_checkpoint), "--out", str(out), "--data-dir", str(synthetic_dir), "--samples", "3"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["app.js", "cell.js", "gru_cell.js", "images.js", "index.html",
+                                                     "model.js", "rnn_cell.js", "style.css", "tensor.js", "weights.js"]
+    text = (out / "weights.js").read_text()
+    data = json.loads(text[text.index("=") + 1:].strip().rstrip(";"))
+    model, _ = ckpt.load_model(small_checkpoint)
+    assert data["main"]["config"]["hidden_size"] == 16 and data["compare"] is None and len(data["samples"]) == 3
+    for name, tensor in model.state_dict().items():  # the float32 weights, given back exactly
+        stored = np.float32(data["main"]["weights"][name]["data"])
+        assert np.array_equal(stored, tensor.numpy().ravel()), name
+    assert [e["number"] for e in data["main"]["equations"]] == [1, 2, 3, 4, 5, 6, 7]
+
+    (out / "stale.txt").write_text("from before")
+    assert web.main([str(small_checkpoint), "--out", str(out), "--overwrite", "--samples", "0"]) == 0
+    assert not (out / "stale.txt").exists() and (out / "index.html").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # no temporary folder left beside it
+    assert "0 test digits" in capsys.readouterr().out
