@@ -23,7 +23,19 @@ sigma the logistic sigmoid):
     (6) c_t   = f_t * c_{t-1} + i_t * g_t                   new cell state (the memory)
     (7) h_t   = o_t * tanh(c_t)                             new hidden state (the output)
 
-where (i_pre, f_pre, g_pre, o_pre) are the four consecutive blocks of H rows of ``gates``.
+where (i_pre, f_pre, g_pre, o_pre) are the four consecutive blocks of H columns of ``gates``,
+which is (B, 4H): columns 0..H-1 are i_pre, H..2H-1 f_pre, and so on.
+
+Equation (1) is written for one input column vector x_t, as in the PyTorch docs; the code
+holds a batch of B rows, one per image, ``input_`` (B, I), and computes the same thing for all
+of them at once as ``input_ @ W_ih.T`` (B, 4H): row b of it is W_ih x_t for image b.
+
+One hook for experiments (the notebook's exercises): ``cell.gate_hook``, None by default. Set
+it to a callable and, at every step, it receives the dict ``{"i": i_t, "f": f_t, "g": g_t,
+"o": o_t}`` (each (B, H)) after equations (2)-(5) and returns a dict of the same keys, changed
+or not, whose values equations (6) and (7) then use (and the trace records). ``cell.gate_hook
+= lambda gates: gates | {"f": torch.zeros_like(gates["f"])}`` makes the cell forget everything
+at every row. Training never sets it.
 
 Shapes: B batch, I input features (28 pixels of a row), H hidden units.
 """
@@ -55,6 +67,7 @@ class LSTMCell(nn.Module):
         self.weight_hh = nn.Parameter(torch.empty(4 * H, H))  # rows: W_hi | W_hf | W_hg | W_ho
         self.bias_ih = nn.Parameter(torch.empty(4 * H))
         self.bias_hh = nn.Parameter(torch.empty(4 * H))
+        self.gate_hook = None  # see the module docstring: experiments only
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -82,6 +95,9 @@ class LSTMCell(nn.Module):
         f_t = torch.sigmoid(f_pre + self.forget_bias)  # (3) (B, H)
         g_t = torch.tanh(g_pre)  # (4) (B, H)
         o_t = torch.sigmoid(o_pre)  # (5) (B, H)
+        if self.gate_hook is not None:  # an experiment may replace the gates (module docstring)
+            changed = self.gate_hook({"i": i_t, "f": f_t, "g": g_t, "o": o_t})
+            i_t, f_t, g_t, o_t = changed["i"], changed["f"], changed["g"], changed["o"]
 
         c_t = f_t * c_prev + i_t * g_t  # (6) (B, H)
         h_t = o_t * torch.tanh(c_t)  # (7) (B, H)
