@@ -1,4 +1,5 @@
-"""Checkpoints: plain values and state dicts, written atomically, read safely.
+"""Checkpoints: their whole life in one place: made, written atomically, read safely,
+checked, and turned back into a model or a training run.
 
 A checkpoint is a dict of strings, numbers, lists, dicts and tensors only, so it loads
 with ``torch.load(..., weights_only=True)``, which refuses to run code hidden in a pickle.
@@ -8,32 +9,33 @@ It holds everything needed to evaluate the model or resume training exactly:
     model_config        the ModelConfig fields: the model is rebuilt from them
     model, optimizer    state dicts
     train_config        the TrainConfig fields
+    class_names         what each label means (None: the digits "0" to "9")
     progress            epoch and step reached, running totals of an unfinished epoch
     rng                 torch's CPU (and CUDA) random states
     metrics             the running loss every log interval, one dict per finished epoch,
                         then the final test result
     versions            of lstm-mnist, torch, Python, at the time of writing
 
-Writing goes to a temporary file in the same folder, which is flushed to disk and then
-renamed over the target (``os.replace``): a reader sees the old file or the new one, never
-half of one, whenever the writer stops.
+A checkpoint of weights only (``model_config`` and ``model``) evaluates and predicts; resuming
+needs the rest. Files are written through ``files.atomic_write``: a reader sees the old file or
+the new one, never half of one.
 """
 
 import dataclasses
+from dataclasses import asdict, dataclass
 import json
-import os
 import pickle
 import platform
-import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from . import __version__
+from .config import TrainConfig
 from .errors import CheckpointError
-from .model import LSTMClassifier, ModelConfig
+from .files import atomic_write
+from .model import ModelConfig, RecurrentClassifier
 
 FORMAT = "lstm-mnist-checkpoint"
 VERSION = 1
@@ -43,44 +45,37 @@ def versions() -> dict[str, str]:
     return {"lstm_mnist": __version__, "torch": str(torch.__version__), "python": platform.python_version()}
 
 
-def atomic_write(path: Path, write: Any) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it private; a saved file is not
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass  # some file systems cannot fsync a folder; the rename is still atomic
+@dataclass
+class Progress:
+    """How far training has got: enough to resume at exactly this point."""
+
+    epoch: int = 0  # epochs finished
+    step: int = 0  # batches finished in the epoch under way
+    loss_sum: float = 0.0  # running totals over those batches
+    correct: int = 0
+    seen: int = 0
+    seconds: float = 0.0  # training time spent in the epoch under way
 
 
-def current_umask() -> int:
-    mask = os.umask(0)  # the only way to read it is to set it
-    os.umask(mask)
-    return mask
-
-
-def remove_stale_temporaries(path: Path) -> list[Path]:
-    """Delete temporary files that an earlier writer of ``path`` left when it was killed
-    mid-write (``.NAME.*.tmp`` beside it). Returns what was removed."""
-    path = Path(path)
-    stale = list(path.parent.glob(f".{path.name}.*.tmp"))
-    for tmp in stale:
-        tmp.unlink(missing_ok=True)
-    return stale
+def make(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, config: TrainConfig, progress: Progress,
+         metrics: list[dict], class_names: tuple[str, ...] | None = None) -> dict:
+    """Everything needed to evaluate the model or resume training, as plain values."""
+    rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "model_config": asdict(model.config),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "train_config": asdict(config),
+        "class_names": list(class_names) if class_names else None,
+        "progress": asdict(progress),
+        "rng": rng,
+        "metrics": list(metrics),
+        "versions": versions(),
+    }
 
 
 def save(path: Path, checkpoint: dict) -> None:
@@ -153,11 +148,11 @@ def model_config(checkpoint: dict, path: Path | str = "checkpoint") -> ModelConf
     return ModelConfig(**stored)
 
 
-def build_model(checkpoint: dict, path: Path | str = "checkpoint") -> LSTMClassifier:
+def build_model(checkpoint: dict, path: Path | str = "checkpoint") -> RecurrentClassifier:
     """The model the checkpoint describes, with its weights (on the CPU)."""
     config = model_config(checkpoint, path)
     try:
-        model = LSTMClassifier.from_config(config)
+        model = RecurrentClassifier(config)
     except (TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path}: the stored model config {config} is not valid ({e})") from None
     state = checkpoint["model"]
@@ -175,8 +170,61 @@ def build_model(checkpoint: dict, path: Path | str = "checkpoint") -> LSTMClassi
     return model
 
 
-def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[LSTMClassifier, dict]:
+def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[RecurrentClassifier, dict]:
     """Rebuild the model stored in a checkpoint, on ``device``; also return the checkpoint."""
     checkpoint = load(path, map_location="cpu")
     model = build_model(checkpoint, path).to(device)
     return model, checkpoint
+
+
+def class_names(checkpoint: dict) -> tuple[str, ...] | None:
+    """What the checkpoint's labels mean (train.py --class-names), or None for the digits.
+    (Checkpoints written before version 0.3 kept them in ``train_config``.)"""
+    names = checkpoint.get("class_names")
+    if names is None:
+        names = (checkpoint.get("train_config") or {}).get("class_names")
+    return tuple(names) if names else None
+
+
+def train_config(checkpoint: dict) -> TrainConfig:
+    """The stored TrainConfig (fields that this version does not know are dropped: an older
+    checkpoint's ``class_names`` now lives beside it)."""
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in checkpoint["train_config"].items() if k in known})
+
+
+def validation_size(checkpoint: dict) -> int:
+    """How many of the first training images the run held out for validation (the seeds' 5,000
+    for checkpoints of weights only, or written before the size could be chosen)."""
+    size = (checkpoint.get("train_config") or {}).get("validation_size")
+    return size if isinstance(size, int) and size > 0 else TrainConfig().validation_size
+
+
+def progress(checkpoint: dict) -> Progress:
+    return Progress(**checkpoint["progress"])
+
+
+def finished(checkpoint: dict) -> bool:
+    """Whether the run that wrote the checkpoint got as far as its test evaluation."""
+    return any(record.get("event") == "test" for record in checkpoint.get("metrics", []))
+
+
+def check_resumable(checkpoint: dict, path: Path | str = "checkpoint") -> None:
+    """Raise ``CheckpointError`` if the checkpoint lacks what resuming needs (a checkpoint of
+    weights only evaluates and predicts, but holds no optimizer state to continue from)."""
+    missing = [key for key in ("train_config", "progress", "optimizer", "rng") if not isinstance(checkpoint.get(key), dict)]
+    if missing:
+        raise CheckpointError(
+            f"{path}: cannot be resumed: it holds the weights but no {', '.join(missing)} (a checkpoint "
+            "for evaluation only); start a new run instead"
+        )
+
+
+def restore(checkpoint: dict, optimizer: torch.optim.Optimizer, device: torch.device) -> tuple[Progress, list[dict]]:
+    """Put a resumable checkpoint's optimizer and random states back; return where it stopped
+    and the metrics so far. (The model itself comes from ``build_model``.)"""
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    torch.set_rng_state(checkpoint["rng"]["torch"])
+    if device.type == "cuda" and "cuda" in checkpoint["rng"]:
+        torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
+    return progress(checkpoint), list(checkpoint.get("metrics", []))

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from .data import default_data_dir
-from .errors import LSTMMnistError
+from .errors import LSTMMnistError, UsageError
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
@@ -128,24 +128,23 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag
                       if_exists: str = "choose another --out, or pass --overwrite") -> None:
     """Fail before any work if ``path`` (given as ``flag``) cannot be written, would clobber a
     file (``if_exists`` says what to do instead), or would not fit on its disk (``needed_bytes``
-    twice over: the old file stays until the new one is complete). Raises ``ValueError`` (a
-    usage error)."""
+    twice over: the old file stays until the new one is complete). Raises ``UsageError``."""
     if path.is_dir():
-        raise ValueError(f"{flag} {path}: is a folder; give the name of a file in it")
+        raise UsageError(f"{flag} {path}: is a folder; give the name of a file in it")
     parent = path.parent
     if not parent.is_dir():
-        raise ValueError(f"{flag} {path}: folder {parent} does not exist; create it first")
+        raise UsageError(f"{flag} {path}: folder {parent} does not exist; create it first")
     if path.exists() and not may_replace:
-        raise ValueError(f"{flag} {path}: exists; {if_exists}")
+        raise UsageError(f"{flag} {path}: exists; {if_exists}")
     probe = parent / f".{path.name}.write-test-{os.getpid()}"
     try:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
-        raise ValueError(f"{flag} {path}: cannot write in {parent} ({e.strerror})") from None
+        raise UsageError(f"{flag} {path}: cannot write in {parent} ({e.strerror})") from None
     free = shutil.disk_usage(parent).free
     if free < 2 * needed_bytes:
-        raise ValueError(
+        raise UsageError(
             f"{flag} {path}: only {free / 1e6:.1f} MB free in {parent}; it needs about "
             f"{needed_bytes / 1e6:.1f} MB, twice that while it is replaced: free some space or choose another {flag}"
         )
@@ -179,6 +178,9 @@ def run(main: Callable[[], int | None], prog: str) -> int:
     """Call ``main()`` and turn expected failures into one line on stderr and an exit status."""
     try:
         return main() or 0
+    except UsageError as e:
+        print(f"{prog}: error: {e} (see --help)", file=sys.stderr)
+        return USAGE_ERROR
     except LSTMMnistError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 1

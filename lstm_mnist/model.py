@@ -26,6 +26,7 @@ K = 10 classes.
 
 from dataclasses import dataclass, replace
 
+import torch
 from torch import Tensor, nn
 
 from .cell import LSTMCell, LSTMState
@@ -118,8 +119,15 @@ class RecurrentClassifier(nn.Module):
         return self.head(output)  # (B, K): logits from the last output
 
 
+def count_parameters(config: ModelConfig) -> int:
+    """How many numbers the model of ``config`` holds, found without allocating them (on the
+    "meta" device), so that an absurd size can be refused before any work."""
+    with torch.device("meta"):
+        return sum(p.numel() for p in RecurrentClassifier(config).parameters())
+
+
 LSTMClassifier = RecurrentClassifier  # the name it had when it held only the LSTM
 
 
-__all__ = ["CELLS", "IMAGE_SIZE", "PIXEL_MEAN", "PIXEL_STD", "LSTMClassifier", "LSTMState", "ModelConfig",
+__all__ = ["CELLS", "IMAGE_SIZE", "PIXEL_MEAN", "PIXEL_STD", "LSTMClassifier", "count_parameters", "LSTMState", "ModelConfig",
            "RecurrentClassifier"]

@@ -32,7 +32,7 @@ from lstm_mnist.data import load_mnist  # noqa: E402
 from lstm_mnist.errors import LSTMMnistError  # noqa: E402
 
 DIGITS = (0, 1, 2, 3, 4, 7, 8, 11, 18, 61)  # the first test image of each digit; 7 (a 9) is the walkthrough's
-KEPT = ("format", "version", "model_config", "model", "train_config", "versions")
+KEPT = ("format", "version", "model_config", "model", "train_config", "class_names", "versions")
 
 
 def build_parser() -> ArgumentParser:

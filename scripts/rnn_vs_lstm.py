@@ -27,14 +27,14 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from lstm_mnist import LSTMClassifier, figures  # noqa: E402
-from lstm_mnist import checkpoint as ckpt  # noqa: E402
+from lstm_mnist import figures  # noqa: E402
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,  # noqa: E402
                             device_from_flag, positive_int, run)
 from lstm_mnist.data import load_mnist  # noqa: E402
+from lstm_mnist.files import atomic_write  # noqa: E402
 from lstm_mnist.gradients import gradient_per_row  # noqa: E402
-from lstm_mnist.model import CELLS  # noqa: E402
-from lstm_mnist.training import TrainConfig, TrainingDiverged, fit  # noqa: E402
+from lstm_mnist.model import CELLS, ModelConfig, RecurrentClassifier  # noqa: E402
+from lstm_mnist.training import TrainConfig, TrainingDiverged, train  # noqa: E402
 
 OUTPUTS = ("gradient_per_row.png", "rnn_vs_lstm.json")  # in --out
 
@@ -69,20 +69,22 @@ def compare(args, device: torch.device, work: Path) -> dict:
     config = TrainConfig(epochs=args.epochs, seed=args.seed, limit_train=args.limit_train)
     results = {}
     for cell in args.cells:
-        torch.manual_seed(config.seed)  # as train.py does: the same seed for the weights and the batches
-        model = LSTMClassifier(hidden_size=args.hidden_size, cell=cell).to(device)
-        at_init = gradient_per_row(model, images, labels)  # (T,)
-        sigma_at_init = largest_singular_value(model)
+        model_config = ModelConfig(hidden_size=args.hidden_size, cell=cell)
+        torch.manual_seed(config.seed)  # as train() does: the model it starts from
+        fresh = RecurrentClassifier(model_config).to(device)
+        at_init = gradient_per_row(fresh, images, labels)  # (T,)
+        sigma_at_init = largest_singular_value(fresh)
         print(f"{cell.upper()}: training for {config.epochs} epoch(s)...", flush=True)
         start = time.perf_counter()
         try:
-            metrics = fit(model, torch.optim.Adam(model.parameters(), lr=config.lr), data, config, work / f"{cell}.pt")
+            model, metrics = train(model_config, config, data, work / f"{cell}.pt")
             test = metrics[-1]
             val = [m for m in metrics if m["event"] == "epoch"][-1]
             outcome = {"test_accuracy": test["accuracy"], "val_accuracy": val["val_accuracy"]}
         except TrainingDiverged as e:
             outcome = {"test_accuracy": None, "val_accuracy": None, "diverged": str(e)}
-        trained = gradient_per_row(model, images, labels)  # (T,)
+            model = None  # its weights hold NaN: no gradient to measure
+        trained = gradient_per_row(model, images, labels) if model is not None else torch.full((images.size(1),), float("nan"))
         results[cell] = {
             **outcome,
             "seconds": time.perf_counter() - start,
@@ -91,7 +93,7 @@ def compare(args, device: torch.device, work: Path) -> dict:
             "first_to_last_at_init": (at_init[0] / at_init[-1]).item(),  # row 0's share of row 27's gradient
             "first_to_last_trained": (trained[0] / trained[-1]).item(),
             "weight_hh_largest_singular_value_at_init": sigma_at_init,
-            "weight_hh_largest_singular_value_trained": largest_singular_value(model),
+            "weight_hh_largest_singular_value_trained": None if model is None else largest_singular_value(model),
         }
     return {"config": {"epochs": config.epochs, "hidden_size": args.hidden_size, "seed": config.seed,
                        "limit_train": config.limit_train, "lr": config.lr, "lr_schedule": config.lr_schedule,
@@ -137,7 +139,7 @@ def main() -> int:
         title=f"gradient of the loss reaching each row ({config['gradient_images']} validation images; "
               f"{config['epochs']} epoch(s), {config['hidden_size']} units)")
     numbers = args.out / OUTPUTS[1]
-    ckpt.atomic_write(numbers, lambda f: f.write((json.dumps(summary, indent=1) + "\n").encode()))
+    atomic_write(numbers, lambda f: f.write((json.dumps(summary, indent=1) + "\n").encode()))
     print(report(summary))
     print(f"wrote {figure} and {numbers}")
     return 0

@@ -72,7 +72,7 @@ def main() -> int:
         parser.error(f"--row {args.row}: an image has rows 0 to 27")
 
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
-    names = (checkpoint.get("train_config") or {}).get("class_names")
+    names = ckpt.class_names(checkpoint)
     if args.image is not None:
         if not args.image.is_file():
             parser.error(f"--image {args.image}: no such file")
@@ -80,7 +80,7 @@ def main() -> int:
         source, default_figure = f"{args.image}", Path(f"trace-{args.image.stem}.png")
     else:
         index = args.index or 0
-        split = getattr(load_mnist(args.data_dir), args.split)
+        split = getattr(load_mnist(args.data_dir, validation_size=ckpt.validation_size(checkpoint)), args.split)
         if index >= len(split):
             parser.error(f"--index {index}: the {args.split} split has images 0 to {len(split) - 1}")
         image, label = split.images[index], int(split.labels[index])

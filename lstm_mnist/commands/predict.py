@@ -21,6 +21,7 @@ from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_device_flag, check_output_path, command_line,
                             device_from_flag, positive_int, program_name, run)
 from lstm_mnist.errors import LSTMMnistError
+from lstm_mnist.files import atomic_write
 from lstm_mnist.evaluation import class_labels
 from lstm_mnist.images import load_image
 
@@ -55,7 +56,7 @@ def main() -> int:
     if not files:
         raise LSTMMnistError(f"{args.folder}: no .png, .jpg or .jpeg images in it")
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
-    names = class_labels((checkpoint.get("train_config") or {}).get("class_names"), model.config.num_classes)
+    names = class_labels(ckpt.class_names(checkpoint), model.config.num_classes)
 
     images = torch.stack([load_image(path) for path in files])  # (N, 28, 28)
     model.eval()
@@ -72,7 +73,7 @@ def main() -> int:
     for path, p in zip(files, probabilities.tolist()):
         best = max(range(len(p)), key=p.__getitem__)
         writer.writerow([path.name, names[best], f"{p[best]:.6f}", *(f"{v:.6f}" for v in p)])
-    ckpt.atomic_write(args.out, lambda f: f.write(text.getvalue().encode()))
+    atomic_write(args.out, lambda f: f.write(text.getvalue().encode()))
     print(f"{len(files)} images classified; wrote {args.out}")
     return 0
 
