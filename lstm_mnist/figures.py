@@ -176,8 +176,10 @@ def unit_order(t: Trace) -> np.ndarray:
 
 def line_panels(t: Trace) -> list[str]:
     """The quantities drawn as lines for the decisive units: the memory and the gate that keeps it."""
-    return [name for name in ("f", "z", "c", "h") if name in t.steps][:2] if "c" in t.steps or "z" in t.steps \
-        else ["h"]
+    for gate, memory in (("f", "c"), ("z", "h")):  # the LSTM's, the GRU's
+        if gate in t.steps:
+            return [gate, memory]
+    return ["h"]  # the plain RNN's state
 
 
 def trace_figure(t: Trace, path: Path, row: int | None = None, class_names=None, title: str = "") -> Path:
