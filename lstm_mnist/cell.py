@@ -23,9 +23,23 @@ sigma the logistic sigmoid):
     (6) c_t   = f_t * c_{t-1} + i_t * g_t                   new cell state (the memory)
     (7) h_t   = o_t * tanh(c_t)                             new hidden state (the output)
 
-where (i_pre, f_pre, g_pre, o_pre) are the four consecutive blocks of H rows of ``gates``.
-``forward`` computes (1), then ``cell_equations`` (below) (2)-(7); bptt.py calls the same function,
-so the equations exist once. Shapes: B batch, I input features (28 pixels of a row), H hidden units.
+where (i_pre, f_pre, g_pre, o_pre) are the four consecutive blocks of H columns of ``gates``,
+which is (B, 4H): columns 0..H-1 are i_pre, H..2H-1 f_pre, and so on.
+
+Equation (1) is written for one input column vector x_t, as in the PyTorch docs; the code
+holds a batch of B rows, one per image, ``input_`` (B, I), and computes the same thing for all
+of them at once as ``input_ @ W_ih.T`` (B, 4H): row b of it is W_ih x_t for image b.
+
+One hook for experiments (the notebook's exercises): ``cell.gate_hook``, None by default. Set
+it to a callable and, at every step, it receives the dict ``{"i": i_t, "f": f_t, "g": g_t,
+"o": o_t}`` (each (B, H)) after equations (2)-(5) and returns a dict of the same keys, changed
+or not, whose values equations (6) and (7) then use (and the trace records). ``cell.gate_hook
+= lambda gates: gates | {"f": torch.zeros_like(gates["f"])}`` makes the cell forget everything
+at every row. Training never sets it.
+
+``forward`` computes (1), then calls ``cell_equations`` (below) for (2)-(7); bptt.py calls the same
+function, so the equations exist once. Shapes: B batch, I input features (28 pixels of a row), H
+hidden units.
 """
 
 import math
@@ -55,6 +69,7 @@ class LSTMCell(nn.Module):
         self.weight_hh = nn.Parameter(torch.empty(4 * H, H))  # rows: W_hi | W_hf | W_hg | W_ho
         self.bias_ih = nn.Parameter(torch.empty(4 * H))
         self.bias_hh = nn.Parameter(torch.empty(4 * H))
+        self.gate_hook = None  # see the module docstring: experiments only
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -77,7 +92,7 @@ class LSTMCell(nn.Module):
         h_prev, c_prev = state  # (B, H), (B, H)
 
         gates = input_ @ self.weight_ih.T + self.bias_ih + h_prev @ self.weight_hh.T + self.bias_hh  # (1) (B, 4H)
-        step = cell_equations(gates, c_prev, self.forget_bias)  # (2)-(7): the gates, then c_t and h_t
+        step = cell_equations(gates, c_prev, self.forget_bias, self.gate_hook)  # (2)-(7): gates, then c_t, h_t
 
         if records is not None:
             records.append(dict(gates=gates, **step._asdict()))  # i, f, g, o, c, h
@@ -98,7 +113,7 @@ class CellStep(NamedTuple):
     h: Tensor  # new hidden state h_t
 
 
-def cell_equations(gates: Tensor, c_prev: Tensor, forget_bias: float) -> CellStep:
+def cell_equations(gates: Tensor, c_prev: Tensor, forget_bias: float, gate_hook=None) -> CellStep:
     """Equations (2)-(7): from the pre-activations ``gates`` (B, 4H) of equation (1) and the
     previous cell state ``c_prev`` (B, H) to the gates and the new state. ``LSTMCell.forward``
     calls it, and so does the sequence-at-once path in bptt.py: the equations exist once."""
@@ -108,6 +123,9 @@ def cell_equations(gates: Tensor, c_prev: Tensor, forget_bias: float) -> CellSte
     f_t = torch.sigmoid(f_pre + forget_bias)  # (3) (B, H)
     g_t = torch.tanh(g_pre)  # (4) (B, H)
     o_t = torch.sigmoid(o_pre)  # (5) (B, H)
+    if gate_hook is not None:  # an experiment may replace the gates (module docstring)
+        changed = gate_hook({"i": i_t, "f": f_t, "g": g_t, "o": o_t})
+        i_t, f_t, g_t, o_t = changed["i"], changed["f"], changed["g"], changed["o"]
 
     c_t = f_t * c_prev + i_t * g_t  # (6) (B, H)
     h_t = o_t * torch.tanh(c_t)  # (7) (B, H)

@@ -6,6 +6,7 @@ no display needed) and writes it atomically, like the checkpoints. matplotlib is
 here only, so the rest of the package works without it.
 """
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,11 @@ def save(figure, path: Path) -> Path:
     return Path(path)
 
 
+def error(accuracy: float) -> float:
+    """Accuracy in [0, 1] as an error rate in percent, floored at 0.01 for the log scale."""
+    return max(0.01, 100 * (1 - accuracy))
+
+
 def training_curves(metrics: list[dict], path: Path) -> Path:
     """Loss and accuracy over the epochs: the training figures (running means over each epoch,
     every log interval), the validation figures after each epoch, the test accuracy at the end."""
@@ -51,32 +57,42 @@ def training_curves(metrics: list[dict], path: Path) -> Path:
             running_accuracy.append(np.nan)
         at.append(m["epoch"] - 1 + m["step"] / m["steps_in_epoch"])  # in epochs, fractional
         running_loss.append(m["running_loss"])
-        running_accuracy.append(100 * m["running_accuracy"])
+        running_accuracy.append(error(m["running_accuracy"]))
     loss_axes.plot(at, running_loss, ".-", color="tab:blue", alpha=0.5, label="training (running mean within the epoch)")
     accuracy_axes.plot(at, running_accuracy, ".-", color="tab:blue", alpha=0.5,
                        label="training (running mean within the epoch)")
     x = [m["epoch"] for m in epochs]
     loss_axes.plot(x, [m["train_loss"] for m in epochs], "o", color="tab:blue", label="training, whole epoch")
     loss_axes.plot(x, [m["val_loss"] for m in epochs], "s-", color="tab:orange", label="validation")
-    accuracy_axes.plot(x, [100 * m["train_accuracy"] for m in epochs], "o", color="tab:blue",
+    accuracy_axes.plot(x, [error(m["train_accuracy"]) for m in epochs], "o", color="tab:blue",
                        label="training, whole epoch")
-    accuracy_axes.plot(x, [100 * m["val_accuracy"] for m in epochs], "s-", color="tab:orange", label="validation")
+    accuracy_axes.plot(x, [error(m["val_accuracy"]) for m in epochs], "s-", color="tab:orange", label="validation")
     for test in tests:
         loss_axes.plot([test["epoch"]], [test["loss"]], "*", markersize=14, color="tab:red",
                        label=f"test: {test['loss']:.4f}")
-        accuracy_axes.plot([test["epoch"]], [100 * test["accuracy"]], "*", markersize=14, color="tab:red",
+        accuracy_axes.plot([test["epoch"]], [error(test["accuracy"])], "*", markersize=14, color="tab:red",
                            label=f"test: {100 * test['accuracy']:.2f}%")
     losses = [m["running_loss"] for m in logs] + [m["val_loss"] for m in epochs]
     spread = max(losses) / max(min(losses), 1e-12) if losses else 1.0
     loss_axes.set(xlabel="epoch", ylabel="mean cross-entropy", title="loss", yscale="log" if spread > 10 else "linear")
-    accuracy_axes.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
-    values = [100 * m["running_accuracy"] for m in logs[len(logs) // 4:]] + [100 * m["val_accuracy"] for m in epochs]
-    if values:  # show the interesting end of the curve, not the first steps at 10%
-        accuracy_axes.set_ylim(max(0.0, min(values) - 1.0), 100.0)
+    # Accuracy drawn as its error rate on a log scale, better upwards: the first epoch's 10% -> 90%
+    # and the last epochs' 98% -> 99% both show.
+    errors = [e for e in running_accuracy if e == e] + [error(m["val_accuracy"]) for m in epochs]
+    worst, best = min(95.0, 1.3 * max(errors)), max(0.05, min(errors) / 1.3)
+    ticks = [t for t in (90, 50, 20, 10, 5, 2, 1, 0.5, 0.2, 0.1) if best <= t <= worst]
+    accuracy_axes.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy (scale: log of the error rate)",
+                      yscale="log")
+    accuracy_axes.set_yticks(ticks, [f"{100 - t:g}" for t in ticks])
+    accuracy_axes.yaxis.set_minor_formatter("")
+    accuracy_axes.set_ylim(worst, best)  # inverted: better is up
+    right = max([m["epoch"] for m in epochs] + [a for a in at if a == a] + [1])
     for axes in (loss_axes, accuracy_axes):
-        axes.set_xlim(left=0)
+        axes.set_xlim(-0.02 * right, 1.04 * right)  # epoch 0 (the first log) to the last, nothing hidden
         axes.grid(alpha=0.3)
         axes.legend(fontsize="small")
+    if len(logs) < 2 * max(1, len(epochs)):  # a short run: the log interval is longer than its epochs
+        figure.suptitle("few training points: one is logged every --log-every steps (default 50); "
+                        "a quick run shows its curve with e.g. --log-every 5", fontsize=9)
     return save(figure, path)
 
 
@@ -107,9 +123,11 @@ def confusion_matrix(confusion: list[list[int]], path: Path, class_names=None, t
 
 
 def misclassified(images: np.ndarray, true: np.ndarray, predicted: np.ndarray, confidence: np.ndarray,
-                  path: Path, num_classes: int, class_names=None, total: int | None = None) -> Path:
-    """A grid of misclassified images (N, 28, 28), each titled with its true and predicted
-    class and the probability the model gave its wrong answer."""
+                  path: Path, num_classes: int, class_names=None, total: int | None = None,
+                  indices: np.ndarray | None = None, split: str = "test") -> Path:
+    """A grid of misclassified images (N, 28, 28), each titled with its index in the split (for
+    ``inspect_digit.py --index N``), its true and predicted class and the probability the model
+    gave its wrong answer."""
     n = len(images)
     if n == 0:
         raise LSTMMnistError("no misclassified images to show")
@@ -122,14 +140,17 @@ def misclassified(images: np.ndarray, true: np.ndarray, predicted: np.ndarray, c
         axes.axis("off")
         if k < n:
             axes.imshow(images[k], cmap="gray", vmin=0, vmax=1)
-            axes.set_title(f"true {names[true[k]]}\nsaid {names[predicted[k]]} {100 * confidence[k]:.0f}%",
+            index = "" if indices is None else f"#{indices[k]} "
+            axes.set_title(f"{index}true {names[true[k]]}\nsaid {names[predicted[k]]} {100 * confidence[k]:.0f}%",
                            fontsize=8, color="tab:red")
     shown = f"the {n} most confident" if total and total > n else "all"
-    figure.suptitle(f"{shown} of {total if total else n} misclassified images")
+    figure.suptitle(f"{shown} of {total if total else n} misclassified images"
+                    + ("" if indices is None else f" (#N: {split} image N, inspect_digit.py --index N)"))
     return save(figure, path)
 
 
-# How each traced tensor is drawn: colour map and value range.
+# How each traced tensor is drawn: colour map and a fixed value range, the same for every digit so
+# that two figures compare (the cell state is not bounded: values beyond +-2 take the end colours).
 PANELS = {
     "i": ("viridis", 0, 1, "i: input gate"),
     "f": ("viridis", 0, 1, "f: forget gate"),
@@ -138,50 +159,131 @@ PANELS = {
     "r": ("viridis", 0, 1, "r: reset gate"),
     "z": ("viridis", 0, 1, "z: update gate"),
     "n": ("RdBu_r", -1, 1, "n: candidate"),
-    "c": ("RdBu_r", None, None, "c: cell state"),
+    "c": ("RdBu_r", -2, 2, "c: cell state"),
     "h": ("RdBu_r", -1, 1, "h: hidden state"),
 }
+MARKER = "magenta"  # the marked row: a colour none of the colour maps uses
+DECISIVE = 4  # units shown as lines: those that add most to the answer
+
+
+def unit_order(t: Trace) -> np.ndarray:
+    """The units sorted by what they add to the final answer's logit, head.weight[answer] * h_T:
+    the most for it first, the most against it last. (H,)"""
+    if t.contributions is None:
+        return np.arange(t.steps["h"].size(1))
+    return np.argsort(-t.contributions[t.prediction].numpy(), kind="stable")
+
+
+def line_panels(t: Trace) -> list[str]:
+    """The quantities drawn as lines for the decisive units: the memory and the gate that keeps it."""
+    for gate, memory in (("f", "c"), ("z", "h")):  # the LSTM's, the GRU's
+        if gate in t.steps:
+            return [gate, memory]
+    return ["h"]  # the plain RNN's state
 
 
 def trace_figure(t: Trace, path: Path, row: int | None = None, class_names=None, title: str = "") -> Path:
-    """One digit read row by row: the image with row ``row`` marked (default: the row from which
-    the final answer stays on top), a heat map of each gate and state (units x rows), and the
-    probability of each class after each row."""
+    """One digit read row by row, rows downwards in every panel as in the digit: the image with row
+    ``row`` marked (default: the row from which the final answer stays on top); each gate and state
+    as a heat map (rows x units, units sorted by what they add to the answer); the probability of each
+    class after each row; and, as lines, the memory and forget gate of the few most decisive units."""
     row = t.decided_at() if row is None else row
     K = t.probabilities.size(1)
+    labels = class_labels(class_names, K)
     names = [name for name in PANELS if name in t.steps]
-    panels = ["image", *names, "probabilities"]
-    columns = 4
+    lines = line_panels(t)
+    panels = ["image", *names, "probabilities", *[f"line:{name}" for name in lines]]
+    columns = 5
     rows = -(-len(panels) // columns)
-    figure = new_figure(4.2 * columns, 3.6 * rows)
+    figure = new_figure(3.2 * columns, 3.4 * rows)
     grid = figure.subplots(rows, columns, squeeze=False)
     for axes in grid.flat[len(panels):]:
         axes.axis("off")
+    order = unit_order(t)
+    decisive = order[:DECISIVE]
+    T = len(t.image)
     for axes, panel in zip(grid.flat, panels):
         if panel == "image":
             axes.imshow(t.image.numpy(), cmap="gray", vmin=0, vmax=1)
-            axes.axhspan(row - 0.5, row + 0.5, facecolor="none", edgecolor="tab:red", linewidth=2)
-            axes.set(title=f"the digit; row {row} marked", xlabel="pixel", ylabel="row")
-            continue
-        if panel == "probabilities":
-            values = t.probabilities.numpy().T  # (K, T)
-            image = axes.imshow(values, aspect="auto", cmap="Greens", vmin=0, vmax=1, interpolation="nearest")
-            axes.set_yticks(range(K), class_labels(class_names, K))
-            axes.set(title="P(class) if it decided after row t", xlabel="row t", ylabel="class")
+            axes.set(title=f"the digit, read row by row", ylabel="row t (read top to bottom)", xlabel="pixel")
+        elif panel == "probabilities":
+            image = axes.imshow(t.probabilities.numpy(), aspect="auto", cmap="Greens", vmin=0, vmax=1,
+                                interpolation="nearest")  # (T, K)
+            axes.set_xticks(range(K), labels, rotation=90 if class_names else 0)
+            axes.set(title="P(class) had it stopped after row t", xlabel="class")
+            axes.text(0.5, -0.2, "(the head was trained on row 27's state only)", transform=axes.transAxes,
+                      ha="center", va="top", fontsize=7)
+            figure.colorbar(image, ax=axes, fraction=0.06)
+        elif panel.startswith("line:"):
+            name = panel[5:]
+            for unit in decisive:
+                axes.plot(t.steps[name][:, unit].numpy(), np.arange(T), ".-", markersize=3,
+                          label=f"unit {unit} ({float(t.contributions[t.prediction, unit]):+.1f})"
+                          if t.contributions is not None else f"unit {unit}")
+            low, high = PANELS[name][1:3]
+            axes.set(xlim=(low - 0.05 * (high - low), high + 0.05 * (high - low)), ylim=(T - 0.5, -0.5),
+                     title=f"{name} of the {len(decisive)} most decisive units", xlabel=name)
+            axes.grid(alpha=0.3)
+            axes.legend(fontsize=6, loc="lower left", title="(adds to the answer)", title_fontsize=6)
         else:
             cmap, low, high, label = PANELS[panel]
-            values = t.steps[panel].numpy().T  # (H, T): one line per unit, one column per row
-            if low is None:
-                bound = float(np.percentile(np.abs(values), 99)) or 1.0  # a few large units would wash out the rest
-                low, high = -bound, bound
+            values = t.steps[panel].numpy()[:, order]  # (T, H): one line per row, units sorted
             image = axes.imshow(values, aspect="auto", cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
-            axes.set(title=label, xlabel="row t", ylabel="unit")
-        axes.axvline(row, color="tab:red", linewidth=1, alpha=0.7)
-        figure.colorbar(image, ax=axes, fraction=0.05)
+            axes.set(title=label, xlabel="unit (most for the answer → most against)")
+            figure.colorbar(image, ax=axes, fraction=0.06)
+        axes.axhline(row, color=MARKER, linewidth=1.5, alpha=0.8)
+        axes.set_yticks(range(0, T, 4))
     probability = float(t.probabilities[-1, t.prediction])
-    figure.suptitle(f"{title}{' ' if title else ''}prediction {class_labels(class_names, K)[t.prediction]} "
-                    f"({100 * probability:.1f}%), on top from row {t.decided_at()} on", fontsize=13)
+    figure.suptitle(f"{title}{' ' if title else ''}prediction {labels[t.prediction]} "
+                    f"({100 * probability:.1f}%), on top from row {t.decided_at()} on; "
+                    f"row {row} marked in magenta", fontsize=13)
     return save(figure, path)
+
+
+def trace_animation(t: Trace, path: Path, class_names=None, milliseconds: int = 300) -> Path:
+    """A GIF of the model reading the digit: at frame t, the rows read so far, the forget gate and
+    the memory of every unit (sorted as in ``trace_figure``) after each of them, and the
+    probability of each class had it stopped there."""
+    from PIL import Image
+
+    K = t.probabilities.size(1)
+    labels = class_labels(class_names, K)
+    gate, memory = ("f", "c") if "c" in t.steps else ("z", "h") if "z" in t.steps else ("h", "h")
+    order = unit_order(t)
+    T = len(t.image)
+    figure = new_figure(8.4, 2.8)
+    axes = figure.subplots(1, 4, width_ratios=[1, 1.6, 1.6, 1.3])
+    seen = np.full((T, t.image.size(1)), np.nan)
+    shown = {name: np.full((T, len(order)), np.nan) for name in (gate, memory)}
+    digit = axes[0].imshow(seen, cmap="gray", vmin=0, vmax=1)
+    axes[0].set(title="rows read", xticks=[], yticks=[])
+    maps = {}
+    for a, name in zip(axes[1:3], (gate, memory)):
+        cmap, low, high, label = PANELS[name]
+        maps[name] = a.imshow(shown[name], aspect="auto", cmap=cmap, vmin=low, vmax=high, interpolation="nearest")
+        a.set(title=label, xticks=[], ylabel="row" if name == gate else None)
+    bars = axes[3].bar(range(K), np.zeros(K), color="tab:green")
+    axes[3].set(ylim=(0, 1), title="P(class) now", xticks=range(K))
+    axes[3].set_xticklabels(labels, fontsize=7)
+    frames = []
+    for row in range(T):
+        seen[row] = t.image[row].numpy()
+        digit.set_data(seen)
+        for name in (gate, memory):
+            shown[name][row] = t.steps[name][row].numpy()[order]
+            maps[name].set_data(shown[name])
+        for bar, p in zip(bars, t.probabilities[row].numpy()):
+            bar.set_height(p)
+        best = int(t.probabilities[row].argmax())
+        figure.suptitle(f"after row {row}: {labels[best]} ({100 * float(t.probabilities[row, best]):.0f}%)")
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=80)
+        buffer.seek(0)
+        frames.append(Image.open(buffer).convert("P", palette=Image.ADAPTIVE, colors=64))
+    durations = [milliseconds] * (T - 1) + [6 * milliseconds]  # linger on the answer
+    atomic_write(Path(path), lambda f: frames[0].save(f, format="GIF", save_all=True, append_images=frames[1:],
+                                                      duration=durations, loop=0))
+    return Path(path)
 
 
 def gradient_per_row(results: dict[str, dict], path: Path, title: str) -> Path:
@@ -202,3 +304,23 @@ def gradient_per_row(results: dict[str, dict], path: Path, title: str) -> Path:
 
 
 CELL_COLORS = {"lstm": "tab:blue", "gru": "tab:green", "rnn": "tab:red"}
+
+
+def forget_bias_sweep(results: dict[str, list[dict]], path: Path) -> Path:
+    """The gradient reaching each row at initialisation, log scale, one line per model of ``results``
+    (as scripts/forget_bias_sweep.py measures them): the first seed's line, the others' range shaded."""
+    figure = new_figure(8, 4.8)
+    axes = figure.subplots()
+    for k, (name, runs) in enumerate(results.items()):
+        gradients = np.array([r["gradient"] for r in runs])  # (seeds, T)
+        color = "tab:green" if name.startswith("GRU") else f"C{k}"
+        axes.plot(gradients[0], marker=".", color=color, linestyle="--" if name.startswith("GRU") else "-",
+                  label=f"{name}: row 0 ÷ row 27 = {runs[0]['first_to_last']:.2g}")
+        if len(runs) > 1:
+            axes.fill_between(range(gradients.shape[1]), gradients.min(0), gradients.max(0), color=color, alpha=0.2)
+    axes.set(yscale="log", xlabel="row t (0 = top of the image, read first)",
+             ylabel="mean ‖∂loss/∂x_t‖ over the batch",
+             title="at initialisation: the forget bias decides how far back the gradient reaches")
+    axes.grid(alpha=0.3, which="both")
+    axes.legend(fontsize="small")
+    return save(figure, path)

@@ -109,7 +109,10 @@ class RecurrentClassifier(nn.Module):
         """The seeds' loop: the cell reads the rows ``x`` (B, T, I) in order; the head turns
         its last output into logits (B, K). Given a list as ``records``, the cell adds a dict of
         its tensors to it at every step (trace.py asks for them this way)."""
-        if self.fast and records is None and isinstance(self.cell, LSTMCell) and not bptt.is_compiling():
+        # The fast path computes what LSTMCell's equations do; a trace, an experiment's gate_hook, a
+        # cell of another class (a subclass with other equations too) and torch.compile take the loop.
+        if (self.fast and records is None and type(self.cell) is LSTMCell and self.cell.gate_hook is None
+                and not bptt.is_compiling()):
             return self.head(bptt.last_output(self.cell, x))  # (B, K): the loop below, as one node (bptt.py)
         B = x.size(0)
         # Row t of every image in the batch is x[:, t, :]: this is all that the seeds'

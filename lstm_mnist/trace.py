@@ -38,6 +38,7 @@ class Trace:
     steps: dict[str, Tensor]  # name -> (T, H) (``gates``: (T, 4H)), as named in the cell's equations
     logits: Tensor  # (T, K) the head applied to the output after each row; logits[-1] is the model's
     probabilities: Tensor  # (T, K) softmax of those: the answer if the model had to decide after row t
+    contributions: Tensor | None = None  # (K, H) head.weight * h_T: what each unit adds to each class's final logit
 
     @property
     def prediction(self) -> int:
@@ -67,7 +68,8 @@ def trace(model: RecurrentClassifier, image: Tensor) -> Trace:
     steps = {name: torch.cat([record[name] for record in records]) for name in records[0]}  # name -> (T, ...)
     logits = model.head(steps["h"])  # (T, K): the head applied to the output after each row
     return Trace(model.config.cell, image.detach().cpu(), x[0].cpu(),
-                 {name: tensor.cpu() for name, tensor in steps.items()}, logits.cpu(), logits.softmax(dim=1).cpu())
+                 {name: tensor.cpu() for name, tensor in steps.items()}, logits.cpu(), logits.softmax(dim=1).cpu(),
+                 (model.head.weight * steps["h"][-1]).cpu())  # (K, H)
 
 
 # The text view: one line per row. Pixels and probabilities are drawn with shades; terminals

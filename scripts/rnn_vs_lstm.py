@@ -8,8 +8,12 @@ Every cell gets the same budget and settings: those of ``python train.py --cell 
 batch 128, Adam from 0.003 with a cosine decay, the same seed), so each accuracy printed here is
 what that command reaches. The gradient is ``lstm_mnist.gradients.gradient_per_row`` on the
 same images for every model (the first --gradient-images validation images), at initialisation
-and after training. Writes, in --out: ``gradient_per_row.png`` (the figure) and
-``rnn_vs_lstm.json`` (every number); with --checkpoints DIR, the trained models too.
+and after training; for each cell also the largest singular value of its recurrent weights
+``weight_hh`` (the RNN's factor per row), at initialisation and after training. Writes, in
+--out (default: results/rnn_vs_lstm/): ``gradient_per_row.png`` (the figure) and
+``rnn_vs_lstm.json`` (every number), never replacing a file there unless --overwrite is given
+(the committed figure is regenerated with ``--out docs/figures --overwrite``); with
+--checkpoints DIR, the trained models too.
 """
 
 import json
@@ -23,14 +27,17 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from lstm_mnist import ModelConfig, RecurrentClassifier, figures  # noqa: E402
+from lstm_mnist import figures  # noqa: E402
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,  # noqa: E402
                             device_from_flag, positive_int, run)
 from lstm_mnist.data import load_mnist  # noqa: E402
 from lstm_mnist.files import atomic_write  # noqa: E402
 from lstm_mnist.gradients import gradient_per_row  # noqa: E402
-from lstm_mnist.model import CELLS  # noqa: E402
+from lstm_mnist.model import CELLS, ModelConfig, RecurrentClassifier  # noqa: E402
 from lstm_mnist.training import TrainConfig, TrainingDiverged, train  # noqa: E402
+
+OUTPUTS = ("gradient_per_row.png", "rnn_vs_lstm.json")  # in --out
+
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="scripts/rnn_vs_lstm.py", formatter_class=HelpFormatter, description=__doc__)
@@ -44,8 +51,10 @@ def build_parser() -> ArgumentParser:
                         help="train on the first N training images only (default: all 55,000)")
     parser.add_argument("--gradient-images", type=positive_int, default=1000, metavar="N",
                         help="measure the gradient on the first N validation images (default: 1000)")
-    parser.add_argument("--out", type=Path, default=Path("docs/figures"), metavar="DIR",
-                        help="where to write gradient_per_row.png and rnn_vs_lstm.json (default: docs/figures)")
+    parser.add_argument("--out", type=Path, default=Path("results/rnn_vs_lstm"), metavar="DIR",
+                        help="where to write gradient_per_row.png and rnn_vs_lstm.json "
+                             "(default: results/rnn_vs_lstm)")
+    parser.add_argument("--overwrite", action="store_true", help="replace those files if they exist in --out")
     parser.add_argument("--checkpoints", type=Path, default=None, metavar="DIR",
                         help="also keep the trained models there, as CELL.pt (default: not kept)")
     add_data_dir_flag(parser)
@@ -62,7 +71,9 @@ def compare(args, device: torch.device, work: Path) -> dict:
     for cell in args.cells:
         model_config = ModelConfig(hidden_size=args.hidden_size, cell=cell)
         torch.manual_seed(config.seed)  # as train() does: the model it starts from
-        at_init = gradient_per_row(RecurrentClassifier(model_config).to(device), images, labels)  # (T,)
+        fresh = RecurrentClassifier(model_config).to(device)
+        at_init = gradient_per_row(fresh, images, labels)  # (T,)
+        sigma_at_init = largest_singular_value(fresh)
         print(f"{cell.upper()}: training for {config.epochs} epoch(s)...", flush=True)
         start = time.perf_counter()
         try:
@@ -81,11 +92,19 @@ def compare(args, device: torch.device, work: Path) -> dict:
             "gradient_trained": trained.tolist(),
             "first_to_last_at_init": (at_init[0] / at_init[-1]).item(),  # row 0's share of row 27's gradient
             "first_to_last_trained": (trained[0] / trained[-1]).item(),
+            "weight_hh_largest_singular_value_at_init": sigma_at_init,
+            "weight_hh_largest_singular_value_trained": None if model is None else largest_singular_value(model),
         }
     return {"config": {"epochs": config.epochs, "hidden_size": args.hidden_size, "seed": config.seed,
                        "limit_train": config.limit_train, "lr": config.lr, "lr_schedule": config.lr_schedule,
                        "batch_size": config.batch_size, "gradient_images": len(images)},
             "device": str(device), "torch": str(torch.__version__), "results": results}
+
+
+def largest_singular_value(model) -> float:
+    """The spectral norm of the cell's recurrent weights ``weight_hh`` (all gates' blocks, (4H, H) for
+    the LSTM): how much one step can stretch the state, before the non-linearities."""
+    return torch.linalg.matrix_norm(model.cell.weight_hh.detach(), ord=2).item()
 
 
 def report(summary: dict) -> str:
@@ -105,6 +124,9 @@ def main() -> int:
     for folder in (args.out, args.checkpoints):
         if folder is not None and folder.exists() and not folder.is_dir():
             parser.error(f"{folder}: exists and is not a folder")
+    taken = [args.out / name for name in OUTPUTS if (args.out / name).exists()]
+    if taken and not args.overwrite:
+        parser.error(f"{taken[0]} exists: give --overwrite to replace it, or another --out")
     print(device_line)
     with tempfile.TemporaryDirectory() as scratch:
         work = args.checkpoints or Path(scratch)
@@ -113,10 +135,10 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     config = summary["config"]
     figure = figures.gradient_per_row(
-        summary["results"], args.out / "gradient_per_row.png",
+        summary["results"], args.out / OUTPUTS[0],
         title=f"gradient of the loss reaching each row ({config['gradient_images']} validation images; "
               f"{config['epochs']} epoch(s), {config['hidden_size']} units)")
-    numbers = args.out / "rnn_vs_lstm.json"
+    numbers = args.out / OUTPUTS[1]
     atomic_write(numbers, lambda f: f.write((json.dumps(summary, indent=1) + "\n").encode()))
     print(report(summary))
     print(f"wrote {figure} and {numbers}")

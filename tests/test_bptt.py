@@ -144,3 +144,25 @@ def test_evaluation_without_gradients_gives_the_same_logits():
     with torch.no_grad():
         readable = model(images)
     torch.testing.assert_close(fast, readable, rtol=1e-5, atol=1e-5)
+
+
+def test_a_cell_with_other_equations_or_a_hook_takes_the_readable_loop():
+    """A subclass of LSTMCell (the notebook's peephole cell) or a gate_hook changes what a step
+    computes; the fast path would silently ignore it, so the model reads through the cell."""
+    calls = []
+
+    class CountingCell(LSTMCell):
+        def forward(self, input_, state, records=None):
+            calls.append(1)
+            return super().forward(input_, state, records)
+
+    torch.manual_seed(0)
+    model = LSTMClassifier(hidden_size=8)
+    model.cell = CountingCell(28, 8)
+    model(torch.rand(2, 28, 28))
+    assert len(calls) == 28
+    model = LSTMClassifier(hidden_size=8)
+    seen = []
+    model.cell.gate_hook = lambda gates: seen.append(1) or gates
+    model(torch.rand(2, 28, 28))
+    assert len(seen) == 28

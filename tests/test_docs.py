@@ -14,29 +14,21 @@ def test_the_numpy_examples_print_what_the_walkthrough_says():
     assert result.attempted >= 8 and result.failed == 0
 
 
-def test_the_breakpoint_line_is_equation_1():
-    """The breakpoint is found by its text (the line tagged ``# (1)``), wherever cell.py puts it."""
-    cell = (ROOT / "lstm_mnist" / "cell.py").read_text().splitlines()
-    equation_1 = next(number for number, line in enumerate(cell, 1) if "# (1)" in line)
-    text = WALKTHROUGH.read_text()
-    lines = [int(n) for n in re.findall(r"break lstm_mnist/cell\.py:(\d+)", text)]
-    assert lines and set(lines) == {equation_1}
-    shown = re.findall(r"cell\.py\((\d+)\)forward\(\)\n-> (.*)\n", text)
-    assert shown and all(line == cell[int(number) - 1].strip() for number, line in shown)  # as cell.py has it
-
-
 def test_every_figure_shown_exists_and_has_a_documented_command():
     text = WALKTHROUGH.read_text()
-    shown = set(re.findall(r"\]\(figures/([\w.-]+\.png)\)", text))
-    shown |= set(re.findall(r"\]\(docs/figures/([\w.-]+\.png)\)", (ROOT / "README.md").read_text()))
-    assert shown == {"trace-test-7.png", "checkpoint.training.png", "confusion_matrix.png", "misclassified.png",
-                     "gradient_per_row.png", "web.png"}
+    shown = set(re.findall(r"\]\(figures/([\w.-]+\.(?:png|gif))\)", text))
+    shown |= set(re.findall(r"\]\(docs/figures/([\w.-]+\.(?:png|gif))\)", (ROOT / "README.md").read_text()))
+    assert shown == {"trace-test-7.png", "trace-test-7.gif", "checkpoint.training.png", "confusion_matrix.png",
+                     "misclassified.png", "gradient_per_row.png", "forget_bias_sweep.png", "web.png"}
     for name in shown:
-        assert (ROOT / "docs" / "figures" / name).read_bytes()[:4] == b"\x89PNG", name
+        data = (ROOT / "docs" / "figures" / name).read_bytes()
+        assert data[:4] in (b"\x89PNG", b"GIF8") and len(data) < 1_000_000, name
     commands = text[text.index("## Regenerating the figures"):]
-    for made_by in ("train.py --data-dir DIR --out docs/figures/checkpoint.pt",
-                    "--index 7 --figure docs/figures/trace-test-7.png",
-                    "evaluate.py docs/figures/checkpoint.pt --data-dir DIR --plots docs/figures",
-                    "scripts/rnn_vs_lstm.py --data-dir DIR --out docs/figures",
+    for made_by in ("make_shipped_checkpoint.py --data-dir DIR --overwrite --full docs/figures/checkpoint.pt",
+                    "--image docs/digits/test-7.png --figure docs/figures/trace-test-7.png "
+                    "--animation docs/figures/trace-test-7.gif",
+                    "evaluate.py docs/model/lstm-mnist.pt --data-dir DIR --plots docs/figures",
+                    "scripts/rnn_vs_lstm.py --data-dir DIR --out docs/figures --overwrite",
+                    "scripts/forget_bias_sweep.py --data-dir DIR --out docs/figures --overwrite",
                     "scripts/web_screenshot.py docs/figures/checkpoint.pt --data-dir DIR --out docs/figures/web.png"):
         assert made_by in commands

@@ -32,9 +32,12 @@ def pixels(inches: tuple[float, float]) -> tuple[int, int]:
 def test_inspect_a_test_digit_text_and_figure(small_checkpoint, synthetic_dir, tmp_path):
     figure = tmp_path / "seven.png"
     result = run_script("inspect_digit.py", str(small_checkpoint), "--index", "7", "--data-dir", str(synthetic_dir),
-                        "--device", "cpu", "--figure", str(figure))
+                        "--device", "cpu", "--figure", str(figure), "--animation", str(tmp_path / "seven.gif"))
     assert result.returncode == 0, result.stderr
-    assert png_size(figure) == (1680, 720)  # 4 x 2 panels: the image, i, f, g, o, c, h, probabilities
+    with Image.open(tmp_path / "seven.gif") as gif:  # one frame per row read
+        assert gif.format == "GIF" and gif.n_frames == 28 and gif.size == (672, 224)
+    assert (tmp_path / "seven.gif").stat().st_size < 1_000_000
+    assert png_size(figure) == (1600, 680)  # 5 x 2 panels: the image, i, f, g, o, c, h, probabilities, f and c lines
 
     model, _ = ckpt.load_model(small_checkpoint)
     test = load_mnist(synthetic_dir).test
@@ -57,12 +60,12 @@ def test_inspect_your_own_image_and_the_rnn(small_checkpoint, synthetic_dir, tmp
                         "--device", "cpu", "--row", "14", "--ascii", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.isascii() and "trace-one.png" in result.stdout
-    assert png_size(tmp_path / "trace-one.png") == (1680, 720)
+    assert png_size(tmp_path / "trace-one.png") == (1600, 680)
 
-    # a plain RNN has one state: the image, h and the probabilities fit on one line of panels
+    # a plain RNN has one state: the image, h, the probabilities and h's lines fit on one line of panels
     rnn = LSTMClassifier(hidden_size=16, cell="rnn")
     path = figures.trace_figure(trace(rnn, torch.rand(28, 28)), tmp_path / "rnn.png")
-    assert png_size(path) == (1680, 360)
+    assert png_size(path) == (1600, 340)
 
 
 def test_inspect_errors_are_one_line(small_checkpoint, synthetic_dir, tmp_path):
@@ -113,3 +116,23 @@ def test_training_curves_from_the_metrics(small_checkpoint, tmp_path):
     with pytest.raises(LSTMMnistError, match="no metrics to plot"):
         figures.training_curves([], tmp_path / "none.png")
     assert not (tmp_path / "none.png").exists()
+
+
+def test_units_are_sorted_by_what_they_add_to_the_answer():
+    torch.manual_seed(0)
+    model = LSTMClassifier(hidden_size=16)
+    t = trace(model, torch.rand(28, 28))
+    torch.testing.assert_close(t.contributions, (model.head.weight * t.steps["h"][-1]).detach())
+    added = t.contributions[t.prediction]  # (H,): head.weight[answer] * h_T
+    order = figures.unit_order(t)
+    assert sorted(order.tolist()) == list(range(16)) and (added[order].diff() <= 0).all()
+    # they sum, with the head's bias, to the answer's logit
+    torch.testing.assert_close(added.sum() + model.head.bias[t.prediction].detach(), t.logits[-1, t.prediction])
+
+
+def test_a_quick_runs_training_curves_show_its_epoch(tmp_path):
+    """One short epoch has no log record (fewer steps than --log-every): the figure still shows it."""
+    metrics = [{"event": "epoch", "epoch": 1, "train_loss": 1.2, "train_accuracy": 0.6, "val_loss": 0.9,
+                "val_accuracy": 0.7},
+               {"event": "test", "epoch": 1, "loss": 0.95, "accuracy": 0.69}]
+    assert png_size(figures.training_curves(metrics, tmp_path / "quick.png")) == (1000, 400)

@@ -38,4 +38,18 @@ def test_compare_rnn_and_lstm_on_small_data(synthetic_dir, tmp_path):
         torch.testing.assert_close(torch.tensor(r["gradient_trained"], dtype=torch.float64),
                                    gradient_per_row(model, val.images[:50], val.labels[:50]).double(), rtol=1e-5, atol=0)
         assert r["first_to_last_at_init"] == pytest.approx(r["gradient_at_init"][0] / r["gradient_at_init"][-1], rel=1e-6)
+        assert r["weight_hh_largest_singular_value_at_init"] == pytest.approx(
+            torch.linalg.svdvals(fresh.cell.weight_hh.double())[0].item(), rel=1e-5)
+        assert r["weight_hh_largest_singular_value_trained"] == pytest.approx(
+            torch.linalg.svdvals(model.cell.weight_hh.double())[0].item(), rel=1e-5)
     assert "RNN" in result.stdout and "LSTM" in result.stdout and "gradient_per_row.png" in result.stdout
+
+
+def test_it_never_replaces_files_unless_asked(synthetic_dir, tmp_path):
+    """Run as printed, it writes in results/rnn_vs_lstm/, and refuses to replace a file there."""
+    out = tmp_path / "results" / "rnn_vs_lstm"
+    out.mkdir(parents=True)
+    (out / "rnn_vs_lstm.json").write_text("mine")
+    result = run_script("scripts/rnn_vs_lstm.py", "--data-dir", str(synthetic_dir), "--device", "cpu", cwd=tmp_path)
+    assert result.returncode == 2 and "rnn_vs_lstm.json exists: give --overwrite" in result.stderr
+    assert (out / "rnn_vs_lstm.json").read_text() == "mine" and len(list(out.iterdir())) == 1

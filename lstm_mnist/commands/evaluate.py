@@ -79,7 +79,8 @@ def draw_plots(split, logits, metrics: dict, folder: Path, names, max_images: in
                                            labels[wrong].numpy(), predicted[wrong].numpy(),
                                            confidence[wrong].numpy(), folder / "misclassified.png",
                                            logits.size(1), names,
-                                           total=int((predicted != labels).sum())))
+                                           total=int((predicted != labels).sum()), indices=wrong.numpy(),
+                                           split=title))
     else:  # not one mistake: no grid, and none left from an earlier run
         (folder / "misclassified.png").unlink(missing_ok=True)
     return drawn

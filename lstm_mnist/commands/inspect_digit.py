@@ -4,11 +4,14 @@ remembers, and what it would answer after each row.
     python inspect_digit.py checkpoint.pt --index 7          # test image 7: text, and trace-test-7.png
     python inspect_digit.py checkpoint.pt --image my_3.png   # your own digit (any size, any background)
     python inspect_digit.py checkpoint.pt --index 7 --row 12 --figure seven.png
+    python inspect_digit.py docs/model/lstm-mnist.pt --image docs/digits/test-7.png --animation nine.gif
 
 The text shows one line per row: the row's pixels, the mean of every gate over the units, the
 mean size of the cell and hidden states, and the probability of each digit had the model
 decided after that row. The figure shows the image with one row marked, a heat map of every
-gate and state (units x rows), and those probabilities. From Python: lstm_mnist.trace.trace.
+gate and state (rows x units, the units sorted by what they add to the answer), those
+probabilities, and the forget gate and memory of the most decisive units; --animation draws the
+reading row by row as a GIF. From Python: lstm_mnist.trace.trace.
 """
 
 import sys
@@ -43,6 +46,8 @@ def build_parser() -> ArgumentParser:
                         help="where to draw the figure, replacing any file there (default: trace-test-N.png, "
                              "or trace-NAME.png for --image NAME.png)")
     parser.add_argument("--no-figure", action="store_true", help="print the text only")
+    parser.add_argument("--animation", type=Path, default=None, metavar="GIF",
+                        help="also draw the model reading the digit row by row, as an animated GIF there")
     parser.add_argument("--ascii", action="store_true",
                         help="plain ASCII shades, for terminals that cannot show block characters "
                              "(chosen by itself when the output's encoding cannot)")
@@ -88,6 +93,12 @@ def main() -> int:
         except ValueError as e:
             parser.error(str(e))
 
+    if args.animation is not None:
+        try:
+            check_output_path(args.animation, may_replace=True, flag="--animation")
+        except ValueError as e:
+            parser.error(str(e))
+
     t = trace(model, image.to(device))
     labels = class_labels(names, model.config.num_classes)
     print(f"{source}" + (f", label {labels[label]}" if label is not None else "")
@@ -100,6 +111,9 @@ def main() -> int:
         figures.trace_figure(t, figure, row=args.row, class_names=names,
                              title=f"{source}" + (f" (label {labels[label]}):" if label is not None else ":"))
         print(f"wrote {figure}")
+    if args.animation is not None:
+        figures.trace_animation(t, args.animation, class_names=names)
+        print(f"wrote {args.animation}")
     return 0
 
 

@@ -1,0 +1,94 @@
+"""The small trained model shipped with the repository, and the sample digits beside it, so that
+inspect_digit.py, the walkthrough and the notebook work right after cloning: no training, no
+MNIST download.
+
+    python scripts/make_shipped_checkpoint.py --data-dir DIR     # about 2 minutes on a CPU
+
+trains with ``python train.py`` exactly as documented (its defaults: an LSTM of 128 units,
+3 epochs, seed 0; on one CPU thread, so that the sums run in the same order everywhere), then keeps only what a reader needs: the model config, the weights, the
+training config and the test result (no optimizer state, no random states), about 330 KB.
+Writes ``docs/model/lstm-mnist.pt`` and ``docs/digits/test-N.png`` for each --digits index
+(MNIST test images, 28x28, exact: the pixels are bytes); refuses to replace them unless
+--overwrite is given. --full PATH keeps the full checkpoint, its metrics and its training
+figure (default: a temporary folder, removed).
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from lstm_mnist import checkpoint as ckpt  # noqa: E402
+from lstm_mnist.cli import ArgumentParser, HelpFormatter, add_data_dir_flag, non_negative_int, run  # noqa: E402
+from lstm_mnist.data import load_mnist  # noqa: E402
+from lstm_mnist.errors import LSTMMnistError  # noqa: E402
+
+DIGITS = (0, 1, 2, 3, 4, 7, 8, 11, 18, 61)  # the first test image of each digit; 7 (a 9) is the walkthrough's
+KEPT = ("format", "version", "model_config", "model", "train_config", "class_names", "versions")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="scripts/make_shipped_checkpoint.py", formatter_class=HelpFormatter,
+                            description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "model" / "lstm-mnist.pt", metavar="PT",
+                        help="the slim checkpoint (default: docs/model/lstm-mnist.pt)")
+    parser.add_argument("--digits-out", type=Path, default=ROOT / "docs" / "digits", metavar="DIR",
+                        help="where the sample digits go (default: docs/digits)")
+    parser.add_argument("--digits", type=non_negative_int, nargs="+", default=list(DIGITS), metavar="N",
+                        help=f"test images to write as PNG (default: {' '.join(map(str, DIGITS))})")
+    parser.add_argument("--full", type=Path, default=None, metavar="PT",
+                        help="keep the full checkpoint there, with its metrics and training figure")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files")
+    add_data_dir_flag(parser)
+    return parser
+
+
+def slim(full: dict) -> dict:
+    """What a reader needs from a checkpoint: config, weights, and the test result."""
+    tests = [m for m in full.get("metrics", []) if m.get("event") == "test"]
+    return {key: full[key] for key in KEPT if key in full} | {"metrics": tests[-1:]}
+
+
+def train(data_dir: Path | None, full: Path) -> dict:
+    command = [sys.executable, str(ROOT / "train.py"), "--out", str(full), "--overwrite", "--device", "cpu"]
+    command += ["--data-dir", str(data_dir)] if data_dir else []
+    print(" ".join(command[1:]), flush=True)
+    one_thread = {**os.environ, "OMP_NUM_THREADS": "1"}  # the same sums in the same order on any machine
+    if subprocess.run(command, cwd=ROOT, env=one_thread).returncode != 0:
+        raise LSTMMnistError("train.py failed (its message is above)")
+    return ckpt.load(full)
+
+
+def main() -> int:
+    parser = build_parser()
+    args = parser.parse_args()
+    digits = [args.digits_out / f"test-{index}.png" for index in args.digits]
+    taken = [path for path in (args.out, *digits) if path.exists()]
+    if taken and not args.overwrite:
+        parser.error(f"{taken[0]} exists: give --overwrite to replace it")
+    test = load_mnist(args.data_dir).test  # checked before the training, which takes a minute
+    with tempfile.TemporaryDirectory() as scratch:
+        full = args.full or Path(scratch) / "full.pt"
+        shipped = slim(train(args.data_dir, full))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    ckpt.save(args.out, shipped)
+    accuracy = shipped["metrics"][0]["accuracy"]
+    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB), test accuracy {100 * accuracy:.2f}%")
+    args.digits_out.mkdir(parents=True, exist_ok=True)
+    for index, path in zip(args.digits, digits):
+        pixels = np.uint8(np.round(255 * test.images[index].cpu().numpy()))  # (28, 28): MNIST's own bytes
+        Image.fromarray(pixels).save(path)
+        print(f"wrote {path}: test image {index}, label {int(test.labels[index])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main, "scripts/make_shipped_checkpoint.py"))
