@@ -51,6 +51,7 @@ PyTorch's private oneDNN op (the library ``nn.LSTM`` uses; faster on some CPUs, 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.overrides import TorchFunctionMode
 
 from .cell import LSTMCell, cell_equations
 
@@ -79,12 +80,11 @@ def linear(input_: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor
 
 
 class LSTMThroughTime(torch.autograd.Function):
-    """h_{T-1} (B, H) from x (B, T, I) and the cell's parameters, zero initial state. ``training``
-    False (no gradient wanted): nothing is kept for the backward."""
+    """h_{T-1} (B, H) from x (B, T, I) and the cell's parameters, zero initial state."""
 
     @staticmethod
     def forward(ctx, x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, bias_hh: Tensor,
-                forget_bias: float, training: bool = True) -> Tensor:
+                forget_bias: float) -> Tensor:
         B, T, I = x.shape
         H = weight_hh.size(1)
         weight = torch.cat([weight_ih, weight_hh], dim=1)  # (4H, I+H): [W_ih | W_hh]
@@ -99,11 +99,9 @@ class LSTMThroughTime(torch.autograd.Function):
             if t + 1 < T:
                 xh[t + 1, :, I:] = step.h  # h_t, read by step t+1
             c = step.c
-            if training:
-                steps.append(step)
-        if training:  # keep what the backward needs (evaluation under no_grad skips it)
-            i, f, g, o, c = (torch.stack(tensors) for tensors in list(zip(*steps))[:5])  # (T, B, H) each
-            ctx.save_for_backward(xh, weight, i, f, g, o, c)
+            steps.append(step)
+        i, f, g, o, c = (torch.stack(tensors) for tensors in list(zip(*steps))[:5])  # (T, B, H) each
+        ctx.save_for_backward(xh, weight, i, f, g, o, c)  # what the backward needs
         return step.h  # (B, H)
 
     @staticmethod
@@ -156,7 +154,55 @@ def is_compiling() -> bool:
 
 def last_output(cell: LSTMCell, x: Tensor) -> Tensor:
     """The cell's last output h_{T-1} (B, H) after reading the rows x (B, T, I) from a zero
-    state: what the readable loop in model.py computes, as one autograd node."""
+    state: what the readable loop in model.py computes, as one autograd node (or, when no gradient
+    is wanted, as ``inference`` below)."""
     parameters = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
-    training = torch.is_grad_enabled() and any(t.requires_grad for t in (x, *parameters))
-    return LSTMThroughTime.apply(x, *parameters, cell.forget_bias, training)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (x, *parameters)):
+        return LSTMThroughTime.apply(x, *parameters, cell.forget_bias)
+    return inference(x, *parameters, cell.forget_bias)
+
+
+def inference(x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, bias_hh: Tensor,
+              forget_bias: float) -> Tensor:
+    """h_{T-1} (B, H) when no gradient is wanted (evaluation): the same loop, keeping nothing for a
+    backward and allocating nothing over all steps (at batch 1000 a (T, B, I+H) buffer is 17 MB, fresh
+    pages every batch): equation (1) is two products added into one (B, 4H) buffer."""
+    B, T, _ = x.shape
+    H = weight_hh.size(1)
+    bias = bias_ih + bias_hh  # (4H,)
+    gates = x.new_empty(B, 4 * H)  # (B, 4H), rewritten at every step
+    h = c = x.new_zeros(B, H)  # h_{-1}, c_{-1}
+    with TanhThroughSigmoid(enabled=x.device.type == "cpu" and tanh_through_sigmoid):
+        for t in range(T):
+            torch.addmm(bias, x[:, t], weight_ih.t(), out=gates)  # (1) W_ih x_t + b_ih + b_hh (B, 4H)
+            gates.addmm_(h, weight_hh.t())  # (1) ... + W_hh h_{t-1}
+            step = cell_equations(gates, c, forget_bias)  # (2)-(7): cell.py's own code
+            h, c = step.h, step.c
+    return h  # (B, H)
+
+
+# Evaluation on a CPU computes cell.py's torch.tanh as 2 sigma(2x) - 1, the same function: on the AMD EPYC
+# measured, torch.tanh of a (1000, 128) tensor took 168 us and this 67 us, and tanh is two of the step's
+# five activations (inference of 10,000 images: 1.24x nn.LSTM with torch.tanh, 0.99x with this).
+tanh_through_sigmoid = True
+
+
+class TanhThroughSigmoid(TorchFunctionMode):
+    """Inside ``with TanhThroughSigmoid():`` every ``torch.tanh(x)`` is computed as 2 sigma(2x) - 1
+    (tanh(x) = (1 - e^{-2x}) / (1 + e^{-2x}) = 2 / (1 + e^{-2x}) - 1): cell.py's equations run
+    unchanged, with a faster tanh. Gradients are not wanted where it is used (``inference``)."""
+
+    def __init__(self, enabled: bool = True):
+        super().__init__()
+        self.enabled = enabled
+
+    def __enter__(self):
+        return super().__enter__() if self.enabled else self
+
+    def __exit__(self, *exc):
+        return super().__exit__(*exc) if self.enabled else None
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func is torch.tanh and not kwargs:
+            return torch.sigmoid(args[0] * 2).mul_(2).sub_(1)
+        return func(*args, **(kwargs or {}))

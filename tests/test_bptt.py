@@ -166,3 +166,40 @@ def test_a_cell_with_other_equations_or_a_hook_takes_the_readable_loop():
     model.cell.gate_hook = lambda gates: seen.append(1) or gates
     model(torch.rand(2, 28, 28))
     assert len(seen) == 28
+
+
+@pytest.mark.usefixtures("float64")
+@pytest.mark.parametrize("tanh_through_sigmoid", [True, False])
+def test_inference_equals_the_readable_loop_in_float64(tanh_through_sigmoid, monkeypatch):
+    """Evaluation's own loop (no autograd node, no buffer over the steps, tanh as 2 sigma(2x) - 1 on
+    a CPU) computes the readable loop's logits."""
+    monkeypatch.setattr(bptt, "tanh_through_sigmoid", tanh_through_sigmoid)
+    torch.manual_seed(6)
+    model = LSTMClassifier(hidden_size=24, forget_bias=1.0)
+    images = torch.rand(7, 28, 28) * 4 - 2  # wider than [0, 1]: more of tanh's range
+    with torch.inference_mode():
+        fast = model(images)
+    model.fast = False
+    with torch.no_grad():
+        readable = model(images)
+    torch.testing.assert_close(fast, readable, rtol=1e-10, atol=1e-10)
+
+
+def test_tanh_through_sigmoid_replaces_only_tanh():
+    x = torch.linspace(-20, 20, 4001)
+    with bptt.TanhThroughSigmoid():
+        y, s = torch.tanh(x), torch.sigmoid(x)
+    torch.testing.assert_close(y, torch.tanh(x), rtol=0, atol=2e-7)
+    assert not torch.equal(y, torch.tanh(x))  # computed another way, so not bit for bit the same
+    assert torch.equal(s, torch.sigmoid(x))
+
+
+def test_evaluation_takes_the_inference_loop_and_training_the_autograd_node(monkeypatch):
+    calls = []
+    monkeypatch.setattr(bptt, "inference", lambda *args: calls.append("inference") or torch.zeros(2, 8))
+    model = LSTMClassifier(hidden_size=8)
+    with torch.no_grad():
+        model(torch.rand(2, 28, 28))
+    assert calls == ["inference"]
+    model(torch.rand(2, 28, 28)).sum().backward()  # gradients wanted: LSTMThroughTime
+    assert calls == ["inference"] and model.cell.weight_hh.grad is not None
