@@ -45,7 +45,8 @@ node per sequence instead of about fifteen per step. Its forward runs cell.py's 
 ``LSTMCell.forward`` is the oracle it is tested against (tests/test_bptt.py), in float64 to 1e-10.
 
 The matrix products go through ``linear``: ``F.linear``, or with ``use_onednn`` on a CPU in float32
-PyTorch's private oneDNN op (the library ``nn.LSTM`` uses; faster on some CPUs, slower on others). Shapes: B batch, T steps, I inputs per step, H hidden.
+PyTorch's private oneDNN op (the library ``nn.LSTM`` uses; faster on some CPUs, slower on others).
+On a CPU, the first call asks glibc to keep freed memory for the next step (allocator.py). Shapes: B batch, T steps, I inputs per step, H hidden.
 """
 
 import torch
@@ -53,6 +54,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.overrides import TorchFunctionMode
 
+from . import allocator
 from .cell import LSTMCell, cell_equations
 
 
@@ -159,6 +161,8 @@ def last_output(cell: LSTMCell, x: Tensor) -> Tensor:
     state: what the readable loop in model.py computes, as one autograd node (or, when no gradient
     is wanted, as ``inference`` below)."""
     parameters = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    if x.device.type == "cpu":
+        allocator.keep_freed_memory()  # else every step's temporaries come as fresh pages (allocator.py)
     if torch.is_grad_enabled() and any(t.requires_grad for t in (x, *parameters)):
         return LSTMThroughTime.apply(x, *parameters, cell.forget_bias)
     return inference(x, *parameters, cell.forget_bias)
