@@ -37,11 +37,11 @@ def faults_per_step(env: dict) -> tuple[str, float]:
 
 @pytest.mark.skipif(not GLIBC, reason="allocator.py tunes glibc's malloc only")
 def test_a_training_step_touches_no_fresh_pages_and_the_users_choice_is_kept():
-    applied, faults = faults_per_step({})
-    assert applied == "True" and faults < 100  # without it: thousands (about 10 MB of fresh pages)
+    applied, kept = faults_per_step({})
+    assert applied == "True" and kept < 1000  # measured 0 to 270
     # the user's own MALLOC_* setting is left alone (here glibc's default: blocks >= 128 KiB are mmapped)
-    applied, faults = faults_per_step({"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)})
-    assert applied == "False" and faults > 1000
+    applied, default = faults_per_step({"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)})
+    assert applied == "False" and default > 10 * kept + 1000  # measured 6,300 to 10,600 (25 MB of fresh pages)
 
 
 def test_nothing_is_set_off_glibc(monkeypatch):
