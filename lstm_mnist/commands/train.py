@@ -100,6 +100,10 @@ def build_parser() -> ArgumentParser:
                          "piece of a longer run; the learning-rate schedule still spans --epochs)")
     io.add_argument("--deterministic", action="store_true",
                     help="bit-reproducible kernels on CUDA too (CPU runs already are; on CUDA it can be slower)")
+    io.add_argument("--readable", action="store_true",
+                    help="train through the readable loop, LSTMCell.forward with autograd, so that a breakpoint "
+                         "in the cell stops during training (about twice as slow; the same numbers within float "
+                         "rounding). Default: the whole sequence as one node with the backward by hand (bptt.py)")
     io.add_argument("--compile", action="store_true",
                     help="run the training steps through torch.compile: faster once compiled, but the "
                          "compilation takes about a minute on a CPU (same results within float rounding)")
@@ -216,7 +220,7 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
     if stop.requested:
         raise TrainingInterrupted("stopped before training started")
     say(f"parameters: {count_parameters(model_config):,}; checkpoint: {out}")
-    options = RunOptions(args.log_every, args.stop_after, args.compile, args.tensorboard, stop)
+    options = RunOptions(args.log_every, args.stop_after, args.compile, args.tensorboard, stop, args.readable)
     _, metrics = train(model_config, config, data, out, stored, options, names)
     written = [out, ckpt.metrics_path(out)]
     if args.figure and draw_training_figure(out, metrics):
