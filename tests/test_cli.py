@@ -14,7 +14,8 @@ from conftest import ROOT, run_script
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
 
-SMALL = ["--device", "cpu", "--hidden-size", "32", "--batch-size", "16", "--validation-size", "500"]
+SMALL = ["--device", "cpu", "--hidden-size", "32", "--batch-size", "16", "--validation-size", "500",
+         "--limit-train", "400"]
 
 
 def one_line_error(result, status):
