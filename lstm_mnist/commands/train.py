@@ -17,8 +17,8 @@ from lstm_mnist import LSTMClassifier, ModelConfig
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import distributed, figures
 from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,
-                            check_output_path, class_names, command_line, device_from_flag, finite_float,
-                            non_negative_int, positive_float, positive_int, program_name, run)
+                            batch_size, check_model_size, check_output_path, class_names, command_line,
+                            device_from_flag, finite_float, positive_float, positive_int, program_name, run, seed)
 from lstm_mnist.data import load_mnist
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.model import CELLS
@@ -55,7 +55,7 @@ def build_parser() -> ArgumentParser:
     training.add_argument("--train-samples", type=positive_int, default=None, metavar="N",
                           help="train for as many steps as the seeds' `while step * batch_size < N` "
                                "(from step 1: 781 steps for 100000), instead of --epochs")
-    training.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
+    training.add_argument("--batch-size", type=batch_size, default=None, metavar="N",
                           help=f"images per step (default: {TRAIN_DEFAULTS.batch_size})")
     training.add_argument("--lr", type=positive_float, default=None,
                           help=f"Adam learning rate at the first step (default: {TRAIN_DEFAULTS.lr}; "
@@ -74,7 +74,7 @@ def build_parser() -> ArgumentParser:
     training.add_argument("--class-names", type=class_names, default=None, metavar="NAMES",
                           help="what labels 0..9 mean, comma-separated, for data sets other than MNIST's digits "
                                "(e.g. Fashion-MNIST's); stored in the checkpoint for evaluate.py's reports")
-    training.add_argument("--seed", type=non_negative_int, default=None, metavar="N",
+    training.add_argument("--seed", type=seed, default=None, metavar="N",
                           help=f"random seed for the weights and the batch order (default: {TRAIN_DEFAULTS.seed})")
     training.add_argument("--limit-train", type=positive_int, default=None, metavar="N",
                           help="train on the first N of the 55,000 training images only (default: all)")
@@ -179,6 +179,7 @@ def main() -> int:
         parser,
     )
     progress = Progress(**stored["progress"]) if stored else Progress()
+    check_model_size(parser, model_config, device)
 
     torch.manual_seed(config.seed)
     if stored is None:
