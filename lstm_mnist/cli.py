@@ -240,7 +240,7 @@ def check_model_size(parser: argparse.ArgumentParser, config, device: torch.devi
     needed = 16 * n
     available, where = memory_of(device)
     if needed > available:
-        parser.error(f"--hidden-size {config.hidden_size}: a {config.cell.upper()} of that size has {n:,} parameters; "
+        parser.error(f"--hidden-size {config.hidden_size}: the {config.cell.upper()} model would have {n:,} parameters; "
                      f"training them needs at least {needed / 1e9:,.1f} GB (weights, gradients and Adam's two "
                      f"moments in float32), more than the {available / 1e9:,.1f} GB of {where}; choose a smaller "
                      "--hidden-size")
