@@ -163,9 +163,11 @@ class Field:
 
 
 def _number(v) -> bool:
-    return math.isfinite(v)
+    """Finite, and finite in float32 too (where the model computes with it)."""
+    return math.isfinite(v) and abs(v) <= FLOAT32_MAX
 
 
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 WHOLE, POSITIVE, NONE = (int,), (lambda v: v >= 1), type(None)
 MODEL_SCHEMA = {
     "hidden_size": Field(WHOLE, "a whole number >= 1", POSITIVE),
@@ -247,6 +249,8 @@ def validate(checkpoint: dict, path: Path | str = "checkpoint") -> None:
     for key, kind in OPTIONAL.items():
         if key in checkpoint and not isinstance(checkpoint[key], kind):
             problems.append(f"{key} is a {type(checkpoint[key]).__name__}, expected a {kind.__name__}")
+    if isinstance(checkpoint.get("metrics"), list) and not all(isinstance(m, dict) for m in checkpoint["metrics"]):
+        problems.append("metrics holds records that are not dicts")
     problems += _class_name_problems(checkpoint)
     if problems:
         raise CheckpointError("\n".join(f"{shown(path)}: {problem}" for problem in problems))
@@ -307,8 +311,12 @@ def check_resumable(checkpoint: dict, path: Path | str = "checkpoint") -> None:
                 f"({', '.join(map(str, unknown))}), written by a newer version; it still evaluates and predicts")
         if absent:
             raise CheckpointError(f"{shown(path)}: cannot be resumed: its {section} lacks {', '.join(absent)}")
-    if not torch.is_tensor(checkpoint["rng"].get("torch")) or checkpoint["rng"]["torch"].dtype != torch.uint8:
+    state, like = checkpoint["rng"].get("torch"), torch.get_rng_state()
+    if not torch.is_tensor(state) or state.dtype != like.dtype or state.shape != like.shape:
         raise CheckpointError(f"{shown(path)}: cannot be resumed: rng.torch is not a random-number state")
+    cuda = checkpoint["rng"].get("cuda", [])
+    if not isinstance(cuda, (list, tuple)) or not all(torch.is_tensor(t) and t.dtype == torch.uint8 for t in cuda):
+        raise CheckpointError(f"{shown(path)}: cannot be resumed: rng.cuda is not a list of random-number states")
     problem = _optimizer_problem(checkpoint["optimizer"], model_config(checkpoint, path))
     if problem:
         raise CheckpointError(f"{shown(path)}: cannot be resumed: {problem}")
