@@ -1,4 +1,5 @@
-"""Checkpoints: plain values and state dicts, written atomically, read safely.
+"""Checkpoints: their whole life in one place: made, written atomically, read safely,
+checked, and turned back into a model or a training run.
 
 A checkpoint is a dict of strings, numbers, lists, dicts and tensors only, so it loads
 with ``torch.load(..., weights_only=True)``, which refuses to run code hidden in a pickle.
@@ -8,25 +9,24 @@ It holds everything needed to evaluate the model or resume training exactly:
     model_config        the ModelConfig fields: the model is rebuilt from them
     model, optimizer    state dicts
     train_config        the TrainConfig fields
+    class_names         what each label means (None: the digits "0" to "9")
     progress            epoch and step reached, running totals of an unfinished epoch
     rng                 torch's CPU (and CUDA) random states
     metrics             the running loss every log interval, one dict per finished epoch,
                         then the final test result
     versions            of lstm-mnist, torch, Python, at the time of writing
 
-Writing goes to a temporary file in the same folder, which is flushed to disk and then
-renamed over the target (``os.replace``): a reader sees the old file or the new one, never
-half of one, whenever the writer stops.
+A checkpoint of weights only (``model_config`` and ``model``) evaluates and predicts; resuming
+needs the rest. Files are written through ``files.atomic_write``: a reader sees the old file or
+the new one, never half of one.
 """
 
 import dataclasses
+from dataclasses import asdict, dataclass
 import json
 import math
-import os
 import pickle
 import platform
-import re
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -34,10 +34,11 @@ from typing import Any
 import torch
 
 from . import __version__
+from .config import TrainConfig
 from .errors import CheckpointError
 from .data import MAX_SEED, NUM_CLASSES
-from .files import open_regular, shown
-from .model import CELLS, IMAGE_SIZE, LSTMClassifier, ModelConfig
+from .files import atomic_write, open_regular, shown
+from .model import CELLS, IMAGE_SIZE, ModelConfig, RecurrentClassifier
 
 FORMAT = "lstm-mnist-checkpoint"
 VERSION = 1
@@ -47,51 +48,37 @@ def versions() -> dict[str, str]:
     return {"lstm_mnist": __version__, "torch": str(torch.__version__), "python": platform.python_version()}
 
 
-def atomic_write(path: Path, write: Any) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it private; a saved file is not
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass  # some file systems cannot fsync a folder; the rename is still atomic
+@dataclass
+class Progress:
+    """How far training has got: enough to resume at exactly this point."""
+
+    epoch: int = 0  # epochs finished
+    step: int = 0  # batches finished in the epoch under way
+    loss_sum: float = 0.0  # running totals over those batches
+    correct: int = 0
+    seen: int = 0
+    seconds: float = 0.0  # training time spent in the epoch under way
 
 
-def current_umask() -> int:
-    mask = os.umask(0)  # the only way to read it is to set it
-    os.umask(mask)
-    return mask
-
-
-def remove_stale_temporaries(path: Path) -> list[Path]:
-    """Delete temporary files that an earlier writer of ``path`` left when it was killed
-    mid-write: exactly the names ``atomic_write`` gives them, ``.NAME.`` + mkstemp's 8 random
-    characters + ``.tmp``, beside it. The name is matched literally, never as a pattern: an
-    ``--out`` of ``*`` or ``run[1].pt`` removes nothing of another file's. Returns what was removed."""
-    path = Path(path)
-    own = re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}\.tmp")
-    try:
-        entries = list(os.scandir(path.parent))
-    except OSError:
-        return []
-    stale = [Path(e.path) for e in entries if own.fullmatch(e.name) and e.is_file(follow_symlinks=False)]
-    for tmp in stale:
-        tmp.unlink(missing_ok=True)
-    return stale
+def make(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, config: TrainConfig, progress: Progress,
+         metrics: list[dict], class_names: tuple[str, ...] | None = None) -> dict:
+    """Everything needed to evaluate the model or resume training, as plain values."""
+    rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "model_config": asdict(model.config),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "train_config": asdict(config),
+        "class_names": list(class_names) if class_names else None,
+        "progress": asdict(progress),
+        "rng": rng,
+        "metrics": list(metrics),
+        "versions": versions(),
+    }
 
 
 def save(path: Path, checkpoint: dict) -> None:
@@ -190,9 +177,10 @@ TRAIN_SCHEMA = {
     "init": Field((str,), "pytorch, normal or normal-bias0.1", lambda v: v in ("pytorch", "normal", "normal-bias0.1")),
     "seed": Field(WHOLE, f"a whole number from 0 to {MAX_SEED}", lambda v: 0 <= v <= MAX_SEED),
     "limit_train": Field((int, NONE), "a whole number >= 1 or None", lambda v: v is None or v >= 1),
+    "validation_size": Field(WHOLE, "a whole number >= 1", POSITIVE),
     "preset": Field((str, NONE), "a preset's name or None"),
-    "class_names": Field((list, tuple, NONE), "a list of names or None"),
 }
+LEGACY_TRAIN = {"class_names": Field((list, tuple, NONE), "a list of names or None")}  # before version 0.3
 PROGRESS_SCHEMA = {
     "epoch": Field(WHOLE, "a whole number >= 0", lambda v: v >= 0),
     "step": Field(WHOLE, "a whole number >= 0", lambda v: v >= 0),
@@ -201,8 +189,9 @@ PROGRESS_SCHEMA = {
     "seen": Field(WHOLE, "a whole number >= 0", lambda v: v >= 0),
     "seconds": Field((int, float), "a finite number >= 0", lambda v: _number(v) and v >= 0),
 }
-SECTIONS = {"train_config": TRAIN_SCHEMA, "progress": PROGRESS_SCHEMA}
-OPTIONAL = {"optimizer": dict, "rng": dict, "metrics": list, "versions": dict}  # a weights-only file lacks them
+SECTIONS = {"train_config": TRAIN_SCHEMA | LEGACY_TRAIN, "progress": PROGRESS_SCHEMA}
+OPTIONAL = {"optimizer": dict, "rng": dict, "metrics": list, "versions": dict,  # a weights-only file lacks them
+            "class_names": (list, tuple, NONE)}
 
 
 def _fits(value, field: Field) -> bool:
@@ -248,7 +237,8 @@ def validate(checkpoint: dict, path: Path | str = "checkpoint") -> None:
             problems += _field_problems(section, checkpoint[section], schema, required=False)
     for key, kind in OPTIONAL.items():
         if key in checkpoint and not isinstance(checkpoint[key], kind):
-            problems.append(f"{key} is a {type(checkpoint[key]).__name__}, expected a {kind.__name__}")
+            what = "a list of names or None" if key == "class_names" else f"a {kind.__name__}"
+            problems.append(f"{key} is a {type(checkpoint[key]).__name__}, expected {what}")
     if isinstance(checkpoint.get("metrics"), list) and not all(isinstance(m, dict) for m in checkpoint["metrics"]):
         problems.append("metrics holds records that are not dicts")
     problems += _class_name_problems(checkpoint)
@@ -259,7 +249,7 @@ def validate(checkpoint: dict, path: Path | str = "checkpoint") -> None:
 def _weight_problems(state: dict, config: ModelConfig) -> list[str]:
     """The weights against the tensors the config's model has (built on the meta device: no memory)."""
     with torch.device("meta"):
-        expected = LSTMClassifier.from_config(config).state_dict()
+        expected = RecurrentClassifier(config).state_dict()
     wrong = [f"{name} is missing" for name in expected if name not in state]
     wrong += [f"{name} is not one of its weights" for name in state if name not in expected]
     for name, tensor in state.items():
@@ -278,67 +268,22 @@ def _weight_problems(state: dict, config: ModelConfig) -> list[str]:
 
 def _class_name_problems(checkpoint: dict) -> list[str]:
     train = checkpoint.get("train_config")
-    names = train.get("class_names") if isinstance(train, dict) else None
+    where = "class_names" if checkpoint.get("class_names") is not None else "train_config.class_names"
+    names = checkpoint.get("class_names")
+    if names is None and isinstance(train, dict):
+        names = train.get("class_names")  # where checkpoints before version 0.3 kept them
     if not isinstance(names, (list, tuple)):
         return []
     if not all(isinstance(name, str) and name.strip() for name in names):
-        return ["train_config.class_names holds a blank name or one that is not text"]
+        return [f"{where} holds a blank name or one that is not text"]
     problems = []
     config = checkpoint.get("model_config")
     count = config.get("num_classes") if isinstance(config, dict) else None
     if isinstance(count, int) and len(names) != count:
-        problems.append(f"train_config.class_names has {len(names)} names for a model of {count} classes")
+        problems.append(f"{where} has {len(names)} names for a model of {count} classes")
     if len(set(names)) != len(names):
-        problems.append(f"train_config.class_names names a class twice: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+        problems.append(f"{where} names a class twice: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
     return problems
-
-
-def check_resumable(checkpoint: dict, path: Path | str = "checkpoint") -> None:
-    """Raise ``CheckpointError`` with a one-line reason if training cannot continue exactly from
-    this (validated) checkpoint: a weights-only file, another version's training state, or an
-    optimizer state that does not fit the weights."""
-    missing = [key for key in ("train_config", "progress", "optimizer", "rng") if key not in checkpoint]
-    if missing:
-        raise CheckpointError(
-            f"{shown(path)}: cannot be resumed: it holds the weights only (no {', '.join(missing)}); it still "
-            "evaluates and predicts; to train on, start a new run with --out")
-    for section, schema in SECTIONS.items():
-        unknown = sorted(set(checkpoint[section]) - set(schema))
-        absent = sorted(set(schema) - set(checkpoint[section]))
-        if unknown:
-            raise CheckpointError(
-                f"{shown(path)}: cannot be resumed by this lstm-mnist: its {section} has fields it does not know "
-                f"({', '.join(map(str, unknown))}), written by a newer version; it still evaluates and predicts")
-        if absent:
-            raise CheckpointError(f"{shown(path)}: cannot be resumed: its {section} lacks {', '.join(absent)}")
-    state, like = checkpoint["rng"].get("torch"), torch.get_rng_state()
-    if not torch.is_tensor(state) or state.dtype != like.dtype or state.shape != like.shape:
-        raise CheckpointError(f"{shown(path)}: cannot be resumed: rng.torch is not a random-number state")
-    cuda = checkpoint["rng"].get("cuda", [])
-    if not isinstance(cuda, (list, tuple)) or not all(torch.is_tensor(t) and t.dtype == torch.uint8 for t in cuda):
-        raise CheckpointError(f"{shown(path)}: cannot be resumed: rng.cuda is not a list of random-number states")
-    problem = _optimizer_problem(checkpoint["optimizer"], model_config(checkpoint, path))
-    if problem:
-        raise CheckpointError(f"{shown(path)}: cannot be resumed: {problem}")
-
-
-def _optimizer_problem(optimizer: dict, config: ModelConfig) -> str | None:
-    """Why Adam's state does not fit the model's parameters, or None."""
-    with torch.device("meta"):
-        shapes = [p.shape for p in LSTMClassifier.from_config(config).parameters()]
-    groups, state = optimizer.get("param_groups"), optimizer.get("state")
-    if not isinstance(groups, list) or not isinstance(state, dict) or not all(isinstance(g, dict) for g in groups):
-        return "its optimizer state is not Adam's (param_groups, state)"
-    params = [i for g in groups for i in (g.get("params") if isinstance(g.get("params"), list) else [None])]
-    if sorted(params, key=str) != list(range(len(shapes))):
-        return f"its optimizer holds {len(params)} parameters, the model has {len(shapes)}"
-    for index, entry in state.items():
-        if not isinstance(index, int) or not 0 <= index < len(shapes) or not isinstance(entry, dict):
-            return f"its optimizer state has an entry {index!r:.20} that is no parameter of the model"
-        for moment in ("exp_avg", "exp_avg_sq"):
-            if not torch.is_tensor(entry.get(moment)) or entry[moment].shape != shapes[index]:
-                return f"its optimizer's {moment} of parameter {index} does not fit the parameter's shape"
-    return None
 
 
 def model_config(checkpoint: dict, path: Path | str = "checkpoint") -> ModelConfig:
@@ -354,11 +299,11 @@ def model_config(checkpoint: dict, path: Path | str = "checkpoint") -> ModelConf
     return ModelConfig(**stored)
 
 
-def build_model(checkpoint: dict, path: Path | str = "checkpoint") -> LSTMClassifier:
+def build_model(checkpoint: dict, path: Path | str = "checkpoint") -> RecurrentClassifier:
     """The model the checkpoint describes, with its weights (on the CPU)."""
     config = model_config(checkpoint, path)
     try:
-        model = LSTMClassifier.from_config(config)
+        model = RecurrentClassifier(config)
     except (TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{shown(path)}: the stored model config {config} is not valid ({e})") from None
     state = checkpoint["model"]
@@ -376,8 +321,95 @@ def build_model(checkpoint: dict, path: Path | str = "checkpoint") -> LSTMClassi
     return model
 
 
-def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[LSTMClassifier, dict]:
+def load_model(path: Path | str, device: torch.device | str = "cpu") -> tuple[RecurrentClassifier, dict]:
     """Rebuild the model stored in a checkpoint, on ``device``; also return the checkpoint."""
     checkpoint = load(path, map_location="cpu")
     model = build_model(checkpoint, path).to(device)
     return model, checkpoint
+
+
+def class_names(checkpoint: dict) -> tuple[str, ...] | None:
+    """What the checkpoint's labels mean (train.py --class-names), or None for the digits.
+    (Checkpoints written before version 0.3 kept them in ``train_config``.)"""
+    names = checkpoint.get("class_names")
+    if names is None:
+        names = (checkpoint.get("train_config") or {}).get("class_names")
+    return tuple(names) if names else None
+
+
+def train_config(checkpoint: dict) -> TrainConfig:
+    """The stored TrainConfig (fields that this version does not know are dropped: an older
+    checkpoint's ``class_names`` now lives beside it)."""
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in checkpoint["train_config"].items() if k in known})
+
+
+def validation_size(checkpoint: dict) -> int:
+    """How many of the first training images the run held out for validation (the seeds' 5,000
+    for checkpoints of weights only, or written before the size could be chosen)."""
+    size = (checkpoint.get("train_config") or {}).get("validation_size")
+    return size if isinstance(size, int) and size > 0 else TrainConfig().validation_size
+
+
+def progress(checkpoint: dict) -> Progress:
+    return Progress(**checkpoint["progress"])
+
+
+def finished(checkpoint: dict) -> bool:
+    """Whether the run that wrote the checkpoint got as far as its test evaluation."""
+    return any(record.get("event") == "test" for record in checkpoint.get("metrics", []))
+
+
+def check_resumable(checkpoint: dict, path: Path | str = "checkpoint") -> None:
+    """Raise ``CheckpointError`` with a one-line reason if training cannot continue exactly from
+    this (validated) checkpoint: a weights-only file, another version's training state, or an
+    optimizer state that does not fit the weights."""
+    missing = [key for key in ("train_config", "progress", "optimizer", "rng") if key not in checkpoint]
+    if missing:
+        raise CheckpointError(
+            f"{shown(path)}: cannot be resumed: it holds the weights only (no {', '.join(missing)}); it still "
+            "evaluates and predicts; to train on, start a new run with --out")
+    for section, schema in SECTIONS.items():  # a field it lacks (an older file's) takes its default
+        unknown = sorted(set(checkpoint[section]) - set(schema))
+        if unknown:
+            raise CheckpointError(
+                f"{shown(path)}: cannot be resumed by this lstm-mnist: its {section} has fields it does not know "
+                f"({', '.join(map(str, unknown))}), written by a newer version; it still evaluates and predicts")
+    state, like = checkpoint["rng"].get("torch"), torch.get_rng_state()
+    if not torch.is_tensor(state) or state.dtype != like.dtype or state.shape != like.shape:
+        raise CheckpointError(f"{shown(path)}: cannot be resumed: rng.torch is not a random-number state")
+    cuda = checkpoint["rng"].get("cuda", [])
+    if not isinstance(cuda, (list, tuple)) or not all(torch.is_tensor(t) and t.dtype == torch.uint8 for t in cuda):
+        raise CheckpointError(f"{shown(path)}: cannot be resumed: rng.cuda is not a list of random-number states")
+    problem = _optimizer_problem(checkpoint["optimizer"], model_config(checkpoint, path))
+    if problem:
+        raise CheckpointError(f"{shown(path)}: cannot be resumed: {problem}")
+
+
+def _optimizer_problem(optimizer: dict, config: ModelConfig) -> str | None:
+    """Why Adam's state does not fit the model's parameters, or None."""
+    with torch.device("meta"):
+        shapes = [p.shape for p in RecurrentClassifier(config).parameters()]
+    groups, state = optimizer.get("param_groups"), optimizer.get("state")
+    if not isinstance(groups, list) or not isinstance(state, dict) or not all(isinstance(g, dict) for g in groups):
+        return "its optimizer state is not Adam's (param_groups, state)"
+    params = [i for g in groups for i in (g.get("params") if isinstance(g.get("params"), list) else [None])]
+    if sorted(params, key=str) != list(range(len(shapes))):
+        return f"its optimizer holds {len(params)} parameters, the model has {len(shapes)}"
+    for index, entry in state.items():
+        if not isinstance(index, int) or not 0 <= index < len(shapes) or not isinstance(entry, dict):
+            return f"its optimizer state has an entry {index!r:.20} that is no parameter of the model"
+        for moment in ("exp_avg", "exp_avg_sq"):
+            if not torch.is_tensor(entry.get(moment)) or entry[moment].shape != shapes[index]:
+                return f"its optimizer's {moment} of parameter {index} does not fit the parameter's shape"
+    return None
+
+
+def restore(checkpoint: dict, optimizer: torch.optim.Optimizer, device: torch.device) -> tuple[Progress, list[dict]]:
+    """Put a resumable checkpoint's optimizer and random states back; return where it stopped
+    and the metrics so far. (The model itself comes from ``build_model``.)"""
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    torch.set_rng_state(checkpoint["rng"]["torch"])
+    if device.type == "cuda" and "cuda" in checkpoint["rng"]:
+        torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
+    return progress(checkpoint), list(checkpoint.get("metrics", []))

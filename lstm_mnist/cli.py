@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .data import MAX_SEED, NUM_CLASSES, default_data_dir
-from .errors import LSTMMnistError
+from .errors import LSTMMnistError, UsageError
 from .files import kind, shown
 
 USAGE_ERROR = 2
@@ -159,37 +159,37 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag
     """Fail before any work if ``path`` (given as ``flag``) cannot be written, would clobber a
     file (``if_exists`` says what to do instead) or one of the command's own ``inputs``, is not
     a regular file, or would not fit on its disk (``needed_bytes`` twice over: the old file stays
-    until the new one is complete). Raises ``ValueError`` (a usage error).
+    until the new one is complete). Raises ``UsageError``.
 
     Folders: a command writes the file (or, for ``--plots``, the folder) it is asked to write,
     never the folders above it: a missing one is refused, in every command alike."""
     path = Path(path)
     name = f"{flag} {shown(path)}"
     if path.is_dir():
-        raise ValueError(f"{name}: is a folder; give the name of a file in it")
+        raise UsageError(f"{name}: is a folder; give the name of a file in it")
     parent = path.parent
     if not parent.is_dir():
         existing = next(p for p in (parent, *parent.parents) if os.path.lexists(p))  # the nearest that exists
         if not existing.is_dir():
-            raise ValueError(f"{name}: {shown(existing)} is in the way: it is a file, not a folder")
-        raise ValueError(f"{name}: folder {shown(parent)} does not exist; create it first")
+            raise UsageError(f"{name}: {shown(existing)} is in the way: it is a file, not a folder")
+        raise UsageError(f"{name}: folder {shown(parent)} does not exist; create it first")
     for given in inputs:
         if same_file(path, Path(given)):
-            raise ValueError(f"{name}: is this command's own input {shown(given)}; it would be written over: "
+            raise UsageError(f"{name}: is this command's own input {shown(given)}; it would be written over: "
                              f"choose another {flag}")
     if path.exists() and not path.is_file():
-        raise ValueError(f"{name}: exists and is {kind(path.stat().st_mode)}, not a file to replace")
+        raise UsageError(f"{name}: exists and is {kind(path.stat().st_mode)}, not a file to replace")
     if path.exists() and not may_replace:
-        raise ValueError(f"{name}: exists; {if_exists}")
+        raise UsageError(f"{name}: exists; {if_exists}")
     probe = parent / f".{path.name}.write-test-{os.getpid()}"
     try:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
-        raise ValueError(f"{name}: cannot write in {shown(parent)} ({e.strerror})") from None
+        raise UsageError(f"{name}: cannot write in {shown(parent)} ({e.strerror})") from None
     free = shutil.disk_usage(parent).free
     if free < 2 * needed_bytes:
-        raise ValueError(
+        raise UsageError(
             f"{flag} {path}: only {free / 1e6:.1f} MB free in {parent}; it needs about "
             f"{needed_bytes / 1e6:.1f} MB, twice that while it is replaced: free some space or choose another {flag}"
         )
@@ -200,7 +200,7 @@ def check_output_folder(folder: Path, names, flag: str, inputs=()) -> None:
     an existing folder's files are checked; a missing folder needs its parent, where it is made."""
     folder = Path(folder)
     if os.path.lexists(folder) and not folder.is_dir():
-        raise ValueError(f"{flag} {shown(folder)}: exists and is not a folder")
+        raise UsageError(f"{flag} {shown(folder)}: exists and is not a folder")
     if folder.is_dir():
         for name in names:
             check_output_path(folder / name, may_replace=True, flag=flag, inputs=inputs)
@@ -232,18 +232,18 @@ def memory_of(device: torch.device) -> tuple[int, str]:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "this machine's memory"
 
 
-def check_model_size(parser: argparse.ArgumentParser, config, device: torch.device) -> None:
-    """A usage error (one line) if training the model ``config`` describes cannot fit in the
+def check_model_size(config, device: torch.device) -> None:
+    """A ``UsageError`` (one line) if training the model ``config`` describes cannot fit in the
     device's memory: weights, gradients and Adam's two moments, in float32 (16 bytes a
     parameter), before the activations. Checked before anything is allocated."""
     n = parameter_count(config)
     needed = 16 * n
     available, where = memory_of(device)
     if needed > available:
-        parser.error(f"--hidden-size {config.hidden_size}: the {config.cell.upper()} model would have {n:,} parameters; "
-                     f"training them needs at least {needed / 1e9:,.1f} GB (weights, gradients and Adam's two "
-                     f"moments in float32), more than the {available / 1e9:,.1f} GB of {where}; choose a smaller "
-                     "--hidden-size")
+        raise UsageError(f"--hidden-size {config.hidden_size}: the {config.cell.upper()} model would have {n:,} parameters; "
+                         f"training them needs at least {needed / 1e9:,.1f} GB (weights, gradients and Adam's two "
+                         f"moments in float32), more than the {available / 1e9:,.1f} GB of {where}; choose a smaller "
+                         "--hidden-size")
 
 
 def installed() -> bool:
@@ -278,6 +278,9 @@ def run(main: Callable[[], int | None], prog: str) -> int:
             stream.reconfigure(errors="backslashreplace")
     try:
         return main() or 0
+    except UsageError as e:
+        print(f"{prog}: error: {e} (see --help)", file=sys.stderr)
+        return USAGE_ERROR
     except LSTMMnistError as e:
         for line in str(e).splitlines() or [""]:
             print(f"{prog}: error: {line}", file=sys.stderr)

@@ -241,22 +241,24 @@ def locate(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT) -> dict[s
     return find_files(download_root)
 
 
-def load_mnist(data_dir: Path | str | None = None, download_root: Path = DOWNLOAD_ROOT) -> MNIST:
-    """Read, validate and split MNIST (on the CPU; ``.to(device)`` moves it)."""
+def load_mnist(data_dir: Path | str | None = None, download_root: Path = DOWNLOAD_ROOT,
+               validation_size: int = VALIDATION_SIZE) -> MNIST:
+    """Read, validate and split MNIST (on the CPU; ``.to(device)`` moves it): the first
+    ``validation_size`` training images are the validation split, as the seeds' 5,000."""
     paths = locate(Path(data_dir) if data_dir is not None else None, download_root)
     train_images = read_images(paths["train_images"])
     train_labels = read_labels(paths["train_labels"])
     full_train = _split_from_arrays(train_images, train_labels, paths["train_images"], paths["train_labels"])
-    if len(full_train) <= VALIDATION_SIZE:
+    if len(full_train) <= validation_size:
         raise DataError(
-            f"{paths['train_images']}: holds {len(full_train)} images; the seeds' split needs more than "
-            f"{VALIDATION_SIZE} (the first {VALIDATION_SIZE} are the validation set)"
+            f"{paths['train_images']}: holds {len(full_train)} images; the split needs more than "
+            f"{validation_size} (the first {validation_size} are the validation set)"
         )
     test = _split_from_arrays(
         read_images(paths["test_images"]), read_labels(paths["test_labels"]), paths["test_images"], paths["test_labels"]
     )
-    val = Split(full_train.images[:VALIDATION_SIZE], full_train.labels[:VALIDATION_SIZE])
-    train = Split(full_train.images[VALIDATION_SIZE:], full_train.labels[VALIDATION_SIZE:])
+    val = Split(full_train.images[:validation_size], full_train.labels[:validation_size])
+    train = Split(full_train.images[validation_size:], full_train.labels[validation_size:])
     return MNIST(train=train, val=val, test=test)
 
 

@@ -63,3 +63,29 @@ def any_rank(flag: bool, device: torch.device) -> bool:
 def teardown() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def wrap(model: torch.nn.Module) -> torch.nn.Module:
+    """What the training step calls: the model itself, or DistributedDataParallel around it
+    (which averages the gradients over the ranks during backward)."""
+    if world_size() == 1:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model)
+
+
+def shard(images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """This rank's share of a global batch: every WORLD_SIZE-th image from position RANK."""
+    if world_size() == 1:
+        return images, labels
+    return images[rank() :: world_size()], labels[rank() :: world_size()]
+
+
+def weighted_for_ddp(loss: torch.Tensor, shard_size: int, batch_size: int) -> torch.Tensor:
+    """The loss to call backward on. DDP averages the ranks' gradients, so each shard's mean loss
+    is weighed by its share of the global batch times the world size: the average is then the
+    gradient of the global batch's mean loss (shards may differ by one image)."""
+    if world_size() == 1:
+        return loss
+    return loss * (shard_size * world_size() / batch_size)

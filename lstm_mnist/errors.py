@@ -14,3 +14,8 @@ class DataError(LSTMMnistError):
 
 class CheckpointError(LSTMMnistError):
     """A checkpoint is missing, unreadable, unsafe or of another model."""
+
+
+class UsageError(ValueError):
+    """A command line that cannot work (flags that contradict each other or the checkpoint, an
+    output path that cannot be written): reported like argparse's errors, exit status 2."""

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import atomic_write
+from .files import atomic_write
 from .errors import LSTMMnistError
 from .evaluation import class_labels
 from .trace import Trace
 
 DPI = 100
+TRAINING_CURVES_SIZE = (10, 4)  # inches: loss and accuracy side by side
 
 
 def new_figure(width: float, height: float):
@@ -40,7 +41,7 @@ def training_curves(metrics: list[dict], path: Path) -> Path:
     tests = [m for m in metrics if m.get("event") == "test"]
     if not epochs and not logs:
         raise LSTMMnistError("no metrics to plot yet: not one log interval has finished")
-    figure = new_figure(10, 4)
+    figure = new_figure(*TRAINING_CURVES_SIZE)
     loss_axes, accuracy_axes = figure.subplots(1, 2)
     at, running_loss, running_accuracy = [], [], []  # one line per epoch: each running mean starts afresh
     for k, m in enumerate(logs):

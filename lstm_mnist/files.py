@@ -1,21 +1,85 @@
-"""Opening the files a user names: regular files only, and names that always print.
+"""Files: written so that a reader never sees half of one, read only if they are regular files,
+named in text that always prints. Checkpoints, metrics, figures, predictions and the scripts'
+results are all written through ``atomic_write``.
 
-A path given on the command line may name anything: a FIFO (opening it waits for a writer
-forever), a device (``/dev/zero`` never ends), a socket, a folder. ``open_regular`` opens
-without blocking, asks the opened file what it is (``fstat``, so there is no race between
-the check and the use) and refuses anything but a regular file at once, with one line.
+Writing goes to a temporary file in the same folder (``.NAME.XXXXXXXX.tmp``), which is flushed
+to disk and then renamed over the target (``os.replace``): a reader sees the old file or the new
+one, never half of one, whenever the writer stops. A writer killed mid-write leaves its
+temporary behind; ``remove_stale_temporaries`` finds exactly those names and nothing else.
 
-A file name need not be valid UTF-8 (``b'caf\\xe9.png'``): Python carries such bytes as
+Reading: a path given on the command line may name anything: a FIFO (opening it waits for a
+writer forever), a device (``/dev/zero`` never ends), a socket, a folder. ``open_regular`` opens
+without blocking, asks the opened file what it is (``fstat``, so there is no race between the
+check and the use) and refuses anything but a regular file at once, with one line.
+
+Names: a file name need not be valid UTF-8 (``b'caf\\xe9.png'``): Python carries such bytes as
 "surrogate escapes" that no encoder accepts. ``shown`` turns a path into text that can be
 printed or written anywhere (``caf\\xe9.png``).
 """
 
 import os
+import re
 import stat
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from .errors import LSTMMnistError
+
+TEMPORARY_PREFIX, TEMPORARY_SUFFIX = ".", ".tmp"  # around the target's name and mkstemp's random part
+RANDOM_PART = re.compile(r"[a-z0-9_]{8}")  # what tempfile.mkstemp puts between prefix and suffix
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{path.name}.", suffix=TEMPORARY_SUFFIX)
+    try:
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it private; a saved file is not
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass  # some file systems cannot fsync a folder; the rename is still atomic
+
+
+def current_umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
+def is_temporary_of(candidate: str, target: str) -> bool:
+    """Whether the file name ``candidate`` is one that ``atomic_write(target)`` makes: the exact
+    name, compared as text (a ``*`` or ``[1]`` in ``target`` is not a pattern)."""
+    head, tail = f"{TEMPORARY_PREFIX}{target}.", TEMPORARY_SUFFIX
+    return (candidate.startswith(head) and candidate.endswith(tail)
+            and RANDOM_PART.fullmatch(candidate[len(head) : len(candidate) - len(tail)]) is not None)
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Delete the temporary files that an earlier writer of ``path`` left when it was killed
+    mid-write, and nothing else. Returns what was removed."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    stale = [entry for entry in path.parent.iterdir() if is_temporary_of(entry.name, path.name) and entry.is_file()]
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale
+
 
 KINDS = {stat.S_ISFIFO: "a FIFO (named pipe)", stat.S_ISCHR: "a character device", stat.S_ISBLK: "a block device",
          stat.S_ISSOCK: "a socket", stat.S_ISDIR: "a folder"}

@@ -24,15 +24,16 @@ Shapes: B batch, T = 28 rows (time steps), I = 28 pixels per row, H hidden units
 K = 10 classes.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import torch
 from torch import Tensor, nn
 
 from .cell import LSTMCell, LSTMState
+from .data import IMAGE_SIZE
 from .gru_cell import GRUCell
 from .rnn_cell import RNNCell
 
-IMAGE_SIZE = 28  # T rows of I pixels each
 PIXEL_MEAN, PIXEL_STD = 0.1307, 0.3081  # over MNIST's 60,000 training images, pixels in [0, 1]
 CELLS = ("lstm", "rnn", "gru")  # ModelConfig.cell: cell.py, rnn_cell.py, gru_cell.py
 
@@ -50,56 +51,33 @@ class ModelConfig:
     cell: str = "lstm"  # one of CELLS: the LSTM, or a plain RNN or a GRU to compare it with
 
 
-class LSTMClassifier(nn.Module):
-    """Logits (B, K) from images (B, 28, 28) or (B, 1, 28, 28), read row by row."""
+class RecurrentClassifier(nn.Module):
+    """Logits (B, K) from images (B, 28, 28) or (B, 1, 28, 28), read row by row by the cell that
+    ``config.cell`` names (the LSTM by default; ``LSTMClassifier`` is the same class).
 
-    def __init__(
-        self,
-        hidden_size: int = 128,
-        forget_bias: float = 1.0,
-        input_projection: bool = False,
-        normalize: bool = True,
-        num_classes: int = 10,
-        input_size: int = IMAGE_SIZE,
-        cell: str = "lstm",
-    ):
+    Build it from a config, from fields, or both: ``RecurrentClassifier(ModelConfig(...))``,
+    ``RecurrentClassifier(hidden_size=64)``, ``RecurrentClassifier(config, cell="gru")``."""
+
+    def __init__(self, config: ModelConfig | None = None, **fields):
         super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
-        self.config = ModelConfig(
-            hidden_size=hidden_size,
-            forget_bias=forget_bias,
-            input_projection=input_projection,
-            normalize=normalize,
-            num_classes=num_classes,
-            input_size=input_size,
-            cell=cell,
-        )
-        cell_input_size = input_size
-        if input_projection:
-            self.projection = nn.Linear(input_size, hidden_size)  # I -> H, no activation
-            cell_input_size = hidden_size
+        config = replace(config or ModelConfig(), **fields)
+        if config.cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {config.cell!r}")
+        self.config = config
+        H = config.hidden_size
+        cell_input_size = H if config.input_projection else config.input_size
+        self.projection = nn.Linear(config.input_size, H) if config.input_projection else None  # I -> H, no activation
+        if config.cell == "lstm":
+            self.cell = LSTMCell(cell_input_size, H, forget_bias=config.forget_bias)
+        elif config.cell == "rnn":
+            self.cell = RNNCell(cell_input_size, H)  # forget_bias: the RNN has no gates
         else:
-            self.projection = None
-        if cell == "lstm":
-            self.cell = LSTMCell(cell_input_size, hidden_size, forget_bias=forget_bias)
-        elif cell == "rnn":
-            self.cell = RNNCell(cell_input_size, hidden_size)  # forget_bias: the RNN has no gates
-        else:
-            self.cell = GRUCell(cell_input_size, hidden_size)  # forget_bias: the GRU has no forget gate
-        self.head = nn.Linear(hidden_size, num_classes)  # H -> K
+            self.cell = GRUCell(cell_input_size, H)  # forget_bias: the GRU has no forget gate
+        self.head = nn.Linear(H, config.num_classes)  # H -> K
 
     @classmethod
-    def from_config(cls, config: ModelConfig) -> "LSTMClassifier":
-        return cls(
-            hidden_size=config.hidden_size,
-            forget_bias=config.forget_bias,
-            input_projection=config.input_projection,
-            normalize=config.normalize,
-            num_classes=config.num_classes,
-            input_size=config.input_size,
-            cell=config.cell,
-        )
+    def from_config(cls, config: ModelConfig) -> "RecurrentClassifier":
+        return cls(config)
 
     def forward(self, images: Tensor) -> Tensor:
         x = self.rows(images)  # (B, T, I): what the cell reads
@@ -122,9 +100,10 @@ class LSTMClassifier(nn.Module):
             x = self.projection(x)  # (B, T, H)
         return x
 
-    def read(self, x: Tensor) -> Tensor:
+    def read(self, x: Tensor, records: list[dict] | None = None) -> Tensor:
         """The seeds' loop: the cell reads the rows ``x`` (B, T, I) in order; the head turns
-        its last output into logits (B, K)."""
+        its last output into logits (B, K). Given a list as ``records``, each step appends the
+        dict of its tensors that the cell fills (trace.py asks for them this way)."""
         B = x.size(0)
         # Row t of every image in the batch is x[:, t, :]: this is all that the seeds'
         # transpose / reshape / split did. unbind hands out the T rows as views.
@@ -132,9 +111,23 @@ class LSTMClassifier(nn.Module):
 
         state = self.cell.zero_state(B, like=x)  # LSTM: LSTMState(h, c), each (B, H) zeros; RNN, GRU: h
         for input_ in inputs:
-            output, state = self.cell(input_, state)  # output: (B, H)
+            record = None if records is None else {}
+            output, state = self.cell(input_, state, record=record)  # output: (B, H)
+            if records is not None:
+                records.append(record)
 
         return self.head(output)  # (B, K): logits from the last output
 
 
-__all__ = ["CELLS", "IMAGE_SIZE", "PIXEL_MEAN", "PIXEL_STD", "LSTMClassifier", "LSTMState", "ModelConfig"]
+def count_parameters(config: ModelConfig) -> int:
+    """How many numbers the model of ``config`` holds, found without allocating them (on the
+    "meta" device), so that an absurd size can be refused before any work."""
+    with torch.device("meta"):
+        return sum(p.numel() for p in RecurrentClassifier(config).parameters())
+
+
+LSTMClassifier = RecurrentClassifier  # the name it had when it held only the LSTM
+
+
+__all__ = ["CELLS", "IMAGE_SIZE", "PIXEL_MEAN", "PIXEL_STD", "LSTMClassifier", "count_parameters", "LSTMState", "ModelConfig",
+           "RecurrentClassifier"]

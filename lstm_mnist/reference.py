@@ -10,6 +10,7 @@ hand-written cell; the benchmark uses them as the yardstick. They are not the mo
 import torch
 from torch import Tensor, nn
 
+from .cell import LSTMCell
 from .model import PIXEL_MEAN, PIXEL_STD, LSTMClassifier
 
 
@@ -26,12 +27,25 @@ def _copy_common(target: nn.Module, model: LSTMClassifier) -> None:
     target.head.load_state_dict(model.head.state_dict())
 
 
-def _copy_cell(model: LSTMClassifier) -> dict[str, Tensor]:
-    """The cell's parameters with forget_bias added to the forget block of bias_ih (gates i, f, g, o)."""
-    H = model.config.hidden_size
-    state = {name: tensor.detach().clone() for name, tensor in model.cell.state_dict().items()}
-    state["bias_ih"][H : 2 * H] += model.config.forget_bias
+def fold_forget_bias(state: dict[str, Tensor], forget_bias: float) -> dict[str, Tensor]:
+    """A copy of an LSTM cell's parameters for ``nn.LSTMCell`` / ``nn.LSTM``, which have no forget
+    bias: ``forget_bias`` added to the forget gate's block of ``bias_ih`` (gate order i, f, g, o:
+    the second block of H)."""
+    state = {name: tensor.detach().clone() for name, tensor in state.items()}
+    H = state["weight_hh"].size(1)
+    state["bias_ih"][H : 2 * H] += forget_bias
     return state
+
+
+def reference_cell(cell: LSTMCell) -> nn.LSTMCell:
+    """An ``nn.LSTMCell`` that computes what ``cell`` does (same weights, forget bias folded in)."""
+    reference = nn.LSTMCell(cell.input_size, cell.hidden_size).to(cell.weight_ih.dtype)
+    reference.load_state_dict(fold_forget_bias(cell.state_dict(), cell.forget_bias))
+    return reference
+
+
+def _copy_cell(model: LSTMClassifier) -> dict[str, Tensor]:
+    return fold_forget_bias(model.cell.state_dict(), model.config.forget_bias)
 
 
 class FusedLSTMClassifier(nn.Module):

@@ -12,8 +12,9 @@
 The names are those of the cell's equations: for the LSTM (cell.py) ``gates`` (the four
 pre-activations of equation (1), (T, 4H)), ``i``, ``f``, ``g``, ``o``, ``c`` and ``h``; for
 the plain RNN (rnn_cell.py) ``h``; for the GRU (gru_cell.py) ``r``, ``z``, ``n`` and ``h``.
-The trace runs the model's own cell: the cell fills a dict with its tensors when asked
-(its ``record`` argument), so what is traced is exactly what the model computes.
+The trace runs the model's own loop (``RecurrentClassifier.read`` in model.py) and asks it for
+the records that the cell fills with its tensors (the cell's ``record`` argument), so what is
+traced is exactly what the model computes, and a breakpoint in the cell stops in that loop.
 
 Shapes: T = 28 rows, I pixels per row, H hidden units, K classes.
 """
@@ -24,7 +25,7 @@ import torch
 from torch import Tensor
 
 from .evaluation import class_labels
-from .model import LSTMClassifier
+from .model import RecurrentClassifier
 
 
 @dataclass
@@ -53,24 +54,18 @@ class Trace:
 
 
 @torch.no_grad()
-def trace(model: LSTMClassifier, image: Tensor) -> Trace:
+def trace(model: RecurrentClassifier, image: Tensor) -> Trace:
     """Run ``model`` on one image, (T, I) or (1, T, I) pixels in [0, 1], keeping every step's tensors."""
     image = image.reshape(-1, image.size(-1))  # (T, I)
     was_training = model.training
     model.eval()
     x = model.rows(image.unsqueeze(0))  # (1, T, I): standardised, projected, as the model does it
-
-    state = model.cell.zero_state(1, like=x)
-    records, logits = [], []
-    for input_ in x.unbind(dim=1):  # the model's loop, asking the cell for its tensors
-        record = {}
-        output, state = model.cell(input_, state, record=record)  # output: (1, H)
-        records.append(record)
-        logits.append(model.head(output))  # (1, K)
+    records = []
+    model.read(x, records=records)  # the model's own loop; each step's cell fills a record
     model.train(was_training)
 
     steps = {name: torch.cat([record[name] for record in records]) for name in records[0]}  # name -> (T, ...)
-    logits = torch.cat(logits)  # (T, K)
+    logits = model.head(steps["h"])  # (T, K): the head applied to the output after each row
     return Trace(model.config.cell, image.detach().cpu(), x[0].cpu(),
                  {name: tensor.cpu() for name, tensor in steps.items()}, logits.cpu(), logits.softmax(dim=1).cpu())
 

@@ -1,69 +1,57 @@
 """The training loop: Adam on mean cross-entropy over shuffled mini-batches.
 
-Nothing here is specific to the LSTM: ``fit`` trains any ``nn.Module`` that maps a batch of
-images to logits. It evaluates on the validation split after every epoch and on the test
-split at the end, writes a checkpoint (and the metrics file beside it) after every epoch,
-and stops cleanly on Ctrl-C or SIGTERM: the current step finishes, a checkpoint of the
-exact point reached is written, and ``TrainingInterrupted`` says how to resume. A second
-Ctrl-C stops at once; the checkpoint on disk is then the last one written, intact.
+Nothing here is specific to the LSTM: ``fit`` trains any model that maps a batch of images to
+logits and carries its ``ModelConfig`` (for the checkpoint). Read it top down:
+
+    train(...)        the entry point: a new model and Adam, or both restored from a checkpoint
+    fit(...)          epochs, a validation pass after each, the test pass at the end, checkpoints
+    train_epoch(...)  one pass over the shuffled batches, with its own running totals
+    train_step(...)   forward, loss, backward, Adam: one mini-batch
+
+It writes a checkpoint (and the metrics file beside it) after every epoch, and stops cleanly on
+Ctrl-C or SIGTERM: the current step finishes, a checkpoint of the exact point reached is
+written, and ``TrainingInterrupted`` says how to resume. A second Ctrl-C stops at once; the
+checkpoint on disk is then the last one written, intact.
 
 Resuming is exact: the order of the batches depends only on (seed, epoch), the learning rate
 and the augmentation only on the step, and the checkpoint holds the model, Adam's state and
 the running totals of an unfinished epoch. Under ``torchrun`` every process draws the same
-global batches and trains on its shard of each (see distributed.py); in one process that
-code does nothing.
+global batches and trains on its shard of each (distributed.py); in one process that code
+does nothing.
 """
 
 import math
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-from torch.nn.parallel import DistributedDataParallel
+from torch import Tensor, nn
 from tqdm import tqdm
 
 from . import checkpoint as ckpt
 from . import distributed
-from .data import MNIST, random_affine, shuffled_batches
+from .checkpoint import Progress
+from .config import TrainConfig
+from .data import MNIST, Split, random_affine, shuffled_batches
 from .errors import LSTMMnistError
 from .evaluation import evaluate
+from .model import ModelConfig, RecurrentClassifier
+from .presets import initialize
+from .reporting import Reporter
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """How to train; stored in every checkpoint. The seeds' settings, except for the learning
-    rate: 3e-3 decayed to 0 along a cosine reaches 98% in 3 epochs; the seeds' 1e-3, constant,
-    reaches about 97%."""
+class RunOptions:
+    """How to run a training, not what it computes (not stored in the checkpoint)."""
 
-    epochs: int | None = 3  # passes over the training split (None: train_samples sets the length)
-    train_samples: int | None = None  # or the seeds' count: steps while step * batch_size < N, from step 1
-    batch_size: int = 128
-    lr: float = 3e-3  # Adam's learning rate at the first step (the seeds: 1e-3, constant)
-    lr_schedule: str = "cosine"  # "cosine": decays to 0 over all steps; "constant": as the seeds
-    clip_grad_norm: float | None = None  # rescale gradients whose total norm exceeds this
-    augment: bool = False  # random small rotations, scalings and shifts of the training images
-    init: str = "pytorch"  # head and projection: "pytorch", "normal" or "normal-bias0.1" (the seeds)
-    seed: int = 0  # drives the initial weights, the order of the batches and the augmentation
-    limit_train: int | None = None  # train on the first N training images only
-    preset: str | None = None  # the preset these settings started from, if any (see presets.py)
-    class_names: tuple[str, ...] | None = None  # what the 10 labels mean, for reports (None: the digits)
-
-
-@dataclass
-class Progress:
-    """How far training has got: enough to resume at exactly this point."""
-
-    epoch: int = 0  # epochs finished
-    step: int = 0  # batches finished in the epoch under way
-    loss_sum: float = 0.0  # running totals over those batches
-    correct: int = 0
-    seen: int = 0
-    seconds: float = 0.0  # training time spent in the epoch under way
+    log_every: int = 50  # a "log" record of the running loss and accuracy every this many steps
+    stop_after: int | None = None  # stop once this many epochs are done (no test); the schedule spans all
+    compile: bool = False  # the training steps through torch.compile (evaluation stays eager)
+    tensorboard: Path | None = None  # also write the metrics as TensorBoard events in this folder
 
 
 class TrainingInterrupted(LSTMMnistError):
@@ -120,7 +108,7 @@ def learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
 
 
 @dataclass(frozen=True)
-class Schedule:
+class RunLength:
     """How many optimisation steps a run takes, and how they fall into epochs."""
 
     steps_per_epoch: int  # batches in a full pass (the last one may be smaller)
@@ -134,206 +122,177 @@ class Schedule:
         return min(self.steps_per_epoch, self.total_steps - epoch * self.steps_per_epoch)
 
 
-def schedule(config: TrainConfig, num_examples: int) -> Schedule:
-    """The run's length: ``epochs`` full passes, or the seeds' ``step = 1; while step *
-    batch_size < train_samples: ...; step += 1`` (781 steps for 100,000 samples of 128)."""
+def run_length(config: TrainConfig, num_examples: int) -> RunLength:
+    """``epochs`` full passes, or the seeds' ``step = 1; while step * batch_size <
+    train_samples: ...; step += 1`` (781 steps for 100,000 samples of 128)."""
     steps_per_epoch = math.ceil(num_examples / config.batch_size)
     if config.train_samples is not None:
         total = max(1, math.ceil(config.train_samples / config.batch_size) - 1)
     else:
         total = config.epochs * steps_per_epoch
-    return Schedule(steps_per_epoch, total)
+    return RunLength(steps_per_epoch, total)
 
 
-def make_checkpoint(model: nn.Module, optimizer: torch.optim.Optimizer, config: TrainConfig,
-                    progress: Progress, metrics: list[dict]) -> dict:
-    """Everything needed to evaluate the model or resume training, as plain values."""
-    rng = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        rng["cuda"] = torch.cuda.get_rng_state_all()
+def training_split(data: MNIST, config: TrainConfig) -> Split:
+    """The images trained on: all of the training split, or its first ``limit_train``."""
+    return data.train.head(config.limit_train) if config.limit_train else data.train
+
+
+def train(model_config: ModelConfig, config: TrainConfig, data: MNIST, out: Path, resume: dict | None = None,
+          options: RunOptions = RunOptions(), class_names: tuple[str, ...] | None = None,
+          ) -> tuple[RecurrentClassifier, list[dict]]:
+    """Train a new model (``model_config``, initialised from ``config.seed``) or continue the run
+    of a loaded checkpoint (``resume``), on ``data``'s device, writing checkpoints to ``out``.
+    Returns the trained model and the metrics (see ``fit``)."""
+    device = data.train.images.device
+    torch.manual_seed(config.seed)
+    if resume is None:
+        model = RecurrentClassifier(model_config)
+        initialize(model, config.init)
+    else:
+        model = ckpt.build_model(resume)
+    model = model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    progress, metrics = ckpt.restore(resume, optimizer, device) if resume is not None else (Progress(), [])
+    return model, fit(model, optimizer, data, config, out, progress, metrics, options, class_names)
+
+
+def fit(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, data: MNIST, config: TrainConfig, out: Path,
+        progress: Progress | None = None, metrics: list[dict] | None = None, options: RunOptions = RunOptions(),
+        class_names: tuple[str, ...] | None = None) -> list[dict]:
+    """Train until the run's steps are done (continuing from ``progress``), then evaluate on the
+    test split. Returns the metrics: a "log" record of the running loss and accuracy every
+    ``options.log_every`` steps, an "epoch" record per epoch, then the "test" one."""
+    progress = progress or Progress()
+    split = training_split(data, config)
+    length = run_length(config, len(split))
+    forward = distributed.wrap(model)
+    if options.compile:
+        forward = torch.compile(forward, dynamic=True)  # dynamic: the last batch is smaller
+
+    def save(progress: Progress) -> None:  # rank 0 writes the checkpoint, then the metrics beside it
+        if distributed.is_main():
+            ckpt.save(out, ckpt.make(model, optimizer, config, progress, reporter.metrics, class_names))
+            ckpt.write_metrics(ckpt.metrics_path(out), reporter.metrics)
+
+    with Reporter(metrics, options.log_every, options.tensorboard) as reporter, StopSignals() as stop:
+        while progress.epoch < min(length.epochs, options.stop_after or length.epochs):
+            progress, stopped = train_epoch(model, forward, optimizer, split, config, length, progress, reporter,
+                                            stop, out)
+            if stopped:
+                save(progress)
+                raise TrainingInterrupted(
+                    f"stopped in epoch {progress.epoch + 1}/{length.epochs} after step {progress.step}/"
+                    f"{length.steps_in_epoch(progress.epoch)}; saved {out}"
+                )
+            reporter.epoch(epoch_record(progress, evaluate(model, data.val)), length.epochs)
+            progress = Progress(epoch=progress.epoch + 1)
+            save(progress)
+        if progress.epoch < length.epochs:  # stopped early, as asked
+            return reporter.metrics
+        reporter.test(evaluate(model, data.test), progress.epoch)
+        save(progress)
+    return reporter.metrics
+
+
+def epoch_record(progress: Progress, val: dict) -> dict:
+    """The "epoch" record of a finished epoch: its training totals, then the validation metrics."""
     return {
-        "format": ckpt.FORMAT,
-        "version": ckpt.VERSION,
-        "model_config": asdict(model.config),
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "train_config": asdict(config),
-        "progress": asdict(progress),
-        "rng": rng,
-        "metrics": list(metrics),
-        "versions": ckpt.versions(),
+        "event": "epoch",
+        "epoch": progress.epoch + 1,
+        "train_loss": progress.loss_sum / progress.seen,
+        "train_accuracy": progress.correct / progress.seen,
+        "val_loss": val["loss"],
+        "val_accuracy": val["accuracy"],
+        "seconds": progress.seconds,
+        "images_per_second": progress.seen / progress.seconds,
     }
 
 
-def save(path: Path, model, optimizer, config, progress, metrics) -> None:
-    """The checkpoint, then the metrics file beside it, each replaced atomically (by rank 0
-    alone when training runs in several processes)."""
-    if not distributed.is_main():
+class RunningTotals:
+    """Loss, correct answers and images of this process in the epoch under way. They stay on
+    the device (no host synchronisation per step); rank 0 carries a resumed run's totals."""
+
+    def __init__(self, progress: Progress, device: torch.device):
+        carried = distributed.is_main()
+        self.loss_sum = torch.tensor(progress.loss_sum if carried else 0.0, device=device)
+        self.correct = torch.tensor(progress.correct if carried else 0, device=device)
+        self.seen = progress.seen if carried else 0
+
+    def add(self, loss: Tensor, logits: Tensor, labels: Tensor) -> None:
+        self.loss_sum += loss.detach() * len(labels)
+        self.correct += (logits.argmax(dim=1) == labels).sum()
+        self.seen += len(labels)
+
+    def summed(self) -> tuple[float, int, int]:
+        """loss, correct answers and images, summed over all ranks (a host synchronisation)."""
+        seen = torch.tensor(self.seen, device=self.loss_sum.device)
+        loss_sum, correct, seen = distributed.sum_over_ranks(self.loss_sum, self.correct, seen)
+        return loss_sum.item(), int(correct.item()), int(seen.item())
+
+
+def train_epoch(model, forward, optimizer, split: Split, config: TrainConfig, length: RunLength,
+                progress: Progress, reporter: Reporter, stop: StopSignals, out: Path) -> tuple[Progress, bool]:
+    """The batches of epoch ``progress.epoch`` from step ``progress.step`` on. Returns the progress
+    at the end (with the epoch's running totals), and whether a stop cut the epoch short."""
+    epoch, device = progress.epoch, split.labels.device
+    batches = shuffled_batches(len(split), config.batch_size, config.seed, epoch, device)
+    batches = batches[: length.steps_in_epoch(epoch)]  # a run counted in samples may end mid-epoch
+    totals = RunningTotals(progress, device)
+    reporter.start_epoch(epoch, length.epochs, len(batches), progress.step)
+    start, done, stop_now = time.perf_counter(), progress.step, False
+    for step in range(progress.step, len(batches)):
+        global_step = epoch * length.steps_per_epoch + step
+        index = batches[step]  # (b,): the global batch, the same on every rank
+        images, labels = split.images[index], split.labels[index]  # (b, T, I), (b,)
+        if config.augment:
+            images = random_affine(images, seed=config.seed * 1_000_003 + global_step)  # (b, T, I)
+        images, labels = distributed.shard(images, labels)  # this rank's share
+        lr = learning_rate(config, global_step, length.total_steps)
+        loss, logits = train_step(model, forward, optimizer, images, labels, lr, config.clip_grad_norm, len(index))
+        totals.add(loss, logits, labels)
+        reporter.bar.update(1)
+
+        done = step + 1
+        stop_now = distributed.any_rank(stop.requested, device)  # every rank stops at the same step
+        if stop_now or reporter.is_log_step(done, len(batches)):
+            loss_sum, correct, seen = totals.summed()
+            check_finite(loss_sum / seen, epoch, done, len(batches), out, config.lr)
+            reporter.log(epoch, done, len(batches), loss_sum / seen, correct / seen, lr, global_step,
+                         keep=reporter.is_log_step(done, len(batches)))
+        if stop_now:
+            break
+    reporter.end_bar()
+    loss_sum, correct, seen = totals.summed()
+    return Progress(epoch, done, loss_sum, correct, seen, progress.seconds + time.perf_counter() - start), stop_now
+
+
+def train_step(model: nn.Module, forward: nn.Module, optimizer: torch.optim.Optimizer, images: Tensor,
+               labels: Tensor, lr: float, clip_grad_norm: float | None, batch_size: int) -> tuple[Tensor, Tensor]:
+    """One optimisation step on ``images`` (b, T, I) and ``labels`` (b,), this rank's share of a
+    global batch of ``batch_size``. Returns the mean loss and the logits (b, K)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    logits = forward(images)  # (b, K)
+    loss = F.cross_entropy(logits, labels)
+    optimizer.zero_grad(set_to_none=True)
+    distributed.weighted_for_ddp(loss, len(labels), batch_size).backward()
+    if clip_grad_norm is not None:
+        nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+    optimizer.step()
+    return loss, logits
+
+
+def check_finite(running_loss: float, epoch: int, done: int, steps: int, out: Path, lr: float) -> None:
+    """Raise ``TrainingDiverged`` if the running loss is NaN or infinite."""
+    if math.isfinite(running_loss):
         return
-    ckpt.save(path, make_checkpoint(model, optimizer, config, progress, metrics))
-    ckpt.write_metrics(ckpt.metrics_path(path), metrics)
+    raise TrainingDiverged(
+        f"the loss became {running_loss} in epoch {epoch + 1} by step {done}/{steps}; "
+        + (f"the last good checkpoint is kept in {out}; " if out.exists() else "no checkpoint was written; ")
+        + f"try a lower --lr (now {lr:g})"
+    )
 
 
-def fit(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    data: MNIST,
-    config: TrainConfig,
-    out: Path,
-    progress: Progress | None = None,
-    metrics: list[dict] | None = None,
-    log_every: int = 50,
-    stop_after: int | None = None,
-    compile_model: bool = False,
-    tensorboard: Path | None = None,
-) -> list[dict]:
-    """Train until the run's steps are done (continuing from ``progress``), then
-    evaluate on the test split. Returns the metrics: a "log" record of the running loss and
-    accuracy every ``log_every`` steps, an "epoch" record per epoch, then the "test" one.
-    With ``stop_after``, stop once that many epochs are done (a checkpoint to resume from,
-    no test); the learning-rate schedule still spans the whole run. With ``compile_model``, the
-    training steps run the model through ``torch.compile`` (same numbers within float
-    rounding, faster after a one-off compilation); evaluation stays eager. With ``tensorboard``,
-    the metrics also go to TensorBoard event files in that folder."""
-    progress = progress or Progress()
-    metrics = list(metrics or [])
-    train = data.train.head(config.limit_train) if config.limit_train else data.train
-    device = train.labels.device
-    plan = schedule(config, len(train))
-    rank, world = distributed.rank(), distributed.world_size()
-    forward = DistributedDataParallel(model) if world > 1 else model  # averages the gradients over ranks
-    if compile_model:
-        forward = torch.compile(forward, dynamic=True)  # dynamic: the last batch is smaller
-    until = min(plan.epochs, stop_after or plan.epochs)
-    writer = open_tensorboard(tensorboard) if tensorboard is not None and rank == 0 else None
-
-    try:
-        with StopSignals() as stop:
-            while progress.epoch < until:
-                epoch = progress.epoch  # 0-based index of the epoch under way
-                batches = shuffled_batches(len(train), config.batch_size, config.seed, epoch, device)
-                batches = batches[: plan.steps_in_epoch(epoch)]  # a run counted in samples may end mid-epoch
-                # Running totals of this process's images, on the device (rank 0 carries a resumed run's).
-                loss_sum = torch.tensor(progress.loss_sum if rank == 0 else 0.0, device=device)
-                correct = torch.tensor(progress.correct if rank == 0 else 0, device=device)
-                seen = progress.seen if rank == 0 else 0
-                seconds = progress.seconds
-                bar = tqdm(total=len(batches), initial=progress.step, desc=f"epoch {epoch + 1}/{plan.epochs}",
-                           unit="batch", disable=None if rank == 0 else True, leave=False, dynamic_ncols=True)
-
-                def totals() -> tuple[float, int, int]:
-                    """loss, correct and images summed over all ranks' running totals (a host sync)."""
-                    summed = distributed.sum_over_ranks(loss_sum, correct, torch.tensor(seen, device=device))
-                    return summed[0].item(), int(summed[1].item()), int(summed[2].item())
-
-                model.train()
-                start = time.perf_counter()
-                for step in range(progress.step, len(batches)):
-                    index = batches[step]  # (b,): the global batch, the same on every rank
-                    images, labels = train.images[index], train.labels[index]  # (b, T, I), (b,)
-                    global_step = epoch * plan.steps_per_epoch + step
-                    if config.augment:
-                        images = random_affine(images, seed=config.seed * 1_000_003 + global_step)  # (b, T, I)
-                    if world > 1:
-                        images, labels = images[rank::world], labels[rank::world]  # this rank's shard
-                    for group in optimizer.param_groups:
-                        group["lr"] = learning_rate(config, global_step, plan.total_steps)
-
-                    logits = forward(images)  # (b, K)
-                    loss = F.cross_entropy(logits, labels)
-                    optimizer.zero_grad(set_to_none=True)
-                    if world > 1:  # DDP averages over ranks: weigh each shard so that makes the global mean
-                        (loss * (len(labels) * world / len(index))).backward()
-                    else:
-                        loss.backward()
-                    if config.clip_grad_norm is not None:
-                        nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
-                    optimizer.step()
-
-                    # Running totals stay on the device: no host synchronisation per step.
-                    loss_sum += loss.detach() * len(labels)
-                    correct += (logits.argmax(dim=1) == labels).sum()
-                    seen += len(labels)
-                    bar.update(1)
-
-                    done = step + 1
-                    stop_now = distributed.any_rank(stop.requested, device)  # every rank stops at the same step
-                    log_now = done % log_every == 0 or done == len(batches)
-                    if stop_now or log_now:
-                        total_loss, total_correct, total_seen = totals()
-                        running_loss = total_loss / total_seen
-                        if not math.isfinite(running_loss):
-                            bar.close()
-                            raise TrainingDiverged(
-                                f"the loss became {running_loss} in epoch {epoch + 1} by step {done}/{len(batches)}; "
-                                + (f"the last good checkpoint is kept in {out}; " if out.exists()
-                                   else "no checkpoint was written; ")
-                                + f"try a lower --lr (now {config.lr:g})"
-                            )
-                        bar.set_postfix(loss=f"{running_loss:.4f}", acc=f"{100 * total_correct / total_seen:.2f}%")
-                        if log_now:  # not at a stop: a resumed run logs exactly what a straight one does
-                            metrics.append({"event": "log", "epoch": epoch + 1, "step": done,
-                                            "steps_in_epoch": len(batches), "running_loss": running_loss,
-                                            "running_accuracy": total_correct / total_seen})
-                        if writer is not None:
-                            writer.add_scalar("train/running_loss", running_loss, global_step + 1)
-                            writer.add_scalar("train/learning_rate", optimizer.param_groups[0]["lr"], global_step + 1)
-                    if stop_now:
-                        bar.close()
-                        progress = Progress(epoch, done, total_loss, total_correct, total_seen,
-                                            seconds + time.perf_counter() - start)
-                        save(out, model, optimizer, config, progress, metrics)
-                        raise TrainingInterrupted(
-                            f"stopped in epoch {epoch + 1}/{plan.epochs} after step {done}/{len(batches)}; "
-                            f"saved {out}"
-                        )
-                seconds += time.perf_counter() - start
-                bar.close()
-
-                total_loss, total_correct, total_seen = totals()
-                val = evaluate(model, data.val)
-                record = {
-                    "event": "epoch",
-                    "epoch": epoch + 1,
-                    "train_loss": total_loss / total_seen,
-                    "train_accuracy": total_correct / total_seen,
-                    "val_loss": val["loss"],
-                    "val_accuracy": val["accuracy"],
-                    "seconds": seconds,
-                    "images_per_second": total_seen / seconds,
-                }
-                metrics.append(record)
-                if writer is not None:
-                    for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "images_per_second"):
-                        writer.add_scalar(key.replace("_", "/", 1), record[key], epoch + 1)
-                    writer.flush()
-                progress = Progress(epoch=epoch + 1)
-                save(out, model, optimizer, config, progress, metrics)
-                if rank == 0:
-                    tqdm.write(
-                        f"epoch {epoch + 1}/{plan.epochs}: train loss {record['train_loss']:.4f} "
-                        f"acc {100 * record['train_accuracy']:.2f}% | val loss {val['loss']:.4f} "
-                        f"acc {100 * val['accuracy']:.2f}% | {seconds:.1f} s ({record['images_per_second']:.0f} images/s)"
-                    )
-
-        if progress.epoch < plan.epochs:  # stopped early, as asked
-            return metrics
-        test = evaluate(model, data.test)
-        metrics.append({"event": "test", "epoch": progress.epoch, "accuracy": test["accuracy"],
-                        "loss": test["loss"], "n": test["n"]})
-        save(out, model, optimizer, config, progress, metrics)
-        if writer is not None:
-            writer.add_scalar("test/accuracy", test["accuracy"], progress.epoch)
-        return metrics
-    finally:
-        if writer is not None:
-            writer.close()
-
-
-def open_tensorboard(folder: Path):
-    """A TensorBoard writer for ``folder``; TensorBoard itself is an optional dependency."""
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        raise LSTMMnistError("--tensorboard needs the tensorboard package: pip install tensorboard") from None
-    return SummaryWriter(log_dir=str(folder))
+__all__ = ["Progress", "RunLength", "RunOptions", "TrainConfig", "TrainingDiverged", "TrainingInterrupted",
+           "fit", "learning_rate", "make_deterministic", "run_length", "train", "train_epoch", "train_step"]

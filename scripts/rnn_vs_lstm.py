@@ -23,14 +23,14 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from lstm_mnist import LSTMClassifier, figures  # noqa: E402
-from lstm_mnist import checkpoint as ckpt  # noqa: E402
+from lstm_mnist import ModelConfig, RecurrentClassifier, figures  # noqa: E402
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,  # noqa: E402
                             device_from_flag, positive_int, run)
 from lstm_mnist.data import load_mnist  # noqa: E402
+from lstm_mnist.files import atomic_write  # noqa: E402
 from lstm_mnist.gradients import gradient_per_row  # noqa: E402
 from lstm_mnist.model import CELLS  # noqa: E402
-from lstm_mnist.training import TrainConfig, TrainingDiverged, fit  # noqa: E402
+from lstm_mnist.training import TrainConfig, TrainingDiverged, train  # noqa: E402
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="scripts/rnn_vs_lstm.py", formatter_class=HelpFormatter, description=__doc__)
@@ -60,19 +60,20 @@ def compare(args, device: torch.device, work: Path) -> dict:
     config = TrainConfig(epochs=args.epochs, seed=args.seed, limit_train=args.limit_train)
     results = {}
     for cell in args.cells:
-        torch.manual_seed(config.seed)  # as train.py does: the same seed for the weights and the batches
-        model = LSTMClassifier(hidden_size=args.hidden_size, cell=cell).to(device)
-        at_init = gradient_per_row(model, images, labels)  # (T,)
+        model_config = ModelConfig(hidden_size=args.hidden_size, cell=cell)
+        torch.manual_seed(config.seed)  # as train() does: the model it starts from
+        at_init = gradient_per_row(RecurrentClassifier(model_config).to(device), images, labels)  # (T,)
         print(f"{cell.upper()}: training for {config.epochs} epoch(s)...", flush=True)
         start = time.perf_counter()
         try:
-            metrics = fit(model, torch.optim.Adam(model.parameters(), lr=config.lr), data, config, work / f"{cell}.pt")
+            model, metrics = train(model_config, config, data, work / f"{cell}.pt")
             test = metrics[-1]
             val = [m for m in metrics if m["event"] == "epoch"][-1]
             outcome = {"test_accuracy": test["accuracy"], "val_accuracy": val["val_accuracy"]}
         except TrainingDiverged as e:
             outcome = {"test_accuracy": None, "val_accuracy": None, "diverged": str(e)}
-        trained = gradient_per_row(model, images, labels)  # (T,)
+            model = None  # its weights hold NaN: no gradient to measure
+        trained = gradient_per_row(model, images, labels) if model is not None else torch.full((images.size(1),), float("nan"))
         results[cell] = {
             **outcome,
             "seconds": time.perf_counter() - start,
@@ -116,7 +117,7 @@ def main() -> int:
         title=f"gradient of the loss reaching each row ({config['gradient_images']} validation images; "
               f"{config['epochs']} epoch(s), {config['hidden_size']} units)")
     numbers = args.out / "rnn_vs_lstm.json"
-    ckpt.atomic_write(numbers, lambda f: f.write((json.dumps(summary, indent=1) + "\n").encode()))
+    atomic_write(numbers, lambda f: f.write((json.dumps(summary, indent=1) + "\n").encode()))
     print(report(summary))
     print(f"wrote {figure} and {numbers}")
     return 0

@@ -102,17 +102,51 @@ def run_script(*args: str, cwd: Path | None = None, env: dict | None = None, tim
     )
 
 
+COMMANDS = {  # script -> the module whose command() it runs
+    "train.py": "lstm_mnist.commands.train",
+    "evaluate.py": "lstm_mnist.commands.evaluate",
+    "predict.py": "lstm_mnist.commands.predict",
+    "inspect_digit.py": "lstm_mnist.commands.inspect_digit",
+}
+
+
+@pytest.fixture
+def run_in_process(capsys, monkeypatch):
+    """``run_in_process("train.py", *args)``: the command as ``run_script`` runs it (same exit
+    status, stdout and stderr), in this process: for usage errors and --help, which need no
+    fresh interpreter (each subprocess spends seconds importing torch)."""
+    import importlib
+    import signal
+
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    sigterm = signal.getsignal(signal.SIGTERM)
+
+    def run(script: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        command = importlib.import_module(COMMANDS[script]).command
+        monkeypatch.setattr(sys, "argv", [script, *args])
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        try:
+            status = command()
+        except SystemExit as e:  # argparse: --help, usage errors
+            status = e.code if isinstance(e.code, int) else int(e.code is not None)
+        finally:
+            signal.signal(signal.SIGTERM, sigterm)  # train.py turns SIGTERM into Ctrl-C for its run
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess([script, *args], status, out, err)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def small_checkpoint(synthetic_dir, tmp_path_factory) -> Path:
-    """A small LSTM (16 units) trained for one epoch on the synthetic digits: a checkpoint the
+    """A small LSTM (16 units) trained for two epochs on the synthetic digits: a checkpoint the
     figure and inspection commands can read."""
-    from lstm_mnist import LSTMClassifier
+    from lstm_mnist import ModelConfig
     from lstm_mnist.data import load_mnist
-    from lstm_mnist.training import TrainConfig, fit
+    from lstm_mnist.training import TrainConfig, train
 
-    torch.manual_seed(0)
-    model = LSTMClassifier(hidden_size=16)
     out = tmp_path_factory.mktemp("small") / "small.pt"
-    fit(model, torch.optim.Adam(model.parameters()), load_mnist(synthetic_dir),
-        TrainConfig(epochs=2, batch_size=16, lr=0.01), out)
+    train(ModelConfig(hidden_size=16), TrainConfig(epochs=2, batch_size=16, lr=0.01), load_mnist(synthetic_dir), out)
     return out

@@ -5,9 +5,9 @@ import json
 import torch
 
 from conftest import run_script
-from lstm_mnist import LSTMClassifier
+from lstm_mnist import ModelConfig
 from lstm_mnist.data import load_mnist
-from lstm_mnist.training import TrainConfig, fit
+from lstm_mnist.training import RunOptions, TrainConfig, train
 
 
 def test_benchmark_smoke_run_prints_and_writes_every_variant(tmp_path):
@@ -29,10 +29,8 @@ def test_compiled_training_matches_eager(synthetic_dir, tmp_path):
     config = TrainConfig(epochs=1, batch_size=32, limit_train=100)
     results = []
     for compile_model in (False, True):
-        torch.manual_seed(0)
-        model = LSTMClassifier(hidden_size=16)
-        fit(model, torch.optim.Adam(model.parameters()), mnist, config, tmp_path / f"{compile_model}.pt",
-            compile_model=compile_model)
+        model, _ = train(ModelConfig(hidden_size=16), config, mnist, tmp_path / f"{compile_model}.pt",
+                         options=RunOptions(compile=compile_model))
         results.append(model.state_dict())
     for name in results[0]:
         torch.testing.assert_close(results[1][name], results[0][name], rtol=1e-4, atol=1e-5, msg=name)

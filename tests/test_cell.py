@@ -7,20 +7,11 @@ import torch
 from torch import nn
 
 from lstm_mnist import LSTMCell, LSTMState
+from lstm_mnist.reference import reference_cell
 
 
 
 pytestmark = pytest.mark.usefixtures("float64")  # conftest.py: compare in float64
-
-
-def reference_cell(cell: LSTMCell) -> nn.LSTMCell:
-    """An nn.LSTMCell holding the same weights, with forget_bias folded into its bias."""
-    ref = nn.LSTMCell(cell.input_size, cell.hidden_size)
-    ref.load_state_dict(cell.state_dict(), strict=True)
-    H = cell.hidden_size
-    with torch.no_grad():
-        ref.bias_ih[H : 2 * H] += cell.forget_bias  # gate order i, f, g, o: f is the second block
-    return ref
 
 
 @pytest.mark.parametrize("forget_bias", [0.0, 1.0, -0.5])

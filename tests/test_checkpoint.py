@@ -9,13 +9,15 @@ import torch
 from lstm_mnist import LSTMClassifier
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.errors import CheckpointError
-from lstm_mnist.training import Progress, TrainConfig, make_checkpoint
+from lstm_mnist.checkpoint import Progress
+from lstm_mnist.config import TrainConfig
+from lstm_mnist.files import atomic_write
 
 
 def written(path, model=None, **changes):
     model = model or LSTMClassifier(hidden_size=8)
     optimizer = torch.optim.Adam(model.parameters())
-    checkpoint = make_checkpoint(model, optimizer, TrainConfig(), Progress(epoch=1), [{"event": "epoch"}])
+    checkpoint = ckpt.make(model, optimizer, TrainConfig(), Progress(epoch=1), [{"event": "epoch"}])
     checkpoint.update(changes)
     ckpt.save(path, checkpoint)
     return model
@@ -48,7 +50,7 @@ def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path):
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        ckpt.atomic_write(path, explode)
+        atomic_write(path, explode)
     assert path.read_bytes() == b"old contents"
     assert os.listdir(tmp_path) == ["run.pt"]  # no temporary file left behind
 

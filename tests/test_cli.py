@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
@@ -13,8 +12,9 @@ from PIL import Image
 
 from conftest import ROOT, run_script
 from lstm_mnist import checkpoint as ckpt
+from lstm_mnist import figures
 
-SMALL = ["--device", "cpu", "--hidden-size", "32", "--batch-size", "16"]
+SMALL = ["--device", "cpu", "--hidden-size", "32", "--batch-size", "16", "--validation-size", "500"]
 
 
 def one_line_error(result, status):
@@ -59,7 +59,7 @@ def test_train_then_evaluate(synthetic_dir, tmp_path):
     figure = ckpt.figure_path(out)  # the loss and accuracy curves beside the checkpoint
     assert figure.name == "run.training.png"
     with Image.open(figure) as png:
-        assert png.format == "PNG" and png.size == (1000, 400)  # loss and accuracy side by side
+        assert png.format == "PNG" and png.size == tuple(round(d * figures.DPI) for d in figures.TRAINING_CURVES_SIZE)
     assert str(figure) in result.stdout
     assert metrics[-1]["accuracy"] > 0.5  # the synthetic digits are easy; chance is 0.1
 
@@ -74,7 +74,8 @@ def test_train_then_evaluate(synthetic_dir, tmp_path):
     text = run_script("evaluate.py", str(out), "--split", "val", "--device", "cpu",
                       "--data-dir", str(synthetic_dir), cwd=tmp_path)
     assert text.returncode == 0, text.stderr
-    assert "val accuracy:" in text.stdout and "(5000 images)" not in text.stdout.splitlines()[0]
+    [accuracy_line] = [line for line in text.stdout.splitlines() if line.startswith("val accuracy:")]
+    assert "/500 images)" in accuracy_line  # the checkpoint's validation split (--validation-size), not the test's
     assert "confusion matrix" in text.stdout and "per-class accuracy" in text.stdout
     assert not list(tmp_path.glob(".*tmp")), "temporary files left behind"
 
@@ -83,7 +84,7 @@ def test_data_dir_from_environment(synthetic_dir, tmp_path):
     result = run_script("train.py", *SMALL, "--epochs", "1", "--limit-train", "50", "--out", str(tmp_path / "a.pt"),
                         cwd=tmp_path, env={"MNIST_DIR": str(synthetic_dir)})
     assert result.returncode == 0, result.stderr
-    assert "data: 50 training, 5000 validation, 300 test images" in result.stdout
+    assert "data: 50 training, 500 validation, 300 test images" in result.stdout
 
 
 def test_resume_is_exact(synthetic_dir, tmp_path):
@@ -112,9 +113,8 @@ def test_ctrl_c_saves_the_exact_point_and_resume_finishes_identically(synthetic_
     process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *common, "--out", str(interrupted)],
                                cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in process.stdout:
-        if line.startswith("parameters:"):
+        if line.startswith("epoch 1/3:"):  # the first epoch is done: the signal lands inside the second
             break
-    time.sleep(1.0)  # inside the first of 3 epochs (about 1.5 s each)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
@@ -146,17 +146,17 @@ def test_ctrl_c_saves_the_exact_point_and_resume_finishes_identically(synthetic_
     (["--limit-train", "0"], "--limit-train: must be at least 1"),
     (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
 ])
-def test_usage_errors(tmp_path, flags, message):
-    error = one_line_error(run_script("train.py", *flags, cwd=tmp_path), status=2)
+def test_usage_errors(run_in_process, tmp_path, flags, message):
+    error = one_line_error(run_in_process("train.py", *flags, cwd=tmp_path), status=2)
     assert message in error and error.startswith("train.py: error:")
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 @pytest.mark.parametrize("script", ["train.py", "evaluate.py"])
-def test_cuda_on_a_machine_without_it(tmp_path, script):
+def test_cuda_on_a_machine_without_it(run_in_process, tmp_path, script):
     args = [script, "--device", "cuda"] + (["x.pt"] if script == "evaluate.py" else [])
-    error = one_line_error(run_script(*args, cwd=tmp_path), status=2)
+    error = one_line_error(run_in_process(*args, cwd=tmp_path), status=2)
     assert "CUDA is not available here" in error and "--device cpu" in error
 
 
@@ -172,24 +172,24 @@ def test_an_existing_checkpoint_is_never_clobbered(synthetic_dir, tmp_path):
     assert out.read_bytes() == b"precious"
 
 
-def test_unwritable_or_odd_output_paths(tmp_path):
+def test_unwritable_or_odd_output_paths(run_in_process, tmp_path):
     assert "does not exist" in one_line_error(
-        run_script("train.py", "--out", str(tmp_path / "no" / "such" / "dir.pt"), cwd=tmp_path), status=2)
-    assert "is a folder" in one_line_error(run_script("train.py", "--out", str(tmp_path), cwd=tmp_path), status=2)
+        run_in_process("train.py", "--out", str(tmp_path / "no" / "such" / "dir.pt"), cwd=tmp_path), status=2)
+    assert "is a folder" in one_line_error(run_in_process("train.py", "--out", str(tmp_path), cwd=tmp_path), status=2)
 
 
-def test_missing_data_is_one_line(tmp_path):
-    error = one_line_error(run_script("train.py", "--device", "cpu", "--data-dir", str(tmp_path / "nowhere"),
+def test_missing_data_is_one_line(run_in_process, tmp_path):
+    error = one_line_error(run_in_process("train.py", "--device", "cpu", "--data-dir", str(tmp_path / "nowhere"),
                                       cwd=tmp_path), status=1)
     assert "nowhere does not exist" in error
     assert not (tmp_path / "checkpoint.pt").exists()
 
 
-def test_resume_refuses_changed_settings(synthetic_dir, tmp_path):
+def test_resume_refuses_changed_settings(run_in_process, synthetic_dir, tmp_path):
     out = tmp_path / "run.pt"
     assert run_script("train.py", *SMALL, "--epochs", "1", "--limit-train", "20", "--data-dir", str(synthetic_dir),
                       "--out", str(out)).returncode == 0
-    error = one_line_error(run_script("train.py", "--resume", str(out), "--hidden-size", "64"), status=2)
+    error = one_line_error(run_in_process("train.py", "--resume", str(out), "--hidden-size", "64"), status=2)
     assert "--hidden-size 64 differs from the checkpoint's 32" in error
 
 
@@ -197,36 +197,38 @@ def test_resume_refuses_changed_settings(synthetic_dir, tmp_path):
     (None, "not found"),
     (b"garbage", "not a readable checkpoint"),
 ])
-def test_evaluate_bad_checkpoints(tmp_path, contents, message):
+def test_evaluate_bad_checkpoints(run_in_process, tmp_path, contents, message):
     path = tmp_path / "c.pt"
     if contents is not None:
         path.write_bytes(contents)
-    error = one_line_error(run_script("evaluate.py", str(path), "--device", "cpu", cwd=tmp_path), status=1)
+    error = one_line_error(run_in_process("evaluate.py", str(path), "--device", "cpu", cwd=tmp_path), status=1)
     assert message in error and str(path) in error
-    resume = one_line_error(run_script("train.py", "--resume", str(path), "--device", "cpu", cwd=tmp_path), status=1)
+    resume = one_line_error(run_in_process("train.py", "--resume", str(path), "--device", "cpu", cwd=tmp_path),
+                            status=1)
     assert message in resume
 
 
-def test_help_lists_every_flag():
+def test_help_lists_every_flag(run_in_process):
     for script, flags in [
         ("train.py", ["--device", "--epochs", "--batch-size", "--hidden-size", "--lr", "--seed", "--data-dir",
                       "--out", "--resume", "--limit-train", "--input-projection", "--forget-bias"]),
         ("evaluate.py", ["--device", "--data-dir", "--split", "--json"]),
     ]:
-        result = run_script(script, "--help")
+        result = run_in_process(script, "--help")
         assert result.returncode == 0
         for flag in flags:
             assert flag in result.stdout, (script, flag)
 
 
-def test_readme_mentions_only_flags_that_exist():
+def test_readme_mentions_only_flags_that_exist(run_in_process):
     """The README and the walkthrough name flags in prose; each must be in the --help of one of the commands."""
     import re
 
     readme = (ROOT / "README.md").read_text() + (ROOT / "docs" / "walkthrough.md").read_text()
-    helps = "".join(run_script(*command, "--help").stdout for command in
-                    [("train.py",), ("evaluate.py",), ("predict.py",), ("inspect_digit.py",),
-                     ("scripts/make_results.py",), ("scripts/rnn_vs_lstm.py",), ("-m", "lstm_mnist.bench")])
+    helps = "".join(run_in_process(script, "--help").stdout for script in
+                    ("train.py", "evaluate.py", "predict.py", "inspect_digit.py"))
+    helps += "".join(run_script(*command, "--help").stdout for command in
+                     [("scripts/make_results.py",), ("scripts/rnn_vs_lstm.py",), ("-m", "lstm_mnist.bench")])
     mentioned = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*[a-z]", readme))
     assert mentioned, "the README names no flag at all?"
     missing = sorted(flag for flag in mentioned if flag not in helps)

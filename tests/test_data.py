@@ -17,6 +17,8 @@ def test_reads_both_layouts_raw_and_gzip(tmp_path, compress, layout):
     write_mnist(tmp_path, n_train=5010, n_test=20, compress=compress, layout=layout, seed=3)
     mnist = data.load_mnist(tmp_path)
     assert (len(mnist.train), len(mnist.val), len(mnist.test)) == (10, 5000, 20)
+    smaller = data.load_mnist(tmp_path, validation_size=7)  # train.py --validation-size 7
+    assert (len(smaller.train), len(smaller.val)) == (5003, 7) and smaller.val.images.equal(mnist.val.images[:7])
     assert mnist.train.images.shape == (10, 28, 28) and mnist.train.images.dtype == torch.float32
     assert mnist.train.labels.dtype == torch.int64
     assert 0.0 <= mnist.test.images.min() and mnist.test.images.max() == 1.0  # 255 -> 1.0

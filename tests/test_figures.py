@@ -13,6 +13,7 @@ from lstm_mnist import LSTMClassifier
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
 from lstm_mnist.data import load_mnist
+from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import logits_of
 from lstm_mnist.trace import trace
 
@@ -21,6 +22,11 @@ def png_size(path) -> tuple[int, int]:
     with Image.open(path) as image:
         assert image.format == "PNG"
         return image.size  # (width, height) in pixels
+
+
+def pixels(inches: tuple[float, float]) -> tuple[int, int]:
+    """The size in pixels of a figure of ``inches`` (one of figures.py's sizes) saved at its DPI."""
+    return tuple(round(d * figures.DPI) for d in inches)
 
 
 def test_inspect_a_test_digit_text_and_figure(small_checkpoint, synthetic_dir, tmp_path):
@@ -103,7 +109,7 @@ def test_evaluate_plots_confusion_matrix_and_misclassified(small_checkpoint, syn
 
 def test_training_curves_from_the_metrics(small_checkpoint, tmp_path):
     metrics = ckpt.load(small_checkpoint)["metrics"]
-    assert png_size(figures.training_curves(metrics, tmp_path / "curves.png")) == (1000, 400)
-    with pytest.raises(Exception, match="no metrics to plot"):
+    assert png_size(figures.training_curves(metrics, tmp_path / "curves.png")) == pixels(figures.TRAINING_CURVES_SIZE)
+    with pytest.raises(LSTMMnistError, match="no metrics to plot"):
         figures.training_curves([], tmp_path / "none.png")
     assert not (tmp_path / "none.png").exists()

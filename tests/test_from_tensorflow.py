@@ -9,6 +9,7 @@ from torch import nn
 
 from lstm_mnist import LSTMCell, LSTMState
 from lstm_mnist.from_tensorflow import basic_lstm_cell_to_torch, seed_model
+from lstm_mnist.reference import fold_forget_bias
 
 pytestmark = pytest.mark.usefixtures("float64")
 
@@ -44,9 +45,7 @@ def test_converted_cell_steps_like_tensorflows():
 
     # and nn.LSTMCell takes the same state dict once the forget bias is folded in (its f block)
     reference = nn.LSTMCell(I, H)
-    weights = basic_lstm_cell_to_torch(kernel, bias, input_size=I)
-    weights["bias_ih"][H : 2 * H] += 1.0
-    reference.load_state_dict(weights)
+    reference.load_state_dict(fold_forget_bias(basic_lstm_cell_to_torch(kernel, bias, input_size=I), 1.0))
     x, h0, c0 = torch.rand(B, I), torch.rand(B, H), torch.rand(B, H)
     torch.testing.assert_close(reference(x, (h0, c0))[0], cell(x, LSTMState(h0, c0))[0])
 

@@ -28,8 +28,10 @@ from lstm_mnist import data
 from lstm_mnist.cli import MAX_SEED, check_output_folder, check_output_path, class_names, parameter_count
 from lstm_mnist.commands import evaluate, inspect_digit, predict, train
 from lstm_mnist.errors import CheckpointError, DataError, LSTMMnistError
+from lstm_mnist.files import remove_stale_temporaries
 from lstm_mnist.images import load_image
-from lstm_mnist.training import Progress, TrainConfig, make_checkpoint
+from lstm_mnist.checkpoint import Progress
+from lstm_mnist.config import TrainConfig
 
 
 def command(module, *args, monkeypatch, capsys):
@@ -65,11 +67,11 @@ def deadline(seconds):
         signal.signal(signal.SIGALRM, previous)
 
 
-def full_checkpoint(hidden_size=8, **train_changes) -> dict:
+def full_checkpoint(hidden_size=8, class_names=None) -> dict:
     torch.manual_seed(0)
     model = LSTMClassifier(hidden_size=hidden_size)
-    return make_checkpoint(model, torch.optim.Adam(model.parameters()), TrainConfig(**train_changes),
-                           Progress(epoch=1), [{"event": "epoch"}])
+    return ckpt.make(model, torch.optim.Adam(model.parameters()), TrainConfig(), Progress(epoch=1),
+                     [{"event": "epoch"}], class_names)
 
 
 @pytest.fixture
@@ -147,18 +149,20 @@ def three_class_head(c):
 
 
 BROKEN = {
-    "3 names for 10 classes": (lambda c: c["train_config"].update(class_names=["a", "b", "c"]),
+    "3 names for 10 classes": (lambda c: c.update(class_names=["a", "b", "c"]),
                                "class_names has 3 names for a model of 10 classes"),
+    "3 names, as version 0.2 kept them": (lambda c: c["train_config"].update(class_names=["a", "b", "c"]),
+                                          "train_config.class_names has 3 names for a model of 10 classes"),
     "input_size 14, weights for 28": (lambda c: c["model_config"].update(input_size=14), "input_size is 14, expected 28"),
     "input_size 14 throughout": (lambda c: c.update(model_config=c["model_config"] | {"input_size": 14},
-                                                    model=LSTMClassifier(8, input_size=14).state_dict()),
+                                                    model=LSTMClassifier(hidden_size=8, input_size=14).state_dict()),
                                  "input_size is 14, expected 28"),
     "a 3-class head": (three_class_head, "num_classes is 3, expected 10"),
     "train_config a string": (lambda c: c.update(train_config="lr=0.1"), "train_config is a str, expected a dict"),
     "hidden_size a string": (lambda c: c["model_config"].update(hidden_size="8"), "hidden_size is '8'"),
     "hidden_size a bool": (lambda c: c["model_config"].update(hidden_size=True), "hidden_size is True"),
     "an unknown cell": (lambda c: c["model_config"].update(cell="lstm2"), "cell is 'lstm2', expected one of"),
-    "weights of another size": (lambda c: c.update(model=LSTMClassifier(16).state_dict()),
+    "weights of another size": (lambda c: c.update(model=LSTMClassifier(hidden_size=16).state_dict()),
                                 "weights do not fit .* has shape \\(64, 28\\), the config needs \\(32, 28\\)"),
     "a weight missing": (lambda c: c["model"].pop("head.bias"), "head.bias is missing"),
     "a weight not a tensor": (lambda c: c["model"].update({"head.bias": [0.0] * 10}), "head.bias is not a floating"),
@@ -166,7 +170,8 @@ BROKEN = {
     "epoch negative": (lambda c: c["progress"].update(epoch=-1), "progress.epoch is -1"),
     "lr infinite": (lambda c: c["train_config"].update(lr=float("inf")), "train_config.lr is inf"),
     "seed too large": (lambda c: c["train_config"].update(seed=10**15), "train_config.seed is 1000000000000000"),
-    "names repeated": (lambda c: c["train_config"].update(class_names=["a"] * 10), "names a class twice: a"),
+    "names repeated": (lambda c: c.update(class_names=["a"] * 10), "names a class twice: a"),
+    "validation_size 0": (lambda c: c["train_config"].update(validation_size=0), "validation_size is 0"),
     "optimizer a list": (lambda c: c.update(optimizer=[]), "optimizer is a list, expected a dict"),
     "model_config missing": (lambda c: c.pop("model_config"), "'model_config' is missing"),
 }
@@ -200,7 +205,7 @@ def test_each_problem_is_its_own_line_and_the_commands_exit_1(tmp_path, saved, m
 def test_predict_never_writes_a_malformed_csv(tmp_path, saved, monkeypatch, capsys):
     ck, folder = saved
     three = tmp_path / "three.pt"
-    torch.save(edited(ckpt.load(ck), lambda c: c["train_config"].update(class_names=("a", "b", "c"))), three)
+    torch.save(edited(ckpt.load(ck), lambda c: c.update(class_names=("a", "b", "c"))), three)
     status, _, err = command(predict, three, folder, "--out", tmp_path / "p.csv", monkeypatch=monkeypatch, capsys=capsys)
     assert status == 1 and "3 names for a model of 10 classes" in err and not (tmp_path / "p.csv").exists()
 
@@ -238,7 +243,7 @@ def test_fields_of_a_newer_version_are_ignored_for_use_and_refused_for_resume(tm
 def test_an_optimizer_state_that_does_not_fit_cannot_be_resumed(tmp_path):
     other = full_checkpoint(hidden_size=16)
     checkpoint = full_checkpoint()
-    model = LSTMClassifier(16)
+    model = LSTMClassifier(hidden_size=16)
     optimizer = torch.optim.Adam(model.parameters())
     model(torch.rand(2, 28, 28)).sum().backward()
     optimizer.step()  # Adam's moments, for 16 units
@@ -328,8 +333,8 @@ def test_stale_temporaries_are_matched_by_their_exact_name_only(tmp_path):
     (tmp_path / ".run[1].pt.zz_99xyz.tmp").mkdir()  # a folder of that name is not a temporary file
     own = tmp_path / ".run[1].pt.k3j_9a0b.tmp"
     own.write_bytes(b"half a checkpoint")
-    assert ckpt.remove_stale_temporaries(tmp_path / "*") == []
-    assert ckpt.remove_stale_temporaries(tmp_path / "run[1].pt") == [own]
+    assert remove_stale_temporaries(tmp_path / "*") == []
+    assert remove_stale_temporaries(tmp_path / "run[1].pt") == [own]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*others, ".run[1].pt.zz_99xyz.tmp"])
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import run_script
 from lstm_mnist.errors import LSTMMnistError
-from lstm_mnist.training import open_tensorboard
+from lstm_mnist.reporting import open_tensorboard
 
 FASHION = "T-shirt,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot"
 

@@ -60,6 +60,12 @@ def test_the_last_row_matters_and_order_matters():
     torch.manual_seed(0)
     model = LSTMClassifier(hidden_size=16)
     images = torch.rand(2, 28, 28)
+    logits = model(images)  # (2, K)
+    for row in (27, 0):  # the last row read, and the first, whose trace must survive 27 steps
+        changed = images.clone()
+        changed[:, row] = torch.rand(2, 28)
+        difference = (model(changed) - logits).abs().amax(dim=1)  # (2,)
+        assert (difference > 1e-6).all(), (row, difference)
     assert not torch.allclose(model(images), model(images.flip(1)))  # rows in reverse order
 
 

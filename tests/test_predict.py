@@ -12,7 +12,8 @@ from lstm_mnist import LSTMClassifier
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.images import load_image
-from lstm_mnist.training import Progress, TrainConfig, make_checkpoint
+from lstm_mnist.checkpoint import Progress
+from lstm_mnist.config import TrainConfig
 
 
 def test_folder_to_csv_matches_the_model(tmp_path):

@@ -3,6 +3,7 @@ table in the README is what the stored summaries say; and (with real MNIST) the 
 preset reaches the accuracy the table claims for it."""
 
 import json
+from dataclasses import asdict
 
 import pytest
 import torch
@@ -11,8 +12,9 @@ from lstm_mnist.commands import train
 from conftest import ROOT, run_script
 from lstm_mnist import LSTMClassifier
 from lstm_mnist import checkpoint as ckpt
+from lstm_mnist.errors import UsageError
 from lstm_mnist.presets import PRESETS, initialize
-from lstm_mnist.training import schedule
+from lstm_mnist.training import run_length
 
 EXPECTED = {  # preset: (input projection, init, lr, schedule, normalize, steps on 55,000 images)
     "seed-rows-3-epochs": (False, "normal", 1e-3, "constant", False, 3 * 430),
@@ -24,8 +26,10 @@ EXPECTED = {  # preset: (input projection, init, lr, schedule, normalize, steps 
 
 
 def configs(*argv):
-    parser = train.build_parser()
-    return train.settings(parser.parse_args(list(argv)), None, None, parser)
+    args = train.build_parser().parse_args(list(argv))
+    model_config, config, _ = train.resolve_settings(train.given(args, "model"), train.given(args, "train"),
+                                                     args.preset)
+    return model_config, config
 
 
 def test_every_preset_is_tested():
@@ -40,7 +44,7 @@ def test_preset_builds_what_it_claims(name):
            (projection, init, lr, lr_schedule, normalize)
     assert (config.batch_size, model_config.hidden_size, model_config.forget_bias) == (128, 128, 1.0)
     assert config.preset == name
-    assert schedule(config, 55_000).total_steps == steps
+    assert run_length(config, 55_000).total_steps == steps
 
     torch.manual_seed(0)
     model = LSTMClassifier.from_config(model_config)
@@ -71,7 +75,7 @@ def test_seeds_step_count():
     while step * 128 < 100_000:
         step, count = step + 1, count + 1
     _, config = configs("--train-samples", "100000")
-    assert schedule(config, 55_000).total_steps == count == 781
+    assert run_length(config, 55_000).total_steps == count == 781
 
 
 def test_preset_is_stored_in_the_checkpoint_and_resume_refuses_a_new_one(synthetic_dir, tmp_path):
@@ -82,8 +86,8 @@ def test_preset_is_stored_in_the_checkpoint_and_resume_refuses_a_new_one(synthet
     assert "preset='seed-projection-bias-100k'" in result.stdout and "2 steps in 1 epoch(s)" in result.stdout
     stored = ckpt.load(out)
     assert stored["train_config"]["init"] == "normal-bias0.1" and stored["model_config"]["input_projection"]
-    again = run_script("train.py", "--resume", str(out), "--preset", "best")
-    assert again.returncode == 2 and "--preset cannot be combined with --resume" in again.stderr
+    with pytest.raises(UsageError, match="--preset cannot be combined with --resume"):
+        train.resolve_settings({}, {}, "best", stored=stored)
 
 
 def test_readme_table_is_generated_from_the_summaries(tmp_path):
@@ -103,3 +107,32 @@ def test_fastest_seed_preset_reaches_the_accuracy_the_readme_claims(mnist_dir, t
     assert result.returncode == 0, result.stderr
     accuracy = ckpt.load(out)["metrics"][-1]["accuracy"]
     assert accuracy >= claim - 0.005, f"{accuracy:.4f} < the README's {claim:.4f} - 0.5 points"
+
+
+def test_settings_resolve_as_a_pure_function():
+    """Defaults, then the preset, then flags; a resumed run keeps its settings but its length."""
+    model_config, config, names = train.resolve_settings({"hidden_size": 32}, {"epochs": 2}, "seed-rows-100k")
+    assert (model_config.hidden_size, config.epochs, config.train_samples, config.init) == (32, 2, None, "normal")
+    assert names is None
+    stored = {"model_config": asdict(model_config), "train_config": asdict(config), "class_names": list("abcdefghij")}
+    model_again, config_again, names = train.resolve_settings({"hidden_size": 32}, {"train_samples": 1000}, stored=stored)
+    assert model_again == model_config and names == tuple("abcdefghij")
+    assert (config_again.epochs, config_again.train_samples) == (None, 1000)
+    for model_flags, train_flags, names, message in [
+        ({"hidden_size": 64}, {}, None, "--hidden-size 64 differs from the checkpoint's 32"),
+        ({}, {"lr": 0.5}, None, "--lr 0.5 differs from the checkpoint's 0.001"),
+        ({}, {}, tuple("0123456789"), "--class-names 0,1,2,3,4,5,6,7,8,9 differs from the checkpoint's a,b,"),
+    ]:
+        with pytest.raises(UsageError, match=message):
+            train.resolve_settings(model_flags, train_flags, names=names, stored=stored)
+    with pytest.raises(UsageError, match="--forget-bias is the LSTM's; a GRU cell has no forget gate"):
+        train.resolve_settings({"cell": "gru", "forget_bias": 2.0}, {})
+
+
+def test_every_config_field_has_its_flag():
+    """Each flag names the config field it sets (its dest); the fields without one are these."""
+    dests = {action.dest for action in train.build_parser()._actions}
+    fields = {f"model.{name}" for name in asdict(train.MODEL_DEFAULTS)} | \
+             {f"train.{name}" for name in asdict(train.TRAIN_DEFAULTS)}
+    assert fields - dests == {"model.input_size", "model.num_classes", "train.preset"}  # set by the data; --preset
+    assert {dest for dest in dests if dest.startswith(("model.", "train."))} <= fields

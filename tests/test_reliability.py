@@ -21,9 +21,10 @@ from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import data
 from lstm_mnist.cli import check_output_path
 from lstm_mnist.errors import DataError
-from lstm_mnist.training import Progress, TrainConfig, TrainingDiverged, fit
+from lstm_mnist.training import Progress, RunOptions, TrainConfig, TrainingDiverged, fit
 
-TINY = ["--device", "cpu", "--hidden-size", "16", "--batch-size", "8", "--limit-train", "64", "--seed", "5"]
+TINY = ["--device", "cpu", "--hidden-size", "16", "--batch-size", "8", "--limit-train", "64", "--seed", "5",
+        "--validation-size", "200"]
 
 
 def start(args, cwd):
@@ -120,12 +121,12 @@ def test_divergence_keeps_the_last_good_checkpoint(synthetic_dir, tmp_path):
     optimizer = torch.optim.Adam(model.parameters())
     config = TrainConfig(epochs=2, batch_size=64)
     out = tmp_path / "run.pt"
-    fit(model, optimizer, mnist, config, out, stop_after=1)
+    fit(model, optimizer, mnist, config, out, options=RunOptions(stop_after=1))
     good = out.read_bytes()
     mnist.train.images[:] = float("nan")
     progress = Progress(**ckpt.load(out)["progress"])
     with pytest.raises(TrainingDiverged, match=r"epoch 2 .*last good checkpoint is kept in .*run\.pt"):
-        fit(model, optimizer, mnist, config, out, progress=progress, log_every=1)
+        fit(model, optimizer, mnist, config, out, progress=progress, options=RunOptions(log_every=1))
     assert out.read_bytes() == good
 
 

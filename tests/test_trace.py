@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from lstm_mnist import LSTMClassifier
+from lstm_mnist.reference import reference_cell
 from lstm_mnist.trace import format_trace, trace
 
 pytestmark = pytest.mark.usefixtures("float64")  # conftest.py: compare in float64
@@ -30,10 +31,8 @@ def test_lstm_trace_holds_the_gates_and_states_of_the_equations(input_projection
     torch.testing.assert_close(t.logits[-1], model(image[None])[0], rtol=1e-12, atol=1e-12)  # the model's answer
 
     # h and c after every row equal nn.LSTMCell's, with the forget bias folded into its bias.
-    reference = nn.LSTMCell(model.cell.input_size, H)
-    reference.load_state_dict(model.cell.state_dict())
-    with torch.no_grad():
-        reference.bias_ih[H : 2 * H] += 1.0
+    assert model.cell.forget_bias == 1.0
+    reference = reference_cell(model.cell)
     x = rows_of(model, image).detach()  # (T, I)
     torch.testing.assert_close(t.x, x, rtol=1e-12, atol=1e-12)
     h = c = torch.zeros(1, H)

@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 
-from lstm_mnist import LSTMClassifier
+from lstm_mnist import LSTMClassifier, ModelConfig
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.data import load_mnist
-from lstm_mnist.training import TrainConfig, TrainingDiverged, fit, learning_rate
+from lstm_mnist.training import RunOptions, TrainConfig, TrainingDiverged, fit, learning_rate, train
 
 
 def test_cosine_schedule_starts_at_lr_and_decays_to_zero():
@@ -23,12 +23,9 @@ def test_cosine_schedule_starts_at_lr_and_decays_to_zero():
 
 
 def test_fit_writes_checkpoint_and_metrics_and_learns(synthetic_dir, tmp_path):
-    torch.manual_seed(0)
     data = load_mnist(synthetic_dir)
-    model = LSTMClassifier(hidden_size=32)
-    optimizer = torch.optim.Adam(model.parameters())
     out = tmp_path / "run.pt"
-    metrics = fit(model, optimizer, data, TrainConfig(epochs=4, batch_size=16, lr=0.01), out)
+    _, metrics = train(ModelConfig(hidden_size=32), TrainConfig(epochs=4, batch_size=16, lr=0.01), data, out)
     assert [m["event"] for m in metrics if m["event"] != "log"] == ["epoch"] * 4 + ["test"]
     steps_per_epoch = (len(data.train) + 15) // 16
     assert [m["step"] for m in metrics if m["event"] == "log" and m["epoch"] == 1] == \
@@ -46,5 +43,5 @@ def test_diverged_loss_stops_with_a_clear_message_and_writes_nothing(synthetic_d
     out = tmp_path / "run.pt"
     with pytest.raises(TrainingDiverged, match=r"loss became nan in epoch 1 by step \d+/\d+.*--lr"):
         fit(model, torch.optim.Adam(model.parameters()), data, TrainConfig(epochs=1, batch_size=64), out,
-            log_every=2)
+            options=RunOptions(log_every=2))
     assert not out.exists()

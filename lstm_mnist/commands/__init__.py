@@ -1,2 +1,3 @@
-"""The command-line programs: ``train.py`` / ``lstm-mnist-train`` and ``evaluate.py`` /
-``lstm-mnist-evaluate``. Each parses its arguments and calls the package."""
+"""The command-line programs: ``train.py``, ``evaluate.py``, ``predict.py`` and ``inspect_digit.py``
+(installed: ``lstm-mnist-train``, ``-evaluate``, ``-predict``, ``-inspect``). Each parses its
+arguments, resolves them into the package's settings, calls the package and reports."""

@@ -53,10 +53,10 @@ def main() -> int:
         except ValueError as e:
             parser.error(str(e))
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
-    split = getattr(load_mnist(args.data_dir), args.split).to(device)
+    split = getattr(load_mnist(args.data_dir, validation_size=ckpt.validation_size(checkpoint)), args.split).to(device)
     logits = logits_of(model, split.images, args.batch_size)  # (N, K)
     metrics = metrics_of(logits, split.labels)
-    names = args.class_names or (checkpoint.get("train_config") or {}).get("class_names")
+    names = args.class_names or ckpt.class_names(checkpoint)
     if args.json:
         print(json.dumps({"checkpoint": shown(args.checkpoint), "split": args.split,
                           "class_names": list(names) if names else None, **metrics}))

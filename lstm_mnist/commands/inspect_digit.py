@@ -85,12 +85,12 @@ def main() -> int:
     if args.image is not None and not os.path.lexists(args.image):
         parser.error(f"--image {shown(args.image)}: no such file")
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
-    names = (checkpoint.get("train_config") or {}).get("class_names")
+    names = ckpt.class_names(checkpoint)
     if args.image is not None:
         image, label = load_image(args.image), None
         source = shown(args.image)
     else:
-        split = getattr(load_mnist(args.data_dir), args.split)
+        split = getattr(load_mnist(args.data_dir, validation_size=ckpt.validation_size(checkpoint)), args.split)
         if index >= len(split):
             parser.error(f"--index {index}: the {args.split} split has images 0 to {len(split) - 1}")
         image, label = split.images[index], int(split.labels[index])

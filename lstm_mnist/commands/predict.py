@@ -22,7 +22,7 @@ from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_device_flag, batc
                             command_line, device_from_flag, program_name, run)
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
-from lstm_mnist.files import shown
+from lstm_mnist.files import atomic_write, shown
 from lstm_mnist.images import load_image
 
 EXTENSIONS = {".png", ".jpg", ".jpeg"}
@@ -60,7 +60,7 @@ def main() -> int:
     except ValueError as e:
         parser.error(str(e))
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
-    names = class_labels((checkpoint.get("train_config") or {}).get("class_names"), model.config.num_classes)
+    names = class_labels(ckpt.class_names(checkpoint), model.config.num_classes)
 
     images = torch.stack([load_image(path) for path in files])  # (N, 28, 28)
     model.eval()
@@ -79,7 +79,7 @@ def main() -> int:
     for path, p in zip(files, probabilities.tolist()):
         best = max(range(len(p)), key=p.__getitem__)
         writer.writerow([cell(shown(path.name)), cell(names[best]), f"{p[best]:.6f}", *(f"{v:.6f}" for v in p)])
-    ckpt.atomic_write(args.out, lambda f: f.write(text.getvalue().encode("utf-8", "backslashreplace")))
+    atomic_write(args.out, lambda f: f.write(text.getvalue().encode("utf-8", "backslashreplace")))
     print(f"{len(files)} images classified; wrote {shown(args.out)}")
     return 0
 

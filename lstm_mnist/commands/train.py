@@ -7,23 +7,28 @@
 """
 
 import argparse
+import shutil
+import os
+import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from lstm_mnist import LSTMClassifier, ModelConfig
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import distributed, figures
 from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,
                             batch_size, check_model_size, check_output_path, class_names, command_line,
                             device_from_flag, finite_float, positive_float, positive_int, program_name, run, seed)
+from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import load_mnist
-from lstm_mnist.errors import LSTMMnistError
-from lstm_mnist.model import CELLS
-from lstm_mnist.presets import PRESETS, initialize
-from lstm_mnist.training import Progress, TrainConfig, TrainingInterrupted, fit, make_deterministic, schedule
+from lstm_mnist.errors import LSTMMnistError, UsageError
+from lstm_mnist.files import remove_stale_temporaries
+from lstm_mnist.model import CELLS, ModelConfig, count_parameters
+from lstm_mnist.presets import PRESETS
+from lstm_mnist.training import (RunOptions, TrainingInterrupted, make_deterministic, run_length, train,
+                                 training_split)
 
 MODEL_DEFAULTS, TRAIN_DEFAULTS = ModelConfig(), TrainConfig()
 
@@ -32,51 +37,54 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=program_name("train.py"), formatter_class=HelpFormatter,
                             description=__doc__.replace("python train.py", command_line("train.py")))
     model = parser.add_argument_group("model (fixed once training starts; --resume takes them from the checkpoint)")
-    model.add_argument("--cell", choices=CELLS, default=None,
+    model.add_argument("--cell", dest="model.cell", choices=CELLS, default=None,
                        help="the recurrent cell: the LSTM, or a plain RNN or a GRU to compare it with "
                             f"(default: {MODEL_DEFAULTS.cell})")
-    model.add_argument("--hidden-size", type=positive_int, default=None, metavar="H",
+    model.add_argument("--hidden-size", dest="model.hidden_size", type=positive_int, default=None, metavar="H",
                        help=f"hidden units H (default: {MODEL_DEFAULTS.hidden_size})")
-    model.add_argument("--forget-bias", type=finite_float, default=None, metavar="B",
+    model.add_argument("--forget-bias", dest="model.forget_bias", type=finite_float, default=None, metavar="B",
                        help=f"constant added to the LSTM's forget gate, as TensorFlow's BasicLSTMCell "
                             f"(default: {MODEL_DEFAULTS.forget_bias})")
-    model.add_argument("--input-projection", action="store_true", default=None,
+    model.add_argument("--input-projection", dest="model.input_projection", action="store_true", default=None,
                        help="a linear 28->H layer before the cell, as seeds 002 and 003 (default: off)")
-    model.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
+    model.add_argument("--normalize", dest="model.normalize", action=argparse.BooleanOptionalAction, default=None,
                        help="standardise pixels with MNIST's mean and std before the cell; --no-normalize "
                             "feeds them in [0, 1] as the seeds did (default: on)")
     training = parser.add_argument_group("training")
     training.add_argument("--preset", choices=sorted(PRESETS), default=None,
                           help="start from a seed tutorial's configuration, or the best one found (see the "
                                "README's results table); flags given beside it override it")
-    training.add_argument("--epochs", type=positive_int, default=None, metavar="N",
+    training.add_argument("--epochs", dest="train.epochs", type=positive_int, default=None, metavar="N",
                           help=f"total epochs; with --resume, train until this many are done "
                                f"(default: {TRAIN_DEFAULTS.epochs})")
-    training.add_argument("--train-samples", type=positive_int, default=None, metavar="N",
+    training.add_argument("--train-samples", dest="train.train_samples", type=positive_int, default=None, metavar="N",
                           help="train for as many steps as the seeds' `while step * batch_size < N` "
                                "(from step 1: 781 steps for 100000), instead of --epochs")
-    training.add_argument("--batch-size", type=batch_size, default=None, metavar="N",
+    training.add_argument("--batch-size", dest="train.batch_size", type=batch_size, default=None, metavar="N",
                           help=f"images per step (default: {TRAIN_DEFAULTS.batch_size})")
-    training.add_argument("--lr", type=positive_float, default=None,
+    training.add_argument("--lr", dest="train.lr", type=positive_float, default=None, metavar="LR",
                           help=f"Adam learning rate at the first step (default: {TRAIN_DEFAULTS.lr}; "
                                "the seeds used 0.001)")
-    training.add_argument("--lr-schedule", choices=("cosine", "constant"), default=None,
+    training.add_argument("--lr-schedule", dest="train.lr_schedule", choices=("cosine", "constant"), default=None,
                           help="cosine: decay the learning rate to 0 over the whole run; constant: as the seeds "
                                f"(default: {TRAIN_DEFAULTS.lr_schedule})")
-    training.add_argument("--clip-grad-norm", type=positive_float, default=None, metavar="MAX",
+    training.add_argument("--clip-grad-norm", dest="train.clip_grad_norm", type=positive_float, default=None, metavar="MAX",
                           help="rescale the gradients when their total norm exceeds MAX (default: no clipping)")
-    training.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+    training.add_argument("--augment", dest="train.augment", action=argparse.BooleanOptionalAction, default=None,
                           help="randomly rotate (up to 10 degrees), scale (up to 10%%) and shift (up to 2 pixels) "
                                "every training image (default: off)")
-    training.add_argument("--init", choices=("pytorch", "normal", "normal-bias0.1"), default=None,
+    training.add_argument("--init", dest="train.init", choices=("pytorch", "normal", "normal-bias0.1"), default=None,
                           help="initialisation of the head and the projection: PyTorch's, or the seeds' "
                                f"tf.random_normal (default: {TRAIN_DEFAULTS.init})")
+    training.add_argument("--validation-size", dest="train.validation_size", type=positive_int, default=None,
+                          metavar="N", help="hold out the first N training images for validation "
+                                            f"(default: {TRAIN_DEFAULTS.validation_size}, the seeds' split)")
     training.add_argument("--class-names", type=class_names, default=None, metavar="NAMES",
                           help="what labels 0..9 mean, comma-separated, for data sets other than MNIST's digits "
                                "(e.g. Fashion-MNIST's); stored in the checkpoint for evaluate.py's reports")
-    training.add_argument("--seed", type=seed, default=None, metavar="N",
+    training.add_argument("--seed", dest="train.seed", type=seed, default=None, metavar="N",
                           help=f"random seed for the weights and the batch order (default: {TRAIN_DEFAULTS.seed})")
-    training.add_argument("--limit-train", type=positive_int, default=None, metavar="N",
+    training.add_argument("--limit-train", dest="train.limit_train", type=positive_int, default=None, metavar="N",
                           help="train on the first N of the 55,000 training images only (default: all)")
     io = parser.add_argument_group("data, device, files and running")
     add_data_dir_flag(io)
@@ -106,14 +114,15 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def given(args: argparse.Namespace, section: str) -> dict:
+    """The config fields of ``section`` ("model" or "train") set on the command line: each such
+    flag names its field in its ``dest`` ("model.hidden_size"); flags left out are None."""
+    prefix = section + "."
+    return {k[len(prefix):]: v for k, v in vars(args).items() if k.startswith(prefix) and v is not None}
+
+
 MODEL_FIELDS = set(asdict(MODEL_DEFAULTS))
 LENGTH_FIELDS = ("epochs", "train_samples")  # how long to train: the one thing a resumed run may change
-
-
-def explicit_flags(args) -> dict:
-    """The config fields given on the command line (flags left out are None)."""
-    fields = MODEL_FIELDS | set(asdict(TRAIN_DEFAULTS))
-    return {k: v for k, v in vars(args).items() if k in fields and v is not None}
 
 
 def with_length(config: dict, flags: dict) -> dict:
@@ -125,29 +134,32 @@ def with_length(config: dict, flags: dict) -> dict:
     return config
 
 
-def settings(args, stored_model: dict | None, stored_train: dict | None, parser) -> tuple[ModelConfig, TrainConfig]:
-    """The effective configuration: the defaults, then the --preset, then explicit flags; or, on
-    --resume, the checkpoint's, of which only the length (--epochs, --train-samples) may change."""
-    flags = explicit_flags(args)
-    if stored_model is None:
-        base = asdict(MODEL_DEFAULTS) | asdict(TRAIN_DEFAULTS)
-        if args.preset is not None:
-            base |= PRESETS[args.preset] | {"preset": args.preset}
-        merged = with_length(base | flags, flags)
+def resolve_settings(model_flags: dict, train_flags: dict, preset: str | None = None,
+                     names: tuple[str, ...] | None = None, stored: dict | None = None,
+                     ) -> tuple[ModelConfig, TrainConfig, tuple[str, ...] | None]:
+    """The effective model config, training config and class names: the defaults, then the
+    ``preset``, then the flags given; or, resuming ``stored`` (a checkpoint), its settings, of
+    which only the length (--epochs, --train-samples) may change. Raises ``UsageError``."""
+    if stored is None:
+        base = asdict(MODEL_DEFAULTS) | asdict(TRAIN_DEFAULTS) | PRESETS.get(preset, {}) | ({"preset": preset} if preset else {})
+        model = {k: base[k] for k in MODEL_FIELDS} | model_flags
+        train = with_length({k: v for k, v in base.items() if k not in MODEL_FIELDS} | train_flags, train_flags)
     else:
-        if args.preset is not None:
-            parser.error("--preset cannot be combined with --resume: a resumed run keeps its settings")
-        stored = stored_model | stored_train
-        for key, value in flags.items():
-            if key not in LENGTH_FIELDS and value != stored[key]:
-                parser.error(f"--{key.replace('_', '-')} {value} differs from the checkpoint's {stored[key]}; "
+        if preset is not None:
+            raise UsageError("--preset cannot be combined with --resume: a resumed run keeps its settings")
+        model, train = asdict(ckpt.model_config(stored)), asdict(ckpt.train_config(stored))
+        stored_names = ckpt.class_names(stored)
+        changed = [(k, v, model[k]) for k, v in model_flags.items() if v != model[k]]
+        changed += [(k, v, train[k]) for k, v in train_flags.items() if k not in LENGTH_FIELDS and v != train[k]]
+        changed += [("class_names", ",".join(names), ",".join(stored_names or ("<digits>",)))] \
+            if names is not None and names != stored_names else []
+        for key, value, old in changed[:1]:
+            raise UsageError(f"--{key.replace('_', '-')} {value} differs from the checkpoint's {old}; "
                              "a resumed run keeps its settings (only --epochs or --train-samples may change)")
-        merged = with_length(stored, flags)
-    if merged["cell"] != "lstm" and "forget_bias" in flags:
-        parser.error(f"--forget-bias is the LSTM's; a {merged['cell'].upper()} cell has no forget gate")
-    model = ModelConfig(**{k: v for k, v in merged.items() if k in MODEL_FIELDS})
-    train = TrainConfig(**{k: v for k, v in merged.items() if k not in MODEL_FIELDS})
-    return model, train
+        train, names = with_length(train, train_flags), stored_names
+    if model["cell"] != "lstm" and "forget_bias" in model_flags:
+        raise UsageError(f"--forget-bias is the LSTM's; a {model['cell'].upper()} cell has no forget gate")
+    return ModelConfig(**model), TrainConfig(**train), names
 
 
 def say(*args, **kwargs) -> None:
@@ -159,6 +171,7 @@ def say(*args, **kwargs) -> None:
 def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # until training starts: as Ctrl-C
     out = args.out or args.resume or Path("checkpoint.pt")
     if args.deterministic:
         make_deterministic()  # before CUDA does any work
@@ -166,93 +179,93 @@ def main() -> int:
     if distributed.launched_by_torchrun():
         device = distributed.setup(device)
         device_line += f"; {distributed.world_size()} processes (torchrun), {device} on this one"
-
-    stored = None
-    if args.resume is not None:
-        stored = ckpt.load(args.resume)
-        if not isinstance(stored.get("train_config"), dict) or not isinstance(stored.get("progress"), dict):
-            raise ckpt.CheckpointError(f"{args.resume}: holds no training state to resume (no train_config/progress)")
-    model_config, config = settings(
-        args,
-        asdict(ckpt.model_config(stored, args.resume)) if stored else None,
-        stored["train_config"] if stored else None,
-        parser,
-    )
-    progress = Progress(**stored["progress"]) if stored else Progress()
-    check_model_size(parser, model_config, device)
-
-    torch.manual_seed(config.seed)
-    if stored is None:
-        model = LSTMClassifier.from_config(model_config)
-        initialize(model, config.init)
-    else:
-        model = ckpt.build_model(stored, args.resume)
-    n_parameters = sum(p.numel() for p in model.parameters())
-    try:  # weights and Adam's two moments in float32, plus room for the rest
-        same_file = args.resume is not None and out.resolve() == args.resume.resolve()
-        check_output_path(out, may_replace=args.overwrite or same_file, needed_bytes=3 * 4 * n_parameters + 2**20,
-                          if_exists=f"continue it with --resume {out}, choose another --out, or pass --overwrite")
-    except ValueError as e:
-        parser.error(str(e))
-    if distributed.is_main():  # one process cleans up
-        for stale in ckpt.remove_stale_temporaries(out) + ckpt.remove_stale_temporaries(ckpt.metrics_path(out)):
-            print(f"removed {stale}, left by a run that was killed while writing")
-
+    stored = load_resumable(args.resume) if args.resume is not None else None
+    model_config, config, names = resolve_settings(given(args, "model"), given(args, "train"), args.preset,
+                                                   args.class_names, stored)
+    check_model_size(model_config, device)
+    check_outputs(out, args, model_config)
     say(device_line + (" (deterministic)" if args.deterministic else ""))
     say(f"model: {model_config}")
-    say(f"training: {config}")
-    data = load_mnist(args.data_dir).to(device)
-    n_train = min(len(data.train), config.limit_train or len(data.train))
-    plan = schedule(config, n_train)
-    say(f"data: {n_train} training, {len(data.val)} validation, {len(data.test)} test images; "
-        f"{plan.total_steps} steps in {plan.epochs} epoch(s)")
-    if progress.epoch >= plan.epochs:
-        say(f"{args.resume} has already trained {progress.epoch} of {plan.epochs} epochs; "
-            "pass a larger --epochs to train further")
-        return 0
-
-    model = model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    metrics = []
-    if stored is not None:
-        optimizer.load_state_dict(stored["optimizer"])
-        metrics = stored.get("metrics", [])
-        torch.set_rng_state(stored["rng"]["torch"])
-        if device.type == "cuda" and "cuda" in stored["rng"]:
-            torch.cuda.set_rng_state_all(stored["rng"]["cuda"])
-        where = f"epoch {progress.epoch + 1}" + (f", step {progress.step + 1}" if progress.step else "")
-        say(f"resuming {args.resume} at {where}")
-    say(f"parameters: {n_parameters:,}; checkpoint: {out}")
-
+    say(f"training: {config}" + (f"; class names: {', '.join(names)}" if names else ""))
     try:
-        metrics = fit(model, optimizer, data, config, out, progress, metrics,
-                      log_every=args.log_every, stop_after=args.stop_after, compile_model=args.compile,
-                      tensorboard=args.tensorboard)
-    except TrainingInterrupted as e:
-        if args.figure:
-            draw_training_figure(out)
-        say(f"{program_name('train.py')}: {e}; resume with: {command_line('train.py')} --resume {out}",
-            file=sys.stderr)
-        return INTERRUPTED
+        data = load_mnist(args.data_dir, validation_size=config.validation_size).to(device)
+        length = run_length(config, len(training_split(data, config)))
+        say(f"data: {len(training_split(data, config))} training, {len(data.val)} validation, {len(data.test)} "
+            f"test images; {length.total_steps} steps in {length.epochs} epoch(s)")
+        if stored is not None and not say_resuming(args.resume, stored, length.epochs):
+            return 0
+        say(f"parameters: {count_parameters(model_config):,}; checkpoint: {out}")
+        options = RunOptions(args.log_every, args.stop_after, args.compile, args.tensorboard)
+        _, metrics = train(model_config, config, data, out, stored, options, names)
+    except (TrainingInterrupted, KeyboardInterrupt) as e:
+        return interrupted(e, out, args.figure)
     written = [out, ckpt.metrics_path(out)]
-    if args.figure and draw_training_figure(out):
+    if args.figure and draw_training_figure(out, metrics):
         written.append(ckpt.figure_path(out))
-    if args.stop_after is not None and args.stop_after < plan.epochs:  # fit stopped there, as asked
-        say(f"stopped after epoch {max(args.stop_after, progress.epoch)} of {plan.epochs} (--stop-after); "
-            f"saved {out}; resume with: {command_line('train.py')} --resume {out}")
+    if metrics[-1]["event"] != "test":  # --stop-after ended the run early, as asked
+        done = max(m["epoch"] for m in metrics if m["event"] == "epoch")
+        say(f"stopped after epoch {done} of {length.epochs} (--stop-after); saved {out}; "
+            f"resume with: {command_line('train.py')} --resume {out}")
         return 0
-    test = metrics[-1]
-    say(f"test accuracy: {100 * test['accuracy']:.2f}% ({test['n']} images)")
+    say(f"test accuracy: {100 * metrics[-1]['accuracy']:.2f}% ({metrics[-1]['n']} images)")
     say(f"saved {', '.join(map(str, written))}; evaluate with: {command_line('evaluate.py')} {out}")
     return 0
 
 
-def draw_training_figure(out: Path) -> bool:
-    """The loss and accuracy curves of the metrics beside checkpoint ``out``, drawn beside it
-    (rank 0 only). The checkpoint is already safe: a missing matplotlib only warns."""
+def load_resumable(path: Path) -> dict:
+    stored = ckpt.load(path)
+    ckpt.check_resumable(stored, path)
+    return stored
+
+
+def say_resuming(path: Path, stored: dict, epochs: int) -> bool:
+    """Say where a resumed run continues; False if nothing is left to do."""
+    progress = ckpt.progress(stored)
+    if progress.epoch >= epochs and ckpt.finished(stored):
+        say(f"{path} has already trained {progress.epoch} of {epochs} epochs; pass a larger --epochs to train further")
+        return False
+    if progress.epoch >= epochs:
+        say(f"resuming {path}: training is done; the test evaluation is left")
+    else:
+        say(f"resuming {path} at epoch {progress.epoch + 1}" + (f", step {progress.step + 1}" if progress.step else ""))
+    return True
+
+
+def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig) -> None:
+    """Before any work: ``out`` and the files beside it can be written and replace nothing
+    unasked; stale temporaries of killed runs are removed (by one process)."""
+    same_file = args.resume is not None and out.resolve() == args.resume.resolve()
+    may_replace = args.overwrite or same_file
+    needed = 3 * 4 * count_parameters(model_config) + 2**20  # weights and Adam's two moments in float32, and the rest
+    check_output_path(out, may_replace=may_replace, needed_bytes=needed,
+                      if_exists=f"continue it with --resume {out}, choose another --out, or pass --overwrite")
+    for beside in (ckpt.metrics_path(out), ckpt.figure_path(out)):
+        if beside.exists() and not may_replace:
+            raise UsageError(f"--out {out}: {beside} exists beside it (another run's); choose another --out, "
+                             "or pass --overwrite")
+    if args.compile and not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "c++", "clang++")):
+        raise LSTMMnistError("--compile needs a C++ compiler (g++ or clang++) and none was found; install one "
+                             "(e.g. apt-get install g++) or train without --compile")
+    if distributed.is_main():
+        for stale in remove_stale_temporaries(out) + remove_stale_temporaries(ckpt.metrics_path(out)):
+            print(f"removed {stale}, left by a run that was killed while writing")
+
+
+def interrupted(e: BaseException, out: Path, figure: bool) -> int:
+    """Ctrl-C or SIGTERM, in training (a checkpoint of the exact point was saved) or around it."""
+    what = str(e) if isinstance(e, TrainingInterrupted) else "interrupted"
+    if out.exists() and figure:
+        draw_training_figure(out, ckpt.load(out).get("metrics", []))
+    hint = f"; resume with: {command_line('train.py')} --resume {out}" if out.exists() else ""
+    say(f"{program_name('train.py')}: {what}{hint}", file=sys.stderr)
+    return INTERRUPTED
+
+
+def draw_training_figure(out: Path, metrics: list[dict]) -> bool:
+    """The loss and accuracy curves of ``metrics``, drawn beside checkpoint ``out`` (rank 0
+    only). The checkpoint is already safe: a missing matplotlib only warns."""
     if not distributed.is_main():
         return False
-    metrics = ckpt.load(out)["metrics"]
     try:
         figures.training_curves(metrics, ckpt.figure_path(out))
     except LSTMMnistError as e:
