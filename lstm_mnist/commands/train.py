@@ -19,8 +19,8 @@ import torch
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import distributed, figures
 from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,
-                            check_output_path, class_names, command_line, device_from_flag, finite_float,
-                            non_negative_int, positive_float, positive_int, program_name, run)
+                            batch_size, check_model_size, check_output_path, class_names, command_line,
+                            device_from_flag, finite_float, positive_float, positive_int, program_name, run, seed)
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import load_mnist
 from lstm_mnist.errors import LSTMMnistError, UsageError
@@ -60,7 +60,7 @@ def build_parser() -> ArgumentParser:
     training.add_argument("--train-samples", dest="train.train_samples", type=positive_int, default=None, metavar="N",
                           help="train for as many steps as the seeds' `while step * batch_size < N` "
                                "(from step 1: 781 steps for 100000), instead of --epochs")
-    training.add_argument("--batch-size", dest="train.batch_size", type=positive_int, default=None, metavar="N",
+    training.add_argument("--batch-size", dest="train.batch_size", type=batch_size, default=None, metavar="N",
                           help=f"images per step (default: {TRAIN_DEFAULTS.batch_size})")
     training.add_argument("--lr", dest="train.lr", type=positive_float, default=None, metavar="LR",
                           help=f"Adam learning rate at the first step (default: {TRAIN_DEFAULTS.lr}; "
@@ -82,7 +82,7 @@ def build_parser() -> ArgumentParser:
     training.add_argument("--class-names", type=class_names, default=None, metavar="NAMES",
                           help="what labels 0..9 mean, comma-separated, for data sets other than MNIST's digits "
                                "(e.g. Fashion-MNIST's); stored in the checkpoint for evaluate.py's reports")
-    training.add_argument("--seed", dest="train.seed", type=non_negative_int, default=None, metavar="N",
+    training.add_argument("--seed", dest="train.seed", type=seed, default=None, metavar="N",
                           help=f"random seed for the weights and the batch order (default: {TRAIN_DEFAULTS.seed})")
     training.add_argument("--limit-train", dest="train.limit_train", type=positive_int, default=None, metavar="N",
                           help="train on the first N of the 55,000 training images only (default: all)")
@@ -186,6 +186,7 @@ def main() -> int:
     stored = load_resumable(args.resume) if args.resume is not None else None
     model_config, config, names = resolve_settings(given(args, "model"), given(args, "train"), args.preset,
                                                    args.class_names, stored)
+    check_model_size(model_config, device)
     check_outputs(out, args, model_config)
     with exclusive(out, enabled=distributed.is_main()), StopSignals() as stop:  # one run at a time writes ``out``
         if distributed.is_main():  # under the lock: a live run's temporaries are not stale
