@@ -19,6 +19,7 @@ import torch
 from .data import MAX_SEED, NUM_CLASSES, default_data_dir
 from .errors import LSTMMnistError, UsageError
 from .files import kind, shown
+from .model import count_parameters
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
@@ -216,15 +217,6 @@ def same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
-def parameter_count(config) -> int:
-    """The parameters of the model a ``ModelConfig`` describes, counted without building it."""
-    H, I, K = config.hidden_size, config.input_size, config.num_classes
-    gates = {"lstm": 4, "gru": 3, "rnn": 1}[config.cell]  # weight_ih, weight_hh, bias_ih, bias_hh per gate
-    cell_input = H if config.input_projection else I
-    projection = I * H + H if config.input_projection else 0
-    return projection + gates * H * (cell_input + H) + 2 * gates * H + H * K + K
-
-
 def memory_of(device: torch.device) -> tuple[int, str]:
     """The memory a model on ``device`` can use, in bytes, and where that is, in words."""
     if device.type == "cuda":
@@ -236,7 +228,7 @@ def check_model_size(config, device: torch.device) -> None:
     """A ``UsageError`` (one line) if training the model ``config`` describes cannot fit in the
     device's memory: weights, gradients and Adam's two moments, in float32 (16 bytes a
     parameter), before the activations. Checked before anything is allocated."""
-    n = parameter_count(config)
+    n = count_parameters(config)
     needed = 16 * n
     available, where = memory_of(device)
     if needed > available:

@@ -166,3 +166,13 @@ def test_a_cell_with_other_equations_or_a_hook_takes_the_readable_loop():
     model.cell.gate_hook = lambda gates: seen.append(1) or gates
     model(torch.rand(2, 28, 28))
     assert len(seen) == 28
+
+
+def test_a_module_hook_on_the_cell_still_fires():
+    """A forward hook on the cell (a user's probe) is called at every row: the model takes the loop."""
+    model = LSTMClassifier(hidden_size=8)
+    outputs = []
+    handle = model.cell.register_forward_hook(lambda module, args, output: outputs.append(output[0]))
+    model(torch.rand(2, 28, 28))
+    handle.remove()
+    assert len(outputs) == 28

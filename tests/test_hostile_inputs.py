@@ -25,7 +25,8 @@ from conftest import idx_bytes, synthetic_digits
 from lstm_mnist import LSTMClassifier, ModelConfig
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import data
-from lstm_mnist.cli import MAX_SEED, check_output_folder, check_output_path, class_names, parameter_count
+from lstm_mnist.cli import MAX_SEED, check_output_folder, check_output_path, class_names
+from lstm_mnist.model import count_parameters
 from lstm_mnist.commands import evaluate, inspect_digit, predict, train
 from lstm_mnist.errors import CheckpointError, DataError, LSTMMnistError
 from lstm_mnist.files import remove_stale_temporaries
@@ -320,7 +321,7 @@ def test_a_model_too_large_for_memory_is_refused_before_any_work(tmp_path, monke
 def test_the_parameter_estimate_is_exact(cell, projection):
     config = ModelConfig(hidden_size=7, cell=cell, input_projection=projection)
     model = LSTMClassifier.from_config(config)
-    assert parameter_count(config) == sum(p.numel() for p in model.parameters())
+    assert count_parameters(config) == sum(p.numel() for p in model.parameters())
 
 
 # --- 5. paths are names, never patterns ---------------------------------------------------
