@@ -239,11 +239,17 @@ def validate(checkpoint: dict, path: Path | str = "checkpoint") -> None:
         if key in checkpoint and not isinstance(checkpoint[key], kind):
             what = "a list of names or None" if key == "class_names" else f"a {kind.__name__}"
             problems.append(f"{key} is a {type(checkpoint[key]).__name__}, expected {what}")
-    if isinstance(checkpoint.get("metrics"), list) and not all(isinstance(m, dict) for m in checkpoint["metrics"]):
-        problems.append("metrics holds records that are not dicts")
+    if isinstance(checkpoint.get("metrics"), list) and not all(_is_record(m) for m in checkpoint["metrics"]):
+        problems.append('metrics holds records that are not {"event": "log", "epoch" or "test", "epoch": N, ...}')
     problems += _class_name_problems(checkpoint)
     if problems:
         raise CheckpointError("\n".join(f"{shown(path)}: {problem}" for problem in problems))
+
+
+def _is_record(record) -> bool:
+    """A metrics record as training writes it: its event and the epoch it belongs to."""
+    return (isinstance(record, dict) and record.get("event") in ("log", "epoch", "test")
+            and isinstance(record.get("epoch"), int) and not isinstance(record.get("epoch"), bool))
 
 
 def _weight_problems(state: dict, config: ModelConfig) -> list[str]:

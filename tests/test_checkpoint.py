@@ -17,7 +17,7 @@ from lstm_mnist.files import atomic_write
 def written(path, model=None, **changes):
     model = model or LSTMClassifier(hidden_size=8)
     optimizer = torch.optim.Adam(model.parameters())
-    checkpoint = ckpt.make(model, optimizer, TrainConfig(), Progress(epoch=1), [{"event": "epoch"}])
+    checkpoint = ckpt.make(model, optimizer, TrainConfig(), Progress(epoch=1), [{"event": "epoch", "epoch": 1}])
     checkpoint.update(changes)
     ckpt.save(path, checkpoint)
     return model

@@ -72,7 +72,7 @@ def full_checkpoint(hidden_size=8, class_names=None) -> dict:
     torch.manual_seed(0)
     model = LSTMClassifier(hidden_size=hidden_size)
     return ckpt.make(model, torch.optim.Adam(model.parameters()), TrainConfig(), Progress(epoch=1),
-                     [{"event": "epoch"}], class_names)
+                     [{"event": "epoch", "epoch": 1}], class_names)
 
 
 @pytest.fixture
@@ -466,3 +466,13 @@ def test_a_drawing_on_a_transparent_background_is_read_as_a_digit(tmp_path, ink,
     image = load_image(tmp_path / "one.png").numpy()
     rows, columns = np.nonzero(image > 0.5)
     assert rows.max() - rows.min() + 1 == 20 and image[0].max() == 0  # white digit scaled to 20 rows, black around
+
+
+def test_metrics_records_without_their_event_are_refused(tmp_path):
+    """train.py and the training figure read each record's event and epoch: a record without
+    them is one line at load time, not a KeyError later."""
+    checkpoint = full_checkpoint()
+    checkpoint["metrics"] = [{"epoch": 1, "val_accuracy": 0.9}]
+    ckpt.save(tmp_path / "odd.pt", checkpoint)
+    with pytest.raises(CheckpointError, match=r'metrics holds records that are not \{"event"'):
+        ckpt.load(tmp_path / "odd.pt")
