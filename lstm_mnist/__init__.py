@@ -17,11 +17,13 @@
     checkpoint.py  a checkpoint's whole life: made, saved, loaded safely, checked, restored
     files.py       atomic writes, stale temporaries, one run per checkpoint
     cli.py         what the commands share: argument types, devices, errors, their names
+    errors.py      the errors reported as one line instead of a traceback
     commands/      the programs train.py, evaluate.py, predict.py, inspect_digit.py (lstm-mnist-train, ...)
     distributed.py data-parallel training under torchrun
     presets.py     the seed tutorials' configurations and the best one found
     reference.py   the same model on nn.LSTM / nn.LSTMCell, to check and to time against
     bench.py       the benchmark: python -m lstm_mnist.bench
+    web.py         the static page that steps through the cell in a browser: python -m lstm_mnist.web
 """
 
 __version__ = "0.3.0"

@@ -24,18 +24,21 @@ the new one, never half of one.
 import dataclasses
 from dataclasses import asdict, dataclass
 import json
+import math
 import pickle
 import platform
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from . import __version__
 from .config import TrainConfig
 from .errors import CheckpointError
-from .files import atomic_write
-from .model import ModelConfig, RecurrentClassifier
+from .data import MAX_SEED, NUM_CLASSES
+from .files import atomic_write, open_regular, shown
+from .model import CELLS, IMAGE_SIZE, ModelConfig, RecurrentClassifier
 
 FORMAT = "lstm-mnist-checkpoint"
 VERSION = 1
@@ -101,38 +104,192 @@ def figure_path(checkpoint_path: Path) -> Path:
 def load(path: Path | str, map_location: torch.device | str = "cpu") -> dict:
     """Read and check a checkpoint; raise ``CheckpointError`` with a one-line reason."""
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"checkpoint {path} not found")
-    if path.is_dir():
-        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
     try:
-        with warnings.catch_warnings():  # torch warns about odd pickles; we say what is wrong ourselves
-            warnings.simplefilter("ignore")
-            checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+        with open_regular(path, CheckpointError, "checkpoint") as file, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about odd pickles; we say what is wrong ourselves
+            checkpoint = torch.load(file, map_location=map_location, weights_only=True)
+    except CheckpointError:
+        raise
     except pickle.UnpicklingError as e:
         if "unsupported global" in str(e).lower():  # a class or function to call: code, not data
             raise CheckpointError(
-                f"{path}: refused: it holds Python objects other than tensors and plain values, which could run "
+                f"{shown(path)}: refused: it holds Python objects other than tensors and plain values, which could run "
                 "code when loaded; it was not written by lstm-mnist"
             ) from None
-        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt or truncated)") from None
+        raise CheckpointError(f"{shown(path)}: not a readable checkpoint (corrupt or truncated)") from None
     except Exception as e:  # noqa: BLE001 - torch.load raises many types for a damaged file
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt or truncated: {reason})") from None
+        raise CheckpointError(f"{shown(path)}: not a readable checkpoint (corrupt or truncated: {reason})") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not an lstm-mnist checkpoint (no '{FORMAT}' marker)")
+        raise CheckpointError(f"{shown(path)}: not an lstm-mnist checkpoint (no '{FORMAT}' marker)")
     version = checkpoint.get("version")
     if not isinstance(version, int) or version < 1:
-        raise CheckpointError(f"{path}: unknown checkpoint format version {version!r}; the file is damaged")
+        raise CheckpointError(f"{shown(path)}: unknown checkpoint format version {version!r}; the file is damaged")
     if version > VERSION:
         raise CheckpointError(
-            f"{path}: checkpoint format version {version!r} is newer than this lstm-mnist understands ({VERSION}); "
+            f"{shown(path)}: checkpoint format version {version!r} is newer than this lstm-mnist understands ({VERSION}); "
             "upgrade lstm-mnist"
         )
-    for key in ("model_config", "model"):
-        if not isinstance(checkpoint.get(key), dict):
-            raise CheckpointError(f"{path}: incomplete checkpoint: '{key}' is missing")
+    validate(checkpoint, path)
     return checkpoint
+
+
+# --- what a checkpoint must hold: its schema ----------------------------------------------
+#
+# Policy for files of other versions: a field this version does not know (a newer version's
+# addition) is ignored when the weights are used (evaluate, predict, inspect) but makes
+# ``check_resumable`` refuse, since training on without it would not be the run it was. A
+# known field must have its type and range wherever it appears.
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    types: tuple  # the Python types allowed (bool is never taken for an int)
+    meaning: str  # what is expected, in words
+    ok: Any = None  # a further check on the value, or None
+
+
+def _number(v) -> bool:
+    """Finite, and finite in float32 too (where the model computes with it)."""
+    return math.isfinite(v) and abs(v) <= FLOAT32_MAX
+
+
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+WHOLE, POSITIVE, NONE = (int,), (lambda v: v >= 1), type(None)
+MODEL_SCHEMA = {
+    "hidden_size": Field(WHOLE, "a whole number >= 1", POSITIVE),
+    "forget_bias": Field((int, float), "a finite number", _number),
+    "input_projection": Field((bool,), "true or false"),
+    "normalize": Field((bool,), "true or false"),
+    "num_classes": Field(WHOLE, f"{NUM_CLASSES} (MNIST's classes)", lambda v: v == NUM_CLASSES),
+    "input_size": Field(WHOLE, f"{IMAGE_SIZE} (pixels per row)", lambda v: v == IMAGE_SIZE),
+    "cell": Field((str,), f"one of {', '.join(CELLS)}", lambda v: v in CELLS),
+}
+TRAIN_SCHEMA = {
+    "epochs": Field((int, NONE), "a whole number >= 1 or None", lambda v: v is None or v >= 1),
+    "train_samples": Field((int, NONE), "a whole number >= 1 or None", lambda v: v is None or v >= 1),
+    "batch_size": Field(WHOLE, "a whole number >= 1", POSITIVE),
+    "lr": Field((int, float), "a finite number > 0", lambda v: _number(v) and v > 0),
+    "lr_schedule": Field((str,), "cosine or constant", lambda v: v in ("cosine", "constant")),
+    "clip_grad_norm": Field((int, float, NONE), "a finite number > 0 or None",
+                            lambda v: v is None or (_number(v) and v > 0)),
+    "augment": Field((bool,), "true or false"),
+    "init": Field((str,), "pytorch, normal or normal-bias0.1", lambda v: v in ("pytorch", "normal", "normal-bias0.1")),
+    "seed": Field(WHOLE, f"a whole number from 0 to {MAX_SEED}", lambda v: 0 <= v <= MAX_SEED),
+    "limit_train": Field((int, NONE), "a whole number >= 1 or None", lambda v: v is None or v >= 1),
+    "validation_size": Field(WHOLE, "a whole number >= 1", POSITIVE),
+    "preset": Field((str, NONE), "a preset's name or None"),
+}
+LEGACY_TRAIN = {"class_names": Field((list, tuple, NONE), "a list of names or None")}  # before version 0.3
+PROGRESS_SCHEMA = {
+    "epoch": Field(WHOLE, "a whole number >= 0", lambda v: v >= 0),
+    "step": Field(WHOLE, "a whole number >= 0", lambda v: v >= 0),
+    "loss_sum": Field((int, float), "a finite number", _number),
+    "correct": Field(WHOLE, "a whole number >= 0", lambda v: v >= 0),
+    "seen": Field(WHOLE, "a whole number >= 0", lambda v: v >= 0),
+    "seconds": Field((int, float), "a finite number >= 0", lambda v: _number(v) and v >= 0),
+}
+SECTIONS = {"train_config": TRAIN_SCHEMA | LEGACY_TRAIN, "progress": PROGRESS_SCHEMA}
+OPTIONAL = {"optimizer": dict, "rng": dict, "metrics": list, "versions": dict,  # a weights-only file lacks them
+            "class_names": (list, tuple, NONE)}
+
+
+def _fits(value, field: Field) -> bool:
+    if isinstance(value, bool) and bool not in field.types:
+        return False
+    return isinstance(value, field.types) and (field.ok is None or bool(field.ok(value)))
+
+
+def _field_problems(section: str, stored: dict, schema: dict[str, Field], required: bool) -> list[str]:
+    """One line for each known field of ``stored`` that is missing (if ``required``) or wrong."""
+    problems = []
+    for name, field in schema.items():
+        if name not in stored:
+            if required:
+                problems.append(f"{section}.{name} is missing")
+        elif not _fits(stored[name], field):
+            problems.append(f"{section}.{name} is {stored[name]!r:.60}, expected {field.meaning}")
+    return problems
+
+
+def validate(checkpoint: dict, path: Path | str = "checkpoint") -> None:
+    """Check a loaded checkpoint's structure and types against the schema above: the model
+    config, the weights' names and shapes against it, the class names, and each optional
+    section that is present. Raises ``CheckpointError`` with one line per problem."""
+    problems = []
+    stored = checkpoint.get("model_config")
+    if not isinstance(stored, dict):
+        problems.append("incomplete checkpoint: 'model_config' is missing" if stored is None
+                        else f"model_config is a {type(stored).__name__}, expected a dict")
+    elif set(stored) - set(MODEL_SCHEMA):
+        problems.append(f"the checkpoint describes another architecture (model config keys {sorted(stored)}, "
+                        f"expected {sorted(MODEL_SCHEMA)})")
+    else:
+        problems += _field_problems("model_config", {"cell": "lstm"} | stored, MODEL_SCHEMA, required=True)
+    if not isinstance(checkpoint.get("model"), dict):
+        problems.append("incomplete checkpoint: 'model' (the weights) is missing or not a state dict")
+    elif not problems:
+        problems += _weight_problems(checkpoint["model"], model_config(checkpoint, path))
+    for section, schema in SECTIONS.items():
+        if section in checkpoint and not isinstance(checkpoint[section], dict):
+            problems.append(f"{section} is a {type(checkpoint[section]).__name__}, expected a dict")
+        elif section in checkpoint:
+            problems += _field_problems(section, checkpoint[section], schema, required=False)
+    for key, kind in OPTIONAL.items():
+        if key in checkpoint and not isinstance(checkpoint[key], kind):
+            what = "a list of names or None" if key == "class_names" else f"a {kind.__name__}"
+            problems.append(f"{key} is a {type(checkpoint[key]).__name__}, expected {what}")
+    if isinstance(checkpoint.get("metrics"), list) and not all(_is_record(m) for m in checkpoint["metrics"]):
+        problems.append('metrics holds records that are not {"event": "log", "epoch" or "test", "epoch": N, ...}')
+    problems += _class_name_problems(checkpoint)
+    if problems:
+        raise CheckpointError("\n".join(f"{shown(path)}: {problem}" for problem in problems))
+
+
+def _is_record(record) -> bool:
+    """A metrics record as training writes it: its event and the epoch it belongs to."""
+    return (isinstance(record, dict) and record.get("event") in ("log", "epoch", "test")
+            and isinstance(record.get("epoch"), int) and not isinstance(record.get("epoch"), bool))
+
+
+def _weight_problems(state: dict, config: ModelConfig) -> list[str]:
+    """The weights against the tensors the config's model has (built on the meta device: no memory)."""
+    with torch.device("meta"):
+        expected = RecurrentClassifier(config).state_dict()
+    wrong = [f"{name} is missing" for name in expected if name not in state]
+    wrong += [f"{name} is not one of its weights" for name in state if name not in expected]
+    for name, tensor in state.items():
+        if name not in expected:
+            continue
+        if not torch.is_tensor(tensor) or not tensor.is_floating_point():
+            wrong.append(f"{name} is not a floating-point tensor")
+        elif tensor.shape != expected[name].shape:
+            wrong.append(f"{name} has shape {tuple(tensor.shape)}, the config needs {tuple(expected[name].shape)}")
+    if not wrong:
+        return []
+    more = f" (and {len(wrong) - 3} more)" if len(wrong) > 3 else ""
+    return [f"the weights do not fit the model its config describes (another architecture?): "
+            f"{'; '.join(wrong[:3])}{more}"]
+
+
+def _class_name_problems(checkpoint: dict) -> list[str]:
+    train = checkpoint.get("train_config")
+    where = "class_names" if checkpoint.get("class_names") is not None else "train_config.class_names"
+    names = checkpoint.get("class_names")
+    if names is None and isinstance(train, dict):
+        names = train.get("class_names")  # where checkpoints before version 0.3 kept them
+    if not isinstance(names, (list, tuple)):
+        return []
+    if not all(isinstance(name, str) and name.strip() for name in names):
+        return [f"{where} holds a blank name or one that is not text"]
+    problems = []
+    config = checkpoint.get("model_config")
+    count = config.get("num_classes") if isinstance(config, dict) else None
+    if isinstance(count, int) and len(names) != count:
+        problems.append(f"{where} has {len(names)} names for a model of {count} classes")
+    if len(set(names)) != len(names):
+        problems.append(f"{where} names a class twice: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+    return problems
 
 
 def model_config(checkpoint: dict, path: Path | str = "checkpoint") -> ModelConfig:
@@ -142,7 +299,7 @@ def model_config(checkpoint: dict, path: Path | str = "checkpoint") -> ModelConf
         stored = stored | {"cell": "lstm"}  # written before ModelConfig.cell existed: always an LSTM
     if set(stored) != fields:
         raise CheckpointError(
-            f"{path}: the checkpoint describes another architecture (model config keys {sorted(stored)}, "
+            f"{shown(path)}: the checkpoint describes another architecture (model config keys {sorted(stored)}, "
             f"expected {sorted(fields)})"
         )
     return ModelConfig(**stored)
@@ -154,19 +311,19 @@ def build_model(checkpoint: dict, path: Path | str = "checkpoint") -> RecurrentC
     try:
         model = RecurrentClassifier(config)
     except (TypeError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{path}: the stored model config {config} is not valid ({e})") from None
+        raise CheckpointError(f"{shown(path)}: the stored model config {config} is not valid ({e})") from None
     state = checkpoint["model"]
     try:
         model.load_state_dict(state, strict=True)
     except (RuntimeError, KeyError, TypeError) as e:
         first = str(e).strip().splitlines()
         raise CheckpointError(
-            f"{path}: the weights do not fit the model its config describes (another architecture?): "
+            f"{shown(path)}: the weights do not fit the model its config describes (another architecture?): "
             f"{' '.join(s.strip() for s in first[:2])}"
         ) from None
     for name, tensor in state.items():
         if torch.is_tensor(tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all():
-            raise CheckpointError(f"{path}: weight {name} holds NaN or infinite values; the training that wrote it diverged")
+            raise CheckpointError(f"{shown(path)}: weight {name} holds NaN or infinite values; the training that wrote it diverged")
     return model
 
 
@@ -210,14 +367,48 @@ def finished(checkpoint: dict) -> bool:
 
 
 def check_resumable(checkpoint: dict, path: Path | str = "checkpoint") -> None:
-    """Raise ``CheckpointError`` if the checkpoint lacks what resuming needs (a checkpoint of
-    weights only evaluates and predicts, but holds no optimizer state to continue from)."""
-    missing = [key for key in ("train_config", "progress", "optimizer", "rng") if not isinstance(checkpoint.get(key), dict)]
+    """Raise ``CheckpointError`` with a one-line reason if training cannot continue exactly from
+    this (validated) checkpoint: a weights-only file, another version's training state, or an
+    optimizer state that does not fit the weights."""
+    missing = [key for key in ("train_config", "progress", "optimizer", "rng") if key not in checkpoint]
     if missing:
         raise CheckpointError(
-            f"{path}: cannot be resumed: it holds the weights but no {', '.join(missing)} (a checkpoint "
-            "for evaluation only); start a new run instead"
-        )
+            f"{shown(path)}: cannot be resumed: it holds the weights only (no {', '.join(missing)}); it still "
+            "evaluates and predicts; to train on, start a new run with --out")
+    for section, schema in SECTIONS.items():  # a field it lacks (an older file's) takes its default
+        unknown = sorted(set(checkpoint[section]) - set(schema))
+        if unknown:
+            raise CheckpointError(
+                f"{shown(path)}: cannot be resumed by this lstm-mnist: its {section} has fields it does not know "
+                f"({', '.join(map(str, unknown))}), written by a newer version; it still evaluates and predicts")
+    state, like = checkpoint["rng"].get("torch"), torch.get_rng_state()
+    if not torch.is_tensor(state) or state.dtype != like.dtype or state.shape != like.shape:
+        raise CheckpointError(f"{shown(path)}: cannot be resumed: rng.torch is not a random-number state")
+    cuda = checkpoint["rng"].get("cuda", [])
+    if not isinstance(cuda, (list, tuple)) or not all(torch.is_tensor(t) and t.dtype == torch.uint8 for t in cuda):
+        raise CheckpointError(f"{shown(path)}: cannot be resumed: rng.cuda is not a list of random-number states")
+    problem = _optimizer_problem(checkpoint["optimizer"], model_config(checkpoint, path))
+    if problem:
+        raise CheckpointError(f"{shown(path)}: cannot be resumed: {problem}")
+
+
+def _optimizer_problem(optimizer: dict, config: ModelConfig) -> str | None:
+    """Why Adam's state does not fit the model's parameters, or None."""
+    with torch.device("meta"):
+        shapes = [p.shape for p in RecurrentClassifier(config).parameters()]
+    groups, state = optimizer.get("param_groups"), optimizer.get("state")
+    if not isinstance(groups, list) or not isinstance(state, dict) or not all(isinstance(g, dict) for g in groups):
+        return "its optimizer state is not Adam's (param_groups, state)"
+    params = [i for g in groups for i in (g.get("params") if isinstance(g.get("params"), list) else [None])]
+    if sorted(params, key=str) != list(range(len(shapes))):
+        return f"its optimizer holds {len(params)} parameters, the model has {len(shapes)}"
+    for index, entry in state.items():
+        if not isinstance(index, int) or not 0 <= index < len(shapes) or not isinstance(entry, dict):
+            return f"its optimizer state has an entry {index!r:.20} that is no parameter of the model"
+        for moment in ("exp_avg", "exp_avg_sq"):
+            if not torch.is_tensor(entry.get(moment)) or entry[moment].shape != shapes[index]:
+                return f"its optimizer's {moment} of parameter {index} does not fit the parameter's shape"
+    return None
 
 
 def restore(checkpoint: dict, optimizer: torch.optim.Optimizer, device: torch.device) -> tuple[Progress, list[dict]]:

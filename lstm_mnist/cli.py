@@ -13,10 +13,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from .data import default_data_dir
+from .data import MAX_SEED, NUM_CLASSES, default_data_dir
 from .errors import LSTMMnistError, UsageError
+from .files import kind, shown
+from .model import count_parameters
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
@@ -33,13 +36,20 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the description's line breaks (each flag's help states its default)."""
 
 
-def whole_number(text: str, minimum: int) -> int:
+MAX_WHOLE = 2**31 - 1  # any count or index: far above every real use, far below what tensors index
+MAX_BATCH = 1_000_000  # images per step or forward pass (MNIST has 70,000)
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # about 3.4e38: what the weights and the learning rate are held in
+
+
+def whole_number(text: str, minimum: int, maximum: int = MAX_WHOLE) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
     if value < minimum:
         raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+    if value > maximum:
+        raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {text[:40]}")
     return value
 
 
@@ -51,13 +61,25 @@ def non_negative_int(text: str) -> int:
     return whole_number(text, minimum=0)
 
 
+def batch_size(text: str) -> int:
+    return whole_number(text, minimum=1, maximum=MAX_BATCH)
+
+
+def seed(text: str) -> int:
+    """0 to MAX_SEED: the batch order and the augmentation derive 64-bit generator seeds from it."""
+    return whole_number(text, minimum=0, maximum=MAX_SEED)
+
+
 def finite_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    if abs(value) > FLOAT32_MAX:
+        raise argparse.ArgumentTypeError(f"must be a finite number in float32 (at most {FLOAT32_MAX:.3g} in size), "
+                                         f"got {text[:40]}")
     return value
 
 
@@ -69,10 +91,19 @@ def positive_float(text: str) -> float:
 
 
 def class_names(text: str) -> tuple[str, ...]:
-    """Ten comma-separated names, one per label 0..9 ("T-shirt,Trouser,...")."""
-    names = tuple(name.strip() for name in text.split(","))
-    if len(names) != 10 or not all(names):
-        raise argparse.ArgumentTypeError(f"expected 10 non-empty comma-separated names, got {len(names)}")
+    """Ten distinct comma-separated names, one per label 0..9 ("T-shirt,Trouser,..."). Bytes that
+    are not UTF-8 are kept as ``\\xe9`` escapes, so every name can be printed and saved."""
+    names = tuple(shown(name).strip() for name in text.split(","))
+    if len(names) != NUM_CLASSES:
+        raise argparse.ArgumentTypeError(f"expected {NUM_CLASSES} non-empty comma-separated names, got {len(names)}")
+    blank = [str(k) for k, name in enumerate(names) if not name]
+    if blank:
+        raise argparse.ArgumentTypeError(f"the name of label {', '.join(blank)} is blank (10 names, for labels 0..9)")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        where = "; ".join(f"{name!r} for labels {', '.join(str(k) for k, n in enumerate(names) if n == name)}"
+                          for name in repeated)
+        raise argparse.ArgumentTypeError(f"each label needs its own name, got {where}")
     return names
 
 
@@ -125,29 +156,86 @@ def device_from_flag(parser: argparse.ArgumentParser, name: str) -> tuple[torch.
 
 
 def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag: str = "--out",
-                      if_exists: str = "choose another --out, or pass --overwrite") -> None:
+                      if_exists: str = "choose another --out, or pass --overwrite", inputs=()) -> None:
     """Fail before any work if ``path`` (given as ``flag``) cannot be written, would clobber a
-    file (``if_exists`` says what to do instead), or would not fit on its disk (``needed_bytes``
-    twice over: the old file stays until the new one is complete). Raises ``UsageError``."""
+    file (``if_exists`` says what to do instead) or one of the command's own ``inputs``, is not
+    a regular file, or would not fit on its disk (``needed_bytes`` twice over: the old file stays
+    until the new one is complete). Raises ``UsageError``.
+
+    Folders: a command writes the file (or, for ``--plots``, the folder) it is asked to write,
+    never the folders above it: a missing one is refused, in every command alike."""
+    path = Path(path)
+    name = f"{flag} {shown(path)}"
     if path.is_dir():
-        raise UsageError(f"{flag} {path}: is a folder; give the name of a file in it")
+        raise UsageError(f"{name}: is a folder; give the name of a file in it")
     parent = path.parent
     if not parent.is_dir():
-        raise UsageError(f"{flag} {path}: folder {parent} does not exist; create it first")
+        existing = next(p for p in (parent, *parent.parents) if os.path.lexists(p))  # the nearest that exists
+        if not existing.is_dir():
+            raise UsageError(f"{name}: {shown(existing)} is in the way: it is a file, not a folder")
+        raise UsageError(f"{name}: folder {shown(parent)} does not exist; create it first")
+    for given in inputs:
+        if same_file(path, Path(given)):
+            raise UsageError(f"{name}: is this command's own input {shown(given)}; it would be written over: "
+                             f"choose another {flag}")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{name}: exists and is {kind(path.stat().st_mode)}, not a file to replace")
     if path.exists() and not may_replace:
-        raise UsageError(f"{flag} {path}: exists; {if_exists}")
+        raise UsageError(f"{name}: exists; {if_exists}")
     probe = parent / f".{path.name}.write-test-{os.getpid()}"
     try:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
-        raise UsageError(f"{flag} {path}: cannot write in {parent} ({e.strerror})") from None
+        raise UsageError(f"{name}: cannot write in {shown(parent)} ({e.strerror})") from None
     free = shutil.disk_usage(parent).free
     if free < 2 * needed_bytes:
         raise UsageError(
             f"{flag} {path}: only {free / 1e6:.1f} MB free in {parent}; it needs about "
             f"{needed_bytes / 1e6:.1f} MB, twice that while it is replaced: free some space or choose another {flag}"
         )
+
+
+def check_output_folder(folder: Path, names, flag: str, inputs=()) -> None:
+    """``check_output_path`` for a folder the command fills with ``names`` (replacing them):
+    an existing folder's files are checked; a missing folder needs its parent, where it is made."""
+    folder = Path(folder)
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise UsageError(f"{flag} {shown(folder)}: exists and is not a folder")
+    if folder.is_dir():
+        for name in names:
+            check_output_path(folder / name, may_replace=True, flag=flag, inputs=inputs)
+    else:
+        check_output_path(folder, may_replace=False, flag=flag)
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (through links, ``..`` and the like)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return a.resolve() == b.resolve()
+
+
+def memory_of(device: torch.device) -> tuple[int, str]:
+    """The memory a model on ``device`` can use, in bytes, and where that is, in words."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory, f"{device}'s memory"
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "this machine's memory"
+
+
+def check_model_size(config, device: torch.device) -> None:
+    """A ``UsageError`` (one line) if training the model ``config`` describes cannot fit in the
+    device's memory: weights, gradients and Adam's two moments, in float32 (16 bytes a
+    parameter), before the activations. Checked before anything is allocated."""
+    n = count_parameters(config)
+    needed = 16 * n
+    available, where = memory_of(device)
+    if needed > available:
+        raise UsageError(f"--hidden-size {config.hidden_size}: the {config.cell.upper()} model would have {n:,} parameters; "
+                         f"training them needs at least {needed / 1e9:,.1f} GB (weights, gradients and Adam's two "
+                         f"moments in float32), more than the {available / 1e9:,.1f} GB of {where}; choose a smaller "
+                         "--hidden-size")
 
 
 def installed() -> bool:
@@ -175,14 +263,19 @@ def command_line(script: str) -> str:
 
 
 def run(main: Callable[[], int | None], prog: str) -> int:
-    """Call ``main()`` and turn expected failures into one line on stderr and an exit status."""
+    """Call ``main()`` and turn expected failures into one line on stderr (one per problem) and
+    an exit status. Text the terminal's encoding cannot show comes out escaped, never as a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return main() or 0
     except UsageError as e:
         print(f"{prog}: error: {e} (see --help)", file=sys.stderr)
         return USAGE_ERROR
     except LSTMMnistError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
+        for line in str(e).splitlines() or [""]:
+            print(f"{prog}: error: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

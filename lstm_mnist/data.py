@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .errors import DataError
+from .files import open_regular, shown
 
 IMAGE_SIZE = 28  # rows = pixels per row
 NUM_CLASSES = 10
@@ -47,6 +48,8 @@ FILES = {
     "test_labels": "t10k-labels-idx1-ubyte",
 }
 IDX_UBYTE = 0x08
+MAX_IDX_BYTES = 2**30  # the most data an IDX file may claim (1 GiB; MNIST's largest holds 47 MB)
+MAX_SEED = 2**32 - 1  # seeds above would overflow the 64-bit generator seeds derived from them below
 
 
 @dataclass
@@ -83,38 +86,49 @@ class MNIST:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """The array stored in an IDX file (gzip-compressed if its name ends in .gz)."""
+    """The array stored in an IDX file (gzip-compressed if its name ends in .gz). The header is
+    read and checked first; then exactly the bytes it announces (at most ``MAX_IDX_BYTES``),
+    so a file that would decompress to gigabytes is refused before it is decompressed."""
     path = Path(path)
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                raw = f.read()
-        else:
-            raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected an IDX file") from None
+        with open_regular(path, DataError, "IDX file") as raw_file:
+            size = os.fstat(raw_file.fileno()).st_size
+            with (gzip.GzipFile(fileobj=raw_file, mode="rb") if path.suffix == ".gz" else raw_file) as f:
+                dims = _read_header(f, path)
+                expected = math.prod(dims)  # Python ints: no overflow for absurd headers
+                if path.suffix != ".gz" and size - 4 - 4 * len(dims) != expected:  # raw: the size is known
+                    found = size - 4 - 4 * len(dims)
+                    what = "truncated" if found < expected else "has trailing bytes"
+                    raise DataError(f"{shown(path)}: {what}: dimensions {dims} need {expected} bytes of data, found {found}")
+                if expected > MAX_IDX_BYTES:
+                    raise DataError(
+                        f"{shown(path)}: its header claims dimensions {dims}, {expected:,} bytes of data, more than the "
+                        f"{MAX_IDX_BYTES:,} this reader accepts (MNIST's largest file holds 47 MB); not an MNIST file"
+                    )
+                payload = f.read(expected + 1)  # one byte more tells trailing data apart, without reading it all
     except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
-        raise DataError(f"{path}: cannot read ({_reason(e)}); the file is corrupt or truncated, fetch it again") from None
+        raise DataError(f"{shown(path)}: cannot read ({_reason(e)}); the file is corrupt or truncated, fetch it again") from None
+    if len(payload) != expected:
+        what = "truncated" if len(payload) < expected else "has trailing bytes"
+        found = len(payload) if len(payload) < expected else f"more than {expected}"
+        raise DataError(f"{shown(path)}: {what}: dimensions {dims} need {expected} bytes of data, found {found}")
+    return np.frombuffer(payload, dtype=np.uint8).reshape(dims)
 
-    if len(raw) < 4:
-        raise DataError(f"{path}: {'empty file' if not raw else 'too short'}, not an IDX file")
-    zero, type_code, ndim = int.from_bytes(raw[0:2], "big"), raw[2], raw[3]
+
+def _read_header(f, path: Path) -> tuple[int, ...]:
+    """The dimensions in an IDX header (magic number checked), read from the open file ``f``."""
+    magic = f.read(4)
+    if len(magic) < 4:
+        raise DataError(f"{shown(path)}: {'empty file' if not magic else 'too short'}, not an IDX file")
+    zero, type_code, ndim = int.from_bytes(magic[0:2], "big"), magic[2], magic[3]
     if zero != 0 or ndim == 0:
-        raise DataError(f"{path}: bad magic number 0x{raw[:4].hex()}, not an IDX file")
+        raise DataError(f"{shown(path)}: bad magic number 0x{magic.hex()}, not an IDX file")
     if type_code != IDX_UBYTE:
-        raise DataError(f"{path}: IDX type code 0x{type_code:02x} is not supported (MNIST uses 0x08, unsigned bytes)")
-    header_size = 4 + 4 * ndim
-    if len(raw) < header_size:
-        raise DataError(f"{path}: truncated header ({len(raw)} bytes for {ndim} dimensions)")
-    dims = tuple(int.from_bytes(raw[4 + 4 * k : 8 + 4 * k], "big") for k in range(ndim))
-    expected = math.prod(dims)  # Python ints: no overflow for absurd headers
-    found = len(raw) - header_size
-    if found != expected:
-        what = "truncated" if found < expected else "has trailing bytes"
-        raise DataError(f"{path}: {what}: dimensions {dims} need {expected} bytes of data, found {found}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(dims)
+        raise DataError(f"{shown(path)}: IDX type code 0x{type_code:02x} is not supported (MNIST uses 0x08, unsigned bytes)")
+    header = f.read(4 * ndim)
+    if len(header) < 4 * ndim:
+        raise DataError(f"{shown(path)}: truncated header ({4 + len(header)} bytes for {ndim} dimensions)")
+    return tuple(int.from_bytes(header[4 * k : 4 + 4 * k], "big") for k in range(ndim))
 
 
 def read_images(path: Path) -> np.ndarray:
@@ -185,6 +199,7 @@ def download(root: Path = DOWNLOAD_ROOT, timeout_s: float = DOWNLOAD_TIMEOUT_S) 
     """Download MNIST with torchvision into ``root/MNIST/raw``, all or nothing."""
     import torchvision  # imported here: only the download needs it
 
+    created = [folder for folder in (root, *root.parents) if not folder.exists()]  # deepest first
     root.mkdir(parents=True, exist_ok=True)
     previous_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout_s)
@@ -199,6 +214,11 @@ def download(root: Path = DOWNLOAD_ROOT, timeout_s: float = DOWNLOAD_TIMEOUT_S) 
                     if source.exists():
                         os.replace(source, target / source.name)
     except Exception as e:  # noqa: BLE001 - any failure means "no download", reported in one line
+        for folder in created:  # leave no empty ./data behind (rmdir removes only empty folders)
+            try:
+                folder.rmdir()
+            except OSError:
+                break
         raise DataError(_reason(e)) from None
     finally:
         socket.setdefaulttimeout(previous_timeout)

@@ -89,3 +89,14 @@ def weighted_for_ddp(loss: torch.Tensor, shard_size: int, batch_size: int) -> to
     if world_size() == 1:
         return loss
     return loss * (shard_size * world_size() / batch_size)
+
+
+def lost_a_worker(error: BaseException) -> bool:
+    """Whether ``error`` is the process group breaking (a rank died: gloo's or NCCL's error), as
+    opposed to any other failure, which is reported as itself."""
+    if world_size() == 1:
+        return False
+    if isinstance(error, getattr(dist, "DistError", ())):
+        return True
+    text = str(error).lower()
+    return any(word in text for word in ("gloo", "nccl", "connection closed", "connection reset", "broken pipe"))

@@ -7,6 +7,8 @@ and inverted if its background is light. An image that is already 28x28 is taken
 (inverted if needed): it is most likely an MNIST-style digit already.
 """
 
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,19 +16,31 @@ import torch
 from PIL import Image
 
 from .errors import LSTMMnistError
+from .files import open_regular, shown
 
 SIZE = 28  # the field
 BOX = 20  # the digit's longer side
 INK = 0.2  # a pixel brighter than this (after inversion) is part of the digit
+MAX_PIXELS = 40_000_000  # larger images are refused from their header (a 40-megapixel photo is 160 MB as floats)
 
 
 def load_image(path: Path) -> torch.Tensor:
     """One image file as MNIST pixels: (28, 28) floats in [0, 1], white digit on black."""
-    try:
-        with Image.open(path) as file:
-            grey = np.asarray(file.convert("L"), dtype=np.float32) / 255.0  # (height, width), 8-bit greyscale
-    except (OSError, ValueError) as e:  # PIL's UnidentifiedImageError is an OSError
-        raise LSTMMnistError(f"{path}: not a readable image ({e})") from None
+    with open_regular(path, LSTMMnistError, "image") as raw, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)  # a refusal below, not a warning
+        try:
+            with Image.open(raw) as file:  # reads the header only: the size is known before any pixel
+                width, height = file.size
+                if width * height > MAX_PIXELS:
+                    raise LSTMMnistError(too_large(path, f"{width}x{height}"))
+                grey = np.asarray(greyscale(file), dtype=np.float32) / 255.0  # (height, width), 8-bit
+        except LSTMMnistError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:  # Pillow's own limit, in open()
+            claimed = re.search(r"\((\d+) pixels\)", str(e))
+            raise LSTMMnistError(too_large(path, f"{int(claimed[1]):,}" if claimed else "too many")) from None
+        except Exception as e:  # noqa: BLE001 - Pillow's decoders raise many types for a damaged file
+            raise LSTMMnistError(f"{shown(path)}: not a readable image ({e})") from None
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if border.mean() > 0.5:  # dark digit on a light background: invert
         grey = 1.0 - grey
@@ -35,7 +49,26 @@ def load_image(path: Path) -> torch.Tensor:
     try:
         return torch.from_numpy(to_mnist_form(grey))
     except ValueError as e:
-        raise LSTMMnistError(f"{path}: {e}") from None
+        raise LSTMMnistError(f"{shown(path)}: {e}") from None
+
+
+def too_large(path: Path, size: str) -> str:
+    return (f"{shown(path)}: claims {size} pixels, more than the {MAX_PIXELS // 10**6} million this reader accepts "
+            "(a decompression bomb?); scale it down first")
+
+
+def greyscale(image: Image.Image) -> Image.Image:
+    """The image in 8-bit greyscale ("L"). A drawing with transparency (RGBA, LA, a palette with
+    a transparent colour) is first laid on the background its strokes stand out from: white
+    under dark strokes, black under light ones (its transparent pixels' own colour means nothing)."""
+    if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+        return image.convert("L")
+    rgba = image.convert("RGBA")
+    alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0  # (height, width)
+    ink = np.asarray(rgba.convert("L"), dtype=np.float32) / 255.0  # the strokes' brightness
+    strokes = float((ink * alpha).sum() / alpha.sum()) if alpha.sum() > 0 else 0.0
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255) if strokes < 0.5 else (0, 0, 0, 255))
+    return Image.alpha_composite(background, rgba).convert("L")
 
 
 def to_mnist_form(grey: np.ndarray) -> np.ndarray:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, nn
+from torch.nn.modules import module as module_hooks
 
 from . import bptt
 from .cell import LSTMCell, LSTMState
@@ -109,10 +110,10 @@ class RecurrentClassifier(nn.Module):
         """The seeds' loop: the cell reads the rows ``x`` (B, T, I) in order; the head turns
         its last output into logits (B, K). Given a list as ``records``, the cell adds a dict of
         its tensors to it at every step (trace.py asks for them this way)."""
-        # The fast path computes what LSTMCell's equations do; a trace, an experiment's gate_hook, a
-        # cell of another class (a subclass with other equations too) and torch.compile take the loop.
-        if (self.fast and records is None and type(self.cell) is LSTMCell and self.cell.gate_hook is None
-                and not bptt.is_compiling()):
+        # The fast path computes what LSTMCell's equations do, without calling the cell: a trace, an
+        # experiment's gate_hook, a module hook on the cell, a cell of another class (a subclass with
+        # other equations too) and torch.compile take the loop.
+        if self.fast and records is None and not bptt.is_compiling() and fast_path_computes(self.cell):
             return self.head(bptt.last_output(self.cell, x))  # (B, K): the loop below, as one node (bptt.py)
         B = x.size(0)
         # Row t of every image in the batch is x[:, t, :]: this is all that the seeds'
@@ -126,11 +127,22 @@ class RecurrentClassifier(nn.Module):
         return self.head(output)  # (B, K): logits from the last output
 
 
+def fast_path_computes(cell: nn.Module) -> bool:
+    """Whether bptt.py computes exactly what ``cell`` would: an LSTMCell itself (a subclass may have
+    other equations), with no gate_hook and no module hooks (bptt.py does not call the cell)."""
+    hooks = (cell._forward_hooks, cell._forward_pre_hooks, module_hooks._global_forward_hooks,
+             module_hooks._global_forward_pre_hooks)
+    return type(cell) is LSTMCell and cell.gate_hook is None and not any(hooks)
+
+
 def count_parameters(config: ModelConfig) -> int:
-    """How many numbers the model of ``config`` holds, found without allocating them (on the
-    "meta" device), so that an absurd size can be refused before any work."""
-    with torch.device("meta"):
-        return sum(p.numel() for p in RecurrentClassifier(config).parameters())
+    """How many numbers the model of ``config`` holds, counted without building it (so that an
+    absurd size is refused before anything is allocated; a test checks it against the model)."""
+    H, I, K = config.hidden_size, config.input_size, config.num_classes
+    blocks = {"lstm": 4, "gru": 3, "rnn": 1}[config.cell]  # blocks of H rows in weight_ih, weight_hh, the biases
+    cell_input = H if config.input_projection else I
+    projection = I * H + H if config.input_projection else 0
+    return projection + blocks * H * (cell_input + H) + 2 * blocks * H + H * K + K
 
 
 LSTMClassifier = RecurrentClassifier  # the name it had when it held only the LSTM

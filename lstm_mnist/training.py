@@ -54,6 +54,7 @@ class RunOptions:
     compile: bool = False  # the training steps through torch.compile (evaluation stays eager)
     tensorboard: Path | None = None  # also write the metrics as TensorBoard events in this folder
     stop: "StopSignals | None" = None  # listening already (train.py's, since start-up); None: fit listens
+    readable: bool = False  # the readable loop with autograd (model.fast = False), to step through the cell
 
 
 class TrainingInterrupted(LSTMMnistError):
@@ -154,6 +155,7 @@ def train(model_config: ModelConfig, config: TrainConfig, data: MNIST, out: Path
     else:
         model = ckpt.build_model(resume)
     model = model.to(device)
+    model.fast = not options.readable
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     progress, metrics = ckpt.restore(resume, optimizer, device) if resume is not None else (Progress(), [])
     return model, fit(model, optimizer, data, config, out, progress, metrics, options, class_names)

@@ -158,10 +158,21 @@ def write_site(out: Path, data_js: str, overwrite: bool) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def site_names() -> set[str]:
+    """The names of the files a site is made of (the page's files and the data file)."""
+    assets = resources.files(__package__) / ASSETS
+    return {entry.name for entry in assets.iterdir() if entry.is_file() and not entry.name.startswith(".")} | {DATA_FILE}
+
+
 def check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> None:
-    """A usage error (exit 2) before any work if the site cannot go to ``out``."""
+    """A usage error (exit 2) before any work if the site cannot go to ``out``. --overwrite replaces
+    a site this command made, never a folder that holds anything else (a checkpoint, say)."""
     if out.exists() and not out.is_dir():
         parser.error(f"--out {out}: is a file; give a folder")
+    others = sorted(entry.name for entry in out.iterdir() if entry.name not in site_names()) if out.is_dir() else []
+    if others:
+        parser.error(f"--out {out}: holds files that are not part of a site made by this command ("
+                     f"{', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); choose a new or empty folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         parser.error(f"--out {out}: is not empty; choose another --out, or pass --overwrite")
     parent = out.absolute().parent

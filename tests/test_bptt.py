@@ -203,3 +203,13 @@ def test_evaluation_takes_the_inference_loop_and_training_the_autograd_node(monk
     assert calls == ["inference"]
     model(torch.rand(2, 28, 28)).sum().backward()  # gradients wanted: LSTMThroughTime
     assert calls == ["inference"] and model.cell.weight_hh.grad is not None
+
+
+def test_a_module_hook_on_the_cell_still_fires():
+    """A forward hook on the cell (a user's probe) is called at every row: the model takes the loop."""
+    model = LSTMClassifier(hidden_size=8)
+    outputs = []
+    handle = model.cell.register_forward_hook(lambda module, args, output: outputs.append(output[0]))
+    model(torch.rand(2, 28, 28))
+    handle.remove()
+    assert len(outputs) == 28

@@ -14,7 +14,8 @@ from conftest import ROOT, run_script
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
 
-SMALL = ["--device", "cpu", "--hidden-size", "32", "--batch-size", "16", "--validation-size", "500"]
+SMALL = ["--device", "cpu", "--hidden-size", "32", "--batch-size", "16", "--validation-size", "500",
+         "--limit-train", "400"]
 
 
 def one_line_error(result, status):
@@ -230,7 +231,7 @@ def test_readme_mentions_only_flags_that_exist(run_in_process):
                     ("train.py", "evaluate.py", "predict.py", "inspect_digit.py"))
     helps += "".join(run_script(*command, "--help").stdout for command in
                      [("scripts/make_results.py",), ("scripts/rnn_vs_lstm.py",), ("scripts/forget_bias_sweep.py",),
-                      ("scripts/make_shipped_checkpoint.py",), ("-m", "lstm_mnist.bench")])
+                      ("scripts/make_shipped_checkpoint.py",), ("-m", "lstm_mnist.bench"), ("-m", "lstm_mnist.web")])
     mentioned = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*[a-z]", readme))
     assert mentioned, "the README names no flag at all?"
     missing = sorted(flag for flag in mentioned if flag not in helps)

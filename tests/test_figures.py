@@ -86,7 +86,7 @@ def test_inspect_errors_are_one_line(small_checkpoint, synthetic_dir, tmp_path):
 
 
 def test_evaluate_plots_confusion_matrix_and_misclassified(small_checkpoint, synthetic_dir, tmp_path):
-    plots = tmp_path / "plots" / "test"
+    plots = tmp_path / "plots"  # made by evaluate.py (the folders above it must exist)
     result = run_script("evaluate.py", str(small_checkpoint), "--data-dir", str(synthetic_dir), "--device", "cpu",
                         "--plots", str(plots), "--max-images", "12", "--json")
     assert result.returncode == 0, result.stderr

@@ -19,7 +19,7 @@ from lstm_mnist.config import TrainConfig
 def test_folder_to_csv_matches_the_model(tmp_path):
     torch.manual_seed(0)
     model = LSTMClassifier(hidden_size=16)
-    ckpt.save(tmp_path / "m.pt", make_checkpoint(model, torch.optim.Adam(model.parameters()), TrainConfig(),
+    ckpt.save(tmp_path / "m.pt", ckpt.make(model, torch.optim.Adam(model.parameters()), TrainConfig(),
                                                  Progress(epoch=1), []))
     images, _ = synthetic_digits(7, np.random.default_rng(1))
     folder = tmp_path / "digits"

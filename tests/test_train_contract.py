@@ -106,3 +106,20 @@ def test_a_lost_worker_is_one_line_with_the_way_to_resume(run_in_process, synthe
                                     "--out", str(tmp_path / "d.pt")), status=1)
     assert "a worker process was lost (" in error and "Connection closed by peer" in error
     assert f"--resume {tmp_path / 'd.pt'}" in error
+
+
+def test_a_stop_before_the_first_save_does_not_offer_to_resume_an_older_file(run_in_process, synthetic_dir,
+                                                                              tmp_path, monkeypatch):
+    out = tmp_path / "old.pt"
+    out.write_bytes(b"another run's checkpoint")
+    old = out.stat().st_mtime - 60
+    os.utime(out, (old, old))
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("lstm_mnist.commands.train.load_mnist", ctrl_c)
+    error = one_line(run_in_process("train.py", *TINY, "--data-dir", str(synthetic_dir), "--out", str(out),
+                                    "--overwrite"), status=130)
+    assert error == "train.py: interrupted"  # no "resume with": the file is not this run's
+    assert out.read_bytes() == b"another run's checkpoint"

@@ -294,9 +294,11 @@ def test_the_command_refuses_what_it_cannot_do_in_one_line(small_checkpoint, tmp
     full = tmp_path / "full"
     full.mkdir()
     (full / "notes.txt").write_text("mine")
-    code, err = run_web(capsys, small_checkpoint, "--out", full)
-    assert code == 2 and err == (f"python -m lstm_mnist.web: error: --out {full}: is not empty; choose another "
-                                 "--out, or pass --overwrite (see --help)")
+    for overwrite in ([], ["--overwrite"]):  # --overwrite replaces a site, never a folder of other files
+        code, err = run_web(capsys, small_checkpoint, "--out", full, *overwrite)
+        assert code == 2 and err == (f"python -m lstm_mnist.web: error: --out {full}: holds files that are not part "
+                                     "of a site made by this command (notes.txt); choose a new or empty folder "
+                                     "(see --help)")
     assert (full / "notes.txt").read_text() == "mine"
     code, err = run_web(capsys, tmp_path / "missing.pt", "--out", tmp_path / "site")
     assert code == 2 and err.endswith("missing.pt: no such file (see --help)")
@@ -330,8 +332,8 @@ def test_the_site_is_written_whole_and_replaced_whole(small_checkpoint, syntheti
         assert np.array_equal(stored, tensor.numpy().ravel()), name
     assert [e["number"] for e in data["main"]["equations"]] == [1, 2, 3, 4, 5, 6, 7]
 
-    (out / "stale.txt").write_text("from before")
+    (out / "weights.js").write_text("// from before")
     assert web.main([str(small_checkpoint), "--out", str(out), "--overwrite", "--samples", "0"]) == 0
-    assert not (out / "stale.txt").exists() and (out / "index.html").exists()
+    assert (out / "weights.js").read_text() != "// from before" and (out / "index.html").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["site"]  # no temporary folder left beside it
     assert "0 test digits" in capsys.readouterr().out

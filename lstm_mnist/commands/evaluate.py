@@ -11,9 +11,11 @@ from pathlib import Path
 
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, class_names,
-                            command_line, device_from_flag, positive_int, program_name, run)
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, batch_size,
+                            check_output_folder, class_names, command_line, device_from_flag, positive_int,
+                            program_name, run)
 from lstm_mnist.data import load_mnist
+from lstm_mnist.files import shown
 from lstm_mnist.evaluation import format_report, logits_of, metrics_of
 
 
@@ -25,14 +27,15 @@ def build_parser() -> ArgumentParser:
                         help="the 10,000 test images, or the 5,000 validation images (default: test)")
     add_data_dir_flag(parser)
     add_device_flag(parser)
-    parser.add_argument("--batch-size", type=positive_int, default=1000, metavar="N",
+    parser.add_argument("--batch-size", type=batch_size, default=1000, metavar="N",
                         help="images per forward pass (default: 1000)")
     parser.add_argument("--class-names", type=class_names, default=None, metavar="NAMES",
                         help="what labels 0..9 mean, comma-separated (default: the names stored by train.py "
                              "--class-names, else the digits)")
     parser.add_argument("--plots", type=Path, default=None, metavar="DIR",
                         help="also draw DIR/confusion_matrix.png and DIR/misclassified.png (the most confident "
-                             "mistakes, with their true and predicted labels); DIR is created if needed")
+                             "mistakes, with their true and predicted labels), replacing any there; DIR is created if its "
+                             "parent folder exists")
     parser.add_argument("--max-images", type=positive_int, default=100, metavar="N",
                         help="at most this many images in misclassified.png (default: 100)")
     parser.add_argument("--json", action="store_true",
@@ -44,15 +47,18 @@ def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
     device, device_line = device_from_flag(parser, args.device)
-    if args.plots is not None and args.plots.exists() and not args.plots.is_dir():
-        parser.error(f"--plots {args.plots}: exists and is not a folder")
+    if args.plots is not None:
+        try:
+            check_output_folder(args.plots, PLOTS, "--plots", inputs=[args.checkpoint])
+        except ValueError as e:
+            parser.error(str(e))
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
     split = getattr(load_mnist(args.data_dir, validation_size=ckpt.validation_size(checkpoint)), args.split).to(device)
     logits = logits_of(model, split.images, args.batch_size)  # (N, K)
     metrics = metrics_of(logits, split.labels)
     names = args.class_names or ckpt.class_names(checkpoint)
     if args.json:
-        print(json.dumps({"checkpoint": str(args.checkpoint), "split": args.split,
+        print(json.dumps({"checkpoint": shown(args.checkpoint), "split": args.split,
                           "class_names": list(names) if names else None, **metrics}))
     else:
         print(device_line)
@@ -64,9 +70,12 @@ def main() -> int:
     return 0
 
 
+PLOTS = ("confusion_matrix.png", "misclassified.png")
+
+
 def draw_plots(split, logits, metrics: dict, folder: Path, names, max_images: int, title: str) -> list[Path]:
     """The confusion matrix, and the misclassified images, most confident mistakes first."""
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(exist_ok=True)  # its parent was checked before any work
     drawn = [figures.confusion_matrix(metrics["confusion_matrix"], folder / "confusion_matrix.png", names,
                                       title=title)]
     probabilities = logits.softmax(dim=1).cpu()  # (N, K)

@@ -14,6 +14,7 @@ probabilities, and the forget gate and memory of the most decisive units; --anim
 reading row by row as a GIF. From Python: lstm_mnist.trace.trace.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, ad
                             command_line, device_from_flag, non_negative_int, program_name, run)
 from lstm_mnist.data import load_mnist
 from lstm_mnist.evaluation import class_labels
+from lstm_mnist.files import shown
 from lstm_mnist.images import load_image
 from lstm_mnist.trace import format_trace, trace
 
@@ -64,6 +66,16 @@ def can_print_blocks(stream) -> bool:
     return True
 
 
+def check_output(parser, path: Path, flag: str, args) -> None:
+    """An output's path (``--figure``, ``--animation``), checked before any work (a usage error):
+    never the checkpoint or image read."""
+    inputs = [args.checkpoint] + ([args.image] if args.image is not None else [])
+    try:
+        check_output_path(path, may_replace=True, flag=flag, inputs=inputs)
+    except ValueError as e:
+        parser.error(str(e))
+
+
 def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
@@ -71,38 +83,30 @@ def main() -> int:
     if args.row is not None and args.row >= 28:
         parser.error(f"--row {args.row}: an image has rows 0 to 27")
 
+    index = args.index or 0
+    default_figure = Path(f"trace-{args.image.stem}.png" if args.image is not None else f"trace-{args.split}-{index}.png")
+    figure = None if args.no_figure else args.figure or default_figure
+    for flag, path in (("--figure", figure), ("--animation", args.animation)):
+        if path is not None:  # checked before any work
+            check_output(parser, path, flag, args)
+    if args.image is not None and not os.path.lexists(args.image):
+        parser.error(f"--image {shown(args.image)}: no such file")
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
     names = ckpt.class_names(checkpoint)
     if args.image is not None:
-        if not args.image.is_file():
-            parser.error(f"--image {args.image}: no such file")
         image, label = load_image(args.image), None
-        source, default_figure = f"{args.image}", Path(f"trace-{args.image.stem}.png")
+        source = shown(args.image)
     else:
-        index = args.index or 0
         split = getattr(load_mnist(args.data_dir, validation_size=ckpt.validation_size(checkpoint)), args.split)
         if index >= len(split):
             parser.error(f"--index {index}: the {args.split} split has images 0 to {len(split) - 1}")
         image, label = split.images[index], int(split.labels[index])
-        source, default_figure = f"{args.split} image {index}", Path(f"trace-{args.split}-{index}.png")
-
-    figure = None if args.no_figure else args.figure or default_figure
-    if figure is not None:
-        try:
-            check_output_path(figure, may_replace=True, flag="--figure")
-        except ValueError as e:
-            parser.error(str(e))
-
-    if args.animation is not None:
-        try:
-            check_output_path(args.animation, may_replace=True, flag="--animation")
-        except ValueError as e:
-            parser.error(str(e))
+        source = f"{args.split} image {index}"
 
     t = trace(model, image.to(device))
     labels = class_labels(names, model.config.num_classes)
     print(f"{source}" + (f", label {labels[label]}" if label is not None else "")
-          + f"; model: {model.config.cell}, {model.config.hidden_size} units, from {args.checkpoint}")
+          + f"; model: {model.config.cell}, {model.config.hidden_size} units, from {shown(args.checkpoint)}")
     print(format_trace(t, names, unicode=not args.ascii and can_print_blocks(sys.stdout)))
     verdict = "" if label is None else (" - right" if t.prediction == label else f" - wrong, it is {labels[label]}")
     print(f"prediction: {labels[t.prediction]} ({100 * float(t.probabilities[-1, t.prediction]):.1f}%), "
@@ -110,10 +114,10 @@ def main() -> int:
     if figure is not None:
         figures.trace_figure(t, figure, row=args.row, class_names=names,
                              title=f"{source}" + (f" (label {labels[label]}):" if label is not None else ":"))
-        print(f"wrote {figure}")
+        print(f"wrote {shown(figure)}")
     if args.animation is not None:
         figures.trace_animation(t, args.animation, class_names=names)
-        print(f"wrote {args.animation}")
+        print(f"wrote {shown(args.animation)}")
     return 0
 
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import torch
 
 from lstm_mnist import checkpoint as ckpt
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_device_flag, check_output_path, command_line,
-                            device_from_flag, positive_int, program_name, run)
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_device_flag, batch_size, check_output_path,
+                            command_line, device_from_flag, program_name, run)
 from lstm_mnist.errors import LSTMMnistError
-from lstm_mnist.files import atomic_write
 from lstm_mnist.evaluation import class_labels
+from lstm_mnist.files import atomic_write, shown
 from lstm_mnist.images import load_image
 
 EXTENSIONS = {".png", ".jpg", ".jpeg"}
@@ -37,7 +37,7 @@ def build_parser() -> ArgumentParser:
                         help="the CSV to write (default: predictions.csv)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     add_device_flag(parser)
-    parser.add_argument("--batch-size", type=positive_int, default=1000, metavar="N",
+    parser.add_argument("--batch-size", type=batch_size, default=1000, metavar="N",
                         help="images per forward pass (default: 1000)")
     return parser
 
@@ -47,14 +47,18 @@ def main() -> int:
     args = parser.parse_args()
     device, _ = device_from_flag(parser, args.device)
     try:
-        check_output_path(args.out, may_replace=args.overwrite)
+        check_output_path(args.out, may_replace=args.overwrite, inputs=[args.checkpoint])
     except ValueError as e:
         parser.error(str(e))
     if not args.folder.is_dir():
-        raise LSTMMnistError(f"{args.folder}: no such folder")
+        raise LSTMMnistError(f"{shown(args.folder)}: no such folder")
     files = sorted(p for p in args.folder.iterdir() if p.suffix.lower() in EXTENSIONS and p.is_file())
     if not files:
-        raise LSTMMnistError(f"{args.folder}: no .png, .jpg or .jpeg images in it")
+        raise LSTMMnistError(f"{shown(args.folder)}: no .png, .jpg or .jpeg images in it")
+    try:
+        check_output_path(args.out, may_replace=args.overwrite, inputs=files)  # not one of the images either
+    except ValueError as e:
+        parser.error(str(e))
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
     names = class_labels(ckpt.class_names(checkpoint), model.config.num_classes)
 
@@ -69,13 +73,25 @@ def main() -> int:
 
     text = io.StringIO()
     writer = csv.writer(text)
-    writer.writerow(["file", "prediction", "probability", *(f"p_{name}" for name in names)])
+    if len(names) != probabilities.size(1):  # validate() guarantees it; a malformed CSV is never written
+        raise LSTMMnistError(f"{shown(args.checkpoint)}: {len(names)} class names for {probabilities.size(1)} classes")
+    writer.writerow(["file", "prediction", "probability", *(cell(f"p_{name}") for name in names)])
     for path, p in zip(files, probabilities.tolist()):
         best = max(range(len(p)), key=p.__getitem__)
-        writer.writerow([path.name, names[best], f"{p[best]:.6f}", *(f"{v:.6f}" for v in p)])
-    atomic_write(args.out, lambda f: f.write(text.getvalue().encode()))
-    print(f"{len(files)} images classified; wrote {args.out}")
+        writer.writerow([cell(shown(path.name)), cell(names[best]), f"{p[best]:.6f}", *(f"{v:.6f}" for v in p)])
+    atomic_write(args.out, lambda f: f.write(text.getvalue().encode("utf-8", "backslashreplace")))
+    print(f"{len(files)} images classified; wrote {shown(args.out)}")
     return 0
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP)
+
+
+def cell(text: str) -> str:
+    """A text cell for the CSV, neutralised as OWASP's CSV-injection advice says: a leading
+    = + - @ tab or carriage return gets a single quote before it, so a spreadsheet shows the
+    name instead of running it as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def command() -> int:

@@ -11,6 +11,7 @@ import shutil
 import os
 import signal
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -19,8 +20,8 @@ import torch
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import distributed, figures
 from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,
-                            check_output_path, class_names, command_line, device_from_flag, finite_float,
-                            non_negative_int, positive_float, positive_int, program_name, run)
+                            batch_size, check_model_size, check_output_path, class_names, command_line,
+                            device_from_flag, finite_float, positive_float, positive_int, program_name, run, seed)
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import load_mnist
 from lstm_mnist.errors import LSTMMnistError, UsageError
@@ -36,7 +37,15 @@ MODEL_DEFAULTS, TRAIN_DEFAULTS = ModelConfig(), TrainConfig()
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=program_name("train.py"), formatter_class=HelpFormatter,
                             description=__doc__.replace("python train.py", command_line("train.py")))
-    model = parser.add_argument_group("model (fixed once training starts; --resume takes them from the checkpoint)")
+    add_model_flags(parser.add_argument_group(
+        "model (fixed once training starts; --resume takes them from the checkpoint)"))
+    add_training_flags(parser.add_argument_group("training"))
+    add_running_flags(parser.add_argument_group("data, device, files and running"))
+    return parser
+
+
+def add_model_flags(model) -> None:
+    """The ModelConfig fields (each flag's dest names its field: "model.hidden_size")."""
     model.add_argument("--cell", dest="model.cell", choices=CELLS, default=None,
                        help="the recurrent cell: the LSTM, or a plain RNN or a GRU to compare it with "
                             f"(default: {MODEL_DEFAULTS.cell})")
@@ -50,7 +59,10 @@ def build_parser() -> ArgumentParser:
     model.add_argument("--normalize", dest="model.normalize", action=argparse.BooleanOptionalAction, default=None,
                        help="standardise pixels with MNIST's mean and std before the cell; --no-normalize "
                             "feeds them in [0, 1] as the seeds did (default: on)")
-    training = parser.add_argument_group("training")
+
+
+def add_training_flags(training) -> None:
+    """The TrainConfig fields (dest "train.<field>"), the preset and the class names."""
     training.add_argument("--preset", choices=sorted(PRESETS), default=None,
                           help="start from a seed tutorial's configuration, or the best one found (see the "
                                "README's results table); flags given beside it override it")
@@ -60,7 +72,7 @@ def build_parser() -> ArgumentParser:
     training.add_argument("--train-samples", dest="train.train_samples", type=positive_int, default=None, metavar="N",
                           help="train for as many steps as the seeds' `while step * batch_size < N` "
                                "(from step 1: 781 steps for 100000), instead of --epochs")
-    training.add_argument("--batch-size", dest="train.batch_size", type=positive_int, default=None, metavar="N",
+    training.add_argument("--batch-size", dest="train.batch_size", type=batch_size, default=None, metavar="N",
                           help=f"images per step (default: {TRAIN_DEFAULTS.batch_size})")
     training.add_argument("--lr", dest="train.lr", type=positive_float, default=None, metavar="LR",
                           help=f"Adam learning rate at the first step (default: {TRAIN_DEFAULTS.lr}; "
@@ -82,11 +94,14 @@ def build_parser() -> ArgumentParser:
     training.add_argument("--class-names", type=class_names, default=None, metavar="NAMES",
                           help="what labels 0..9 mean, comma-separated, for data sets other than MNIST's digits "
                                "(e.g. Fashion-MNIST's); stored in the checkpoint for evaluate.py's reports")
-    training.add_argument("--seed", dest="train.seed", type=non_negative_int, default=None, metavar="N",
+    training.add_argument("--seed", dest="train.seed", type=seed, default=None, metavar="N",
                           help=f"random seed for the weights and the batch order (default: {TRAIN_DEFAULTS.seed})")
     training.add_argument("--limit-train", dest="train.limit_train", type=positive_int, default=None, metavar="N",
                           help="train on the first N of the 55,000 training images only (default: all)")
-    io = parser.add_argument_group("data, device, files and running")
+
+
+def add_running_flags(io) -> None:
+    """Where the data and the files are, and how to run: nothing here changes what is computed."""
     add_data_dir_flag(io)
     add_device_flag(io)
     io.add_argument("--out", type=Path, default=None, metavar="PATH",
@@ -100,6 +115,10 @@ def build_parser() -> ArgumentParser:
                          "piece of a longer run; the learning-rate schedule still spans --epochs)")
     io.add_argument("--deterministic", action="store_true",
                     help="bit-reproducible kernels on CUDA too (CPU runs already are; on CUDA it can be slower)")
+    io.add_argument("--readable", action="store_true",
+                    help="train through the readable loop, LSTMCell.forward with autograd, so that a breakpoint "
+                         "in the cell stops during training (about twice as slow; the same numbers within float "
+                         "rounding). Default: the whole sequence as one node with the backward by hand (bptt.py)")
     io.add_argument("--compile", action="store_true",
                     help="run the training steps through torch.compile: faster once compiled, but the "
                          "compilation takes about a minute on a CPU (same results within float rounding)")
@@ -111,7 +130,6 @@ def build_parser() -> ArgumentParser:
     io.add_argument("--log-every", type=positive_int, default=50, metavar="STEPS",
                     help="update the progress bar's loss and accuracy, and log them to the metrics and the "
                          "figure, every this many steps (default: 50)")
-    return parser
 
 
 def given(args: argparse.Namespace, section: str) -> dict:
@@ -169,6 +187,7 @@ def say(*args, **kwargs) -> None:
 
 
 def main() -> int:
+    started = time.time()
     parser = build_parser()
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C, until StopSignals listens
@@ -182,6 +201,7 @@ def main() -> int:
     stored = load_resumable(args.resume) if args.resume is not None else None
     model_config, config, names = resolve_settings(given(args, "model"), given(args, "train"), args.preset,
                                                    args.class_names, stored)
+    check_model_size(model_config, device)
     check_outputs(out, args, model_config)
     with exclusive(out, enabled=distributed.is_main()), StopSignals() as stop:  # one run at a time writes ``out``
         if distributed.is_main():  # under the lock: a live run's temporaries are not stale
@@ -193,9 +213,9 @@ def main() -> int:
         try:
             return train_and_report(args, out, device, model_config, config, names, stored, stop)
         except (TrainingInterrupted, KeyboardInterrupt) as e:
-            return interrupted(e, out, args.figure)
-        except RuntimeError as e:  # under torchrun: the process group broke
-            if distributed.world_size() == 1:
+            return interrupted(e, out, args.figure, args.resume is not None, started)
+        except RuntimeError as e:  # under torchrun: the process group broke (gloo's and NCCL's errors)
+            if not distributed.lost_a_worker(e):
                 raise
             raise LSTMMnistError(f"a worker process was lost ({str(e).strip().splitlines()[-1][:200]}); {out} "
                                  f"holds the last checkpoint written; resume with: torchrun --nproc_per_node=N "
@@ -216,7 +236,7 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
     if stop.requested:
         raise TrainingInterrupted("stopped before training started")
     say(f"parameters: {count_parameters(model_config):,}; checkpoint: {out}")
-    options = RunOptions(args.log_every, args.stop_after, args.compile, args.tensorboard, stop)
+    options = RunOptions(args.log_every, args.stop_after, args.compile, args.tensorboard, stop, args.readable)
     _, metrics = train(model_config, config, data, out, stored, options, names)
     written = [out, ckpt.metrics_path(out)]
     if args.figure and draw_training_figure(out, metrics):
@@ -267,12 +287,15 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
                              "(e.g. apt-get install g++) or train without --compile")
 
 
-def interrupted(e: BaseException, out: Path, figure: bool) -> int:
-    """Ctrl-C or SIGTERM, in training (a checkpoint of the exact point was saved) or around it."""
+def interrupted(e: BaseException, out: Path, figure: bool, resumed: bool, started: float) -> int:
+    """Ctrl-C or SIGTERM, in training (a checkpoint of the exact point was saved) or around it.
+    The way to resume is given for a checkpoint of this run: the one it resumed, or one it saved
+    (not an older run's file that --overwrite was about to replace)."""
     what = str(e) if isinstance(e, TrainingInterrupted) else "interrupted"
-    if out.exists() and figure:
+    ours = out.exists() and (resumed or out.stat().st_mtime >= started)
+    if ours and figure:
         draw_training_figure(out, ckpt.load(out).get("metrics", []))
-    hint = f"; resume with: {command_line('train.py')} --resume {out}" if out.exists() else ""
+    hint = f"; resume with: {command_line('train.py')} --resume {out}" if ours else ""
     say(f"{program_name('train.py')}: {what}{hint}", file=sys.stderr)
     return INTERRUPTED
 

@@ -1,0 +1,478 @@
+"""Inputs nobody planned for (issue 14): huge images and gzip bombs, checkpoints that load but do
+not add up, special files, numbers past what the tensors hold, paths taken as patterns, output
+paths found bad only after the work, text that cannot be encoded, CSV injection. Every command
+is called in-process (no torch import per case): one line, the right exit status, no traceback."""
+
+import csv
+import gzip
+import io
+import os
+import signal
+import struct
+import sys
+import time
+import tracemalloc
+import zlib
+from contextlib import contextmanager
+from dataclasses import fields
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import idx_bytes, synthetic_digits
+from lstm_mnist import LSTMClassifier, ModelConfig
+from lstm_mnist import checkpoint as ckpt
+from lstm_mnist import data
+from lstm_mnist.cli import MAX_SEED, check_output_folder, check_output_path, class_names
+from lstm_mnist.model import count_parameters
+from lstm_mnist.commands import evaluate, inspect_digit, predict, train
+from lstm_mnist.errors import CheckpointError, DataError, LSTMMnistError
+from lstm_mnist.files import remove_stale_temporaries
+from lstm_mnist.images import load_image
+from lstm_mnist.checkpoint import Progress
+from lstm_mnist.config import TrainConfig
+
+
+def command(module, *args, monkeypatch, capsys):
+    """Run a command as its console script would; (status, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", [module.__name__.rsplit(".", 1)[1] + ".py", *map(str, args)])
+    try:
+        status = module.command()
+    except SystemExit as e:  # argparse's usage errors
+        status = e.code
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return status, out, err
+
+
+def error_lines(err, prog):
+    lines = err.strip().splitlines()
+    assert lines and all(line.startswith(f"{prog}: error: ") for line in lines), err
+    return lines
+
+
+@contextmanager
+def deadline(seconds):
+    """Fail instead of hanging (a FIFO opened for reading waits for a writer forever)."""
+    def expired(*_):
+        raise TimeoutError(f"still blocked after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def full_checkpoint(hidden_size=8, class_names=None) -> dict:
+    torch.manual_seed(0)
+    model = LSTMClassifier(hidden_size=hidden_size)
+    return ckpt.make(model, torch.optim.Adam(model.parameters()), TrainConfig(), Progress(epoch=1),
+                     [{"event": "epoch", "epoch": 1}], class_names)
+
+
+@pytest.fixture
+def saved(tmp_path):
+    """A small valid checkpoint on disk, and a folder of three digit images."""
+    path = tmp_path / "ck.pt"
+    ckpt.save(path, full_checkpoint())
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for i, image in enumerate(synthetic_digits(3, np.random.default_rng(0))[0]):
+        Image.fromarray(image).save(folder / f"{i}.png")
+    return path, folder
+
+
+# --- 1. images and IDX files that claim to be huge ----------------------------------------
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width x height pixels (a decompression bomb's header)."""
+    buffer = io.BytesIO()
+    Image.new("L", (1, 1)).save(buffer, format="PNG")
+    raw = bytearray(buffer.getvalue())
+    raw[16:24] = struct.pack(">II", width, height)  # IHDR's width and height
+    raw[29:33] = struct.pack(">I", zlib.crc32(bytes(raw[12:29])))  # IHDR's CRC, recomputed
+    return bytes(raw)
+
+
+@pytest.mark.parametrize("width, height", [(20000, 20000), (10000, 10000), (8000, 8000)])
+def test_an_image_claiming_too_many_pixels_is_refused_from_its_header(tmp_path, width, height, saved,
+                                                                     monkeypatch, capsys):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png_claiming(width, height))
+    tracemalloc.start()
+    with pytest.raises(LSTMMnistError, match=r"bomb.png: claims .* pixels, more than the 40 million") as error:
+        load_image(path)
+    assert tracemalloc.get_traced_memory()[1] < 20e6  # nothing of the claimed size was allocated
+    tracemalloc.stop()
+    assert "\n" not in str(error.value)
+    ck, _ = saved
+    status, _, err = command(inspect_digit, ck, "--image", path, "--no-figure", monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 1 and len(error_lines(err, "inspect_digit.py")) == 1 and "claims" in err
+
+
+def test_a_gzip_idx_bomb_is_refused_from_its_header_and_never_decompressed_whole(tmp_path):
+    claims = tmp_path / "claims.gz"  # a header announcing 78 GB
+    claims.write_bytes(gzip.compress(bytes([0, 0, 8, 3]) + struct.pack(">III", 10**8, 28, 28) + b"\0" * 1000))
+    with pytest.raises(DataError, match=r"claims.gz: its header claims dimensions \(100000000, 28, 28\), "
+                                        r"78,400,000,000 bytes"):
+        data.read_images(claims)
+
+    trailing = tmp_path / "trailing.gz"  # an honest header, then 256 MB of zeros
+    compressor = zlib.compressobj(1, wbits=31)
+    parts = [compressor.compress(idx_bytes(np.zeros((3, 28, 28), np.uint8)))]
+    parts += [compressor.compress(bytes(2**20)) for _ in range(256)]
+    trailing.write_bytes(b"".join(parts) + compressor.flush())
+    tracemalloc.start()
+    started = time.perf_counter()
+    with pytest.raises(DataError, match="trailing.gz: has trailing bytes"):
+        data.read_images(trailing)
+    assert tracemalloc.get_traced_memory()[1] < 20e6 and time.perf_counter() - started < 1.0
+    tracemalloc.stop()
+
+
+# --- 2. checkpoints that load but do not add up ------------------------------------------
+
+
+def edited(checkpoint: dict, change) -> dict:
+    change(checkpoint)
+    return checkpoint
+
+
+def three_class_head(c):
+    model = LSTMClassifier(hidden_size=8, num_classes=3)
+    c["model_config"]["num_classes"], c["model"] = 3, model.state_dict()
+
+
+BROKEN = {
+    "3 names for 10 classes": (lambda c: c.update(class_names=["a", "b", "c"]),
+                               "class_names has 3 names for a model of 10 classes"),
+    "3 names, as version 0.2 kept them": (lambda c: c["train_config"].update(class_names=["a", "b", "c"]),
+                                          "train_config.class_names has 3 names for a model of 10 classes"),
+    "input_size 14, weights for 28": (lambda c: c["model_config"].update(input_size=14), "input_size is 14, expected 28"),
+    "input_size 14 throughout": (lambda c: c.update(model_config=c["model_config"] | {"input_size": 14},
+                                                    model=LSTMClassifier(hidden_size=8, input_size=14).state_dict()),
+                                 "input_size is 14, expected 28"),
+    "a 3-class head": (three_class_head, "num_classes is 3, expected 10"),
+    "train_config a string": (lambda c: c.update(train_config="lr=0.1"), "train_config is a str, expected a dict"),
+    "hidden_size a string": (lambda c: c["model_config"].update(hidden_size="8"), "hidden_size is '8'"),
+    "hidden_size a bool": (lambda c: c["model_config"].update(hidden_size=True), "hidden_size is True"),
+    "an unknown cell": (lambda c: c["model_config"].update(cell="lstm2"), "cell is 'lstm2', expected one of"),
+    "weights of another size": (lambda c: c.update(model=LSTMClassifier(hidden_size=16).state_dict()),
+                                "weights do not fit .* has shape \\(64, 28\\), the config needs \\(32, 28\\)"),
+    "a weight missing": (lambda c: c["model"].pop("head.bias"), "head.bias is missing"),
+    "a weight not a tensor": (lambda c: c["model"].update({"head.bias": [0.0] * 10}), "head.bias is not a floating"),
+    "progress a list": (lambda c: c.update(progress=[1, 0]), "progress is a list, expected a dict"),
+    "epoch negative": (lambda c: c["progress"].update(epoch=-1), "progress.epoch is -1"),
+    "lr infinite": (lambda c: c["train_config"].update(lr=float("inf")), "train_config.lr is inf"),
+    "seed too large": (lambda c: c["train_config"].update(seed=10**15), "train_config.seed is 1000000000000000"),
+    "names repeated": (lambda c: c.update(class_names=["a"] * 10), "names a class twice: a"),
+    "validation_size 0": (lambda c: c["train_config"].update(validation_size=0), "validation_size is 0"),
+    "optimizer a list": (lambda c: c.update(optimizer=[]), "optimizer is a list, expected a dict"),
+    "model_config missing": (lambda c: c.pop("model_config"), "'model_config' is missing"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_a_checkpoint_that_does_not_add_up_is_refused_with_one_line_per_problem(tmp_path, case):
+    change, message = BROKEN[case]
+    path = tmp_path / "edited.pt"
+    torch.save(edited(full_checkpoint(), change), path)  # as someone editing a real one would
+    with pytest.raises(CheckpointError, match=message) as error:
+        ckpt.load(path)
+    assert all(line.startswith(f"{path}: ") for line in str(error.value).splitlines())
+
+
+def test_each_problem_is_its_own_line_and_the_commands_exit_1(tmp_path, saved, monkeypatch, capsys):
+    path = tmp_path / "edited.pt"
+    torch.save(edited(full_checkpoint(), lambda c: (c["model_config"].update(forget_bias="x"),
+                                                    c.update(train_config="?", rng=5))), path)
+    _, folder = saved
+    for module, args in [(evaluate, [path]), (predict, [path, folder, "--out", tmp_path / "p.csv"]),
+                         (inspect_digit, [path, "--image", folder / "0.png", "--no-figure"])]:
+        status, out, err = command(module, *args, monkeypatch=monkeypatch, capsys=capsys)
+        prog = module.__name__.rsplit(".", 1)[1] + ".py"
+        lines = error_lines(err, prog)
+        assert status == 1 and len(lines) == 3, err
+        assert "forget_bias is 'x'" in lines[0] and "train_config is a str" in lines[1] and "rng is a int" in lines[2]
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_predict_never_writes_a_malformed_csv(tmp_path, saved, monkeypatch, capsys):
+    ck, folder = saved
+    three = tmp_path / "three.pt"
+    torch.save(edited(ckpt.load(ck), lambda c: c.update(class_names=("a", "b", "c"))), three)
+    status, _, err = command(predict, three, folder, "--out", tmp_path / "p.csv", monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 1 and "3 names for a model of 10 classes" in err and not (tmp_path / "p.csv").exists()
+
+
+def test_a_weights_only_checkpoint_evaluates_and_predicts_but_says_why_it_cannot_resume(tmp_path, saved, monkeypatch,
+                                                                                       capsys):
+    ck, folder = saved
+    slim = tmp_path / "slim.pt"
+    full = ckpt.load(ck)
+    torch.save({k: v for k, v in full.items() if k not in ("optimizer", "rng", "progress", "metrics")}, slim)
+    model, checkpoint = ckpt.load_model(slim)
+    assert torch.equal(model.head.weight, full["model"]["head.weight"])
+    status, out, err = command(predict, slim, folder, "--out", tmp_path / "p.csv", monkeypatch=monkeypatch,
+                               capsys=capsys)
+    assert status == 0, err
+    assert len(list(csv.reader((tmp_path / "p.csv").open()))) == 4
+    with pytest.raises(CheckpointError, match=r"slim.pt: cannot be resumed: it holds the weights only "
+                                              r"\(no progress, optimizer, rng\); it still evaluates and predicts"):
+        ckpt.check_resumable(checkpoint, slim)
+    ckpt.check_resumable(full, ck)  # a full one can
+
+
+def test_fields_of_a_newer_version_are_ignored_for_use_and_refused_for_resume(tmp_path):
+    path = tmp_path / "newer.pt"
+    torch.save(edited(full_checkpoint(), lambda c: (c["train_config"].update(warmup_steps=100),
+                                                    c["progress"].update(tokens=5), c.update(ema={"decay": 0.9}))),
+               path)
+    checkpoint = ckpt.load(path)  # evaluate, predict and inspect use it
+    ckpt.build_model(checkpoint, path)
+    with pytest.raises(CheckpointError, match=r"cannot be resumed by this lstm-mnist: its train_config has fields "
+                                              r"it does not know \(warmup_steps\), written by a newer version"):
+        ckpt.check_resumable(checkpoint, path)
+
+
+def test_an_optimizer_state_that_does_not_fit_cannot_be_resumed(tmp_path):
+    other = full_checkpoint(hidden_size=16)
+    checkpoint = full_checkpoint()
+    model = LSTMClassifier(hidden_size=16)
+    optimizer = torch.optim.Adam(model.parameters())
+    model(torch.rand(2, 28, 28)).sum().backward()
+    optimizer.step()  # Adam's moments, for 16 units
+    checkpoint["optimizer"] = optimizer.state_dict()
+    with pytest.raises(CheckpointError, match="exp_avg of parameter 0 does not fit"):
+        ckpt.check_resumable(checkpoint, "x.pt")
+    checkpoint["optimizer"]["param_groups"][0]["params"] = [0, 1]
+    with pytest.raises(CheckpointError, match="holds 2 parameters, the model has 6"):
+        ckpt.check_resumable(checkpoint, "x.pt")
+    ckpt.check_resumable(other, "y.pt")
+
+
+def test_the_schema_names_every_field_of_the_configs():
+    assert set(ckpt.MODEL_SCHEMA) == {f.name for f in fields(ModelConfig)}
+    assert set(ckpt.TRAIN_SCHEMA) == {f.name for f in fields(TrainConfig)}
+    assert set(ckpt.PROGRESS_SCHEMA) == {f.name for f in fields(Progress)}
+
+
+# --- 3. special files ----------------------------------------------------------------------
+
+
+def test_a_fifo_or_a_device_is_refused_at_once_wherever_a_file_is_read(tmp_path, saved, monkeypatch, capsys):
+    fifo = tmp_path / "f.pt"
+    os.mkfifo(fifo)
+    with deadline(10):
+        for read, error in [(ckpt.load, CheckpointError), (load_image, LSTMMnistError), (data.read_idx, DataError)]:
+            with pytest.raises(error, match=r"f.pt is a FIFO \(named pipe\), not a regular file"):
+                read(fifo)
+        with pytest.raises(CheckpointError, match="is a character device, not a regular file"):
+            ckpt.load("/dev/zero")
+        status, _, err = command(evaluate, fifo, monkeypatch=monkeypatch, capsys=capsys)
+        assert status == 1 and "FIFO" in err
+        ck, _ = saved
+        status, _, err = command(inspect_digit, ck, "--image", fifo, "--no-figure", monkeypatch=monkeypatch,
+                                 capsys=capsys)
+        assert status == 1 and "FIFO" in err and len(error_lines(err, "inspect_digit.py")) == 1
+
+
+# --- 4. numbers past what the tensors hold -------------------------------------------------
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--seed", str(10**15)], "--seed: must be at most 4,294,967,295"),
+    (["--seed", str(2**32)], "--seed: must be at most"),
+    (["--batch-size", str(10**20)], "--batch-size: must be at most 1,000,000"),
+    (["--lr", "1e39"], "--lr: must be a finite number in float32"),
+    (["--forget-bias=-1e39"], "--forget-bias: must be a finite number in float32"),
+    (["--clip-grad-norm", "1e300"], "--clip-grad-norm: must be a finite number in float32"),
+    (["--epochs", str(10**20)], "--epochs: must be at most 2,147,483,647"),
+    (["--limit-train", str(10**20)], "--limit-train: must be at most"),
+    (["--hidden-size", str(10**20)], "--hidden-size: must be at most"),
+])
+def test_numbers_past_what_the_tensors_hold_are_usage_errors(flags, message, monkeypatch, capsys):
+    status, _, err = command(train, *flags, monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_largest_seed_works_everywhere_it_is_used():
+    batches = data.shuffled_batches(10, 4, seed=MAX_SEED, epoch=10**6)
+    assert torch.cat(batches).sort().values.tolist() == list(range(10))
+    data.random_affine(torch.rand(2, 28, 28), seed=MAX_SEED * 1_000_003 + 10**9)  # training's augmentation seed
+
+
+def test_a_model_too_large_for_memory_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    status, _, err = command(train, "--hidden-size", 10**6, "--device", "cpu", "--data-dir", tmp_path / "none",
+                             "--out", tmp_path / "x.pt", monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "--hidden-size 1000000: the LSTM model would have 4,000,130,000,010 parameters" in err
+    assert "choose a smaller --hidden-size" in err and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("projection", [False, True])
+def test_the_parameter_estimate_is_exact(cell, projection):
+    config = ModelConfig(hidden_size=7, cell=cell, input_projection=projection)
+    model = LSTMClassifier.from_config(config)
+    assert count_parameters(config) == sum(p.numel() for p in model.parameters())
+
+
+# --- 5. paths are names, never patterns ---------------------------------------------------
+
+
+def test_stale_temporaries_are_matched_by_their_exact_name_only(tmp_path):
+    others = [".thesis.docx.autosave.tmp", ".run1.pt.abcd1234.tmp", ".runX.pt.abcd1234.tmp", ".*.notmine.tmp"]
+    for name in others:
+        (tmp_path / name).write_bytes(b"someone else's")
+    (tmp_path / ".run[1].pt.zz_99xyz.tmp").mkdir()  # a folder of that name is not a temporary file
+    own = tmp_path / ".run[1].pt.k3j_9a0b.tmp"
+    own.write_bytes(b"half a checkpoint")
+    assert remove_stale_temporaries(tmp_path / "*") == []
+    assert remove_stale_temporaries(tmp_path / "run[1].pt") == [own]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*others, ".run[1].pt.zz_99xyz.tmp"])
+
+
+# --- 6 and 7. output paths: checked before any work, the same in every command, never an input --
+
+
+def test_bad_output_paths_are_usage_errors_before_any_work_in_every_command(tmp_path, saved, monkeypatch, capsys):
+    ck, folder = saved
+    afile = tmp_path / "afile"
+    afile.write_text("in the way")
+    missing = tmp_path / "missing" / "dir"
+    cases = [
+        (evaluate, [ck, "--plots", afile / "sub"], "afile is in the way: it is a file, not a folder"),
+        (evaluate, [ck, "--plots", afile], "exists and is not a folder"),
+        (evaluate, [ck, "--plots", missing], "missing does not exist; create it first"),
+        (evaluate, [ck, "--plots", "/proc/plots"], "cannot write in /proc"),
+        (inspect_digit, [ck, "--figure", afile / "x.png"], "afile is in the way"),
+        (inspect_digit, [ck, "--figure", missing / "x.png"], "missing/dir does not exist; create it first"),
+        (inspect_digit, [ck, "--figure", "/proc/x.png"], "cannot write in /proc"),
+        (predict, [ck, folder, "--out", afile / "p.csv"], "afile is in the way"),
+        (predict, [ck, folder, "--out", missing / "p.csv"], "missing/dir does not exist; create it first"),
+        (predict, [ck, folder, "--out", "/proc/p.csv"], "cannot write in /proc"),
+        # no command writes over its own input (item 6)
+        (inspect_digit, [ck, "--figure", ck], "is this command's own input"),
+        (inspect_digit, [ck, "--image", folder / "0.png", "--figure", folder / "0.png"], "is this command's own input"),
+        (predict, [ck, folder, "--out", ck, "--overwrite"], "is this command's own input"),
+        (predict, [ck, folder, "--out", folder / "1.png", "--overwrite"], "is this command's own input"),
+    ]
+    before = ck.read_bytes(), (folder / "0.png").read_bytes(), (folder / "1.png").read_bytes()
+    for module, args, message in cases:
+        no_data = [] if module is predict else ["--data-dir", tmp_path / "no-data"]  # the work would fail
+        status, out, err = command(module, *args, "--device", "cpu", *no_data, monkeypatch=monkeypatch, capsys=capsys)
+        assert status == 2 and message in err and len(err.strip().splitlines()) == 1, (args, err)
+        assert out == ""  # nothing was done first
+    assert (ck.read_bytes(), (folder / "0.png").read_bytes(), (folder / "1.png").read_bytes()) == before
+    assert not missing.parent.exists()
+
+    plots = tmp_path / "plots"  # a new folder whose parent exists is made, as a new file would be
+    check_output_folder(plots, evaluate.PLOTS, "--plots")
+    fifo = tmp_path / "out.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match=r"exists and is a FIFO \(named pipe\), not a file to replace"):
+        check_output_path(fifo, may_replace=True)
+
+
+def test_evaluate_plots_into_a_new_folder_and_refuses_to_replace_its_checkpoint(tmp_path, synthetic_dir, saved,
+                                                                                 monkeypatch, capsys):
+    ck, _ = saved
+    status, out, err = command(evaluate, ck, "--plots", tmp_path / "plots", "--max-images", 4, "--device", "cpu",
+                               "--data-dir", synthetic_dir, monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 0, err
+    assert (tmp_path / "plots" / "confusion_matrix.png").exists()
+    inside = tmp_path / "plots" / "confusion_matrix.png"
+    inside.unlink()
+    inside.symlink_to(ck)  # the plot's name is a link to the checkpoint read
+    status, _, err = command(evaluate, ck, "--plots", tmp_path / "plots", monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 2 and "own input" in err and ckpt.load(ck)
+
+
+# --- 11. text that cannot be encoded ------------------------------------------------------
+
+
+def test_names_that_are_not_utf8_and_an_ascii_terminal_degrade_never_crash(tmp_path, saved, monkeypatch, capsys):
+    ck, folder = saved
+    odd = os.fsdecode(b"caf\xe9.png")
+    (folder / "1.png").rename(folder / odd)
+    status, out, _ = command(predict, ck, folder, "--out", tmp_path / "p.csv", monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 0 and "3 images classified" in out
+    assert [row[0] for row in csv.reader((tmp_path / "p.csv").open(encoding="utf-8"))][1:] == \
+           ["0.png", "2.png", "caf\\xe9.png"]
+
+    names = tmp_path / os.fsdecode(b"names-\xff.pt")  # a checkpoint path with odd bytes, non-ASCII class names
+    ckpt.save(names, full_checkpoint(class_names=tuple(f"\u00e9t\u00e9 {k}" for k in range(10))))  # "été 0", ...
+    ascii_out = io.TextIOWrapper(io.BytesIO(), encoding="ascii", errors="strict")  # LC_ALL=C, no UTF-8 mode
+    monkeypatch.setattr(sys, "stdout", ascii_out)
+    monkeypatch.setattr(sys, "argv", ["inspect_digit.py", str(names), "--image", str(folder / odd),
+                                      "--figure", str(tmp_path / odd)])
+    assert inspect_digit.command() == 0
+    ascii_out.flush()
+    text = ascii_out.buffer.getvalue().decode("ascii")
+    assert "names-\\xff.pt" in text and "prediction: \\xe9t\\xe9 " in text
+    assert class_names("z\udce9ro,1,2,3,4,5,6,7,8,9")[0] == "z\\xe9ro"  # a name given in another encoding
+
+
+# --- 12. smaller ones -----------------------------------------------------------------------
+
+
+def test_csv_injection_is_neutralised(tmp_path, saved, monkeypatch, capsys):
+    ck, folder = saved
+    for i, name in enumerate(["=cmd.png", "+sum.png", "-2.png"]):
+        (folder / f"{i}.png").rename(folder / name)
+    (folder / "@at.png").write_bytes((folder / "=cmd.png").read_bytes())
+    status, _, err = command(predict, ck, folder, "--out", tmp_path / "p.csv", monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 0, err
+    files = [row["file"] for row in csv.DictReader((tmp_path / "p.csv").open())]
+    assert files == ["'+sum.png", "'-2.png", "'=cmd.png", "'@at.png"]
+    assert predict.cell("\tx") == "'\tx" and predict.cell("\rx") == "'\rx" and predict.cell("ok") == "ok"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a,b,c,d,e,f,g,h,i,a", "each label needs its own name, got 'a' for labels 0, 9"),
+    ("a,b,c, ,e,f,g,h,i,j", "the name of label 3 is blank"),
+    ("a,b", "expected 10 non-empty comma-separated names, got 2"),
+])
+def test_class_names_must_be_ten_distinct_non_blank_names(text, message):
+    with pytest.raises(Exception, match=message):
+        class_names(text)
+
+
+def test_a_failed_download_leaves_no_folder_behind(tmp_path, monkeypatch):
+    import torchvision
+
+    def offline(*args, **kwargs):
+        raise RuntimeError("<urlopen error Name or service not known>")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
+    with pytest.raises(DataError, match="Name or service not known"):
+        data.load_mnist(None, download_root=tmp_path / "a" / "b" / "data")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("ink, transparent", [((0, 0, 0, 255), (0, 0, 0, 0)), ((255, 255, 255, 255), (255, 255, 255, 0)),
+                                              ((20, 20, 200, 255), (0, 0, 0, 0))])
+def test_a_drawing_on_a_transparent_background_is_read_as_a_digit(tmp_path, ink, transparent):
+    drawing = Image.new("RGBA", (100, 100), transparent)
+    drawing.paste(Image.new("RGBA", (10, 60), ink), (45, 20))  # a vertical stroke: a "1"
+    drawing.save(tmp_path / "one.png")
+    image = load_image(tmp_path / "one.png").numpy()
+    rows, columns = np.nonzero(image > 0.5)
+    assert rows.max() - rows.min() + 1 == 20 and image[0].max() == 0  # white digit scaled to 20 rows, black around
+
+
+def test_metrics_records_without_their_event_are_refused(tmp_path):
+    """train.py and the training figure read each record's event and epoch: a record without
+    them is one line at load time, not a KeyError later."""
+    checkpoint = full_checkpoint()
+    checkpoint["metrics"] = [{"epoch": 1, "val_accuracy": 0.9}]
+    ckpt.save(tmp_path / "odd.pt", checkpoint)
+    with pytest.raises(CheckpointError, match=r'metrics holds records that are not \{"event"'):
+        ckpt.load(tmp_path / "odd.pt")
