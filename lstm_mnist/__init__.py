@@ -4,6 +4,7 @@
     rnn_cell.py    RNNCell, gru_cell.py GRUCell: the same style, to compare the LSTM with
     model.py       RecurrentClassifier (= LSTMClassifier), ModelConfig: the one loop over the rows, the head
     bptt.py        the backward through time by hand: the whole sequence as one autograd node
+    allocator.py   glibc keeps freed memory: no fresh pages for the fast path's temporaries
     trace.py       trace(): every intermediate tensor of one digit read row by row
     gradients.py   gradient_per_row(): how much of the loss gradient reaches each row
     figures.py     the figures: training curves, confusion matrix, mistakes, trace, gradients
