@@ -52,6 +52,7 @@ On a CPU, the first call asks glibc to keep freed memory for the next step (allo
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 from torch.overrides import TorchFunctionMode
 
 from . import allocator
@@ -75,7 +76,7 @@ use_onednn = False
 
 def linear(input_: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input_ @ weight.T + bias``: input_ (N, in), weight (out, in), bias (out,) -> (N, out)."""
-    if use_onednn and input_.device.type == "cpu" and input_.dtype == torch.float32:
+    if use_onednn and ONEDNN_LINEAR is not None and input_.device.type == "cpu" and input_.dtype == torch.float32:
         # oneDNN needs a contiguous weight or the .t() of one: a sliced weight takes a path ~1000x slower
         return ONEDNN_LINEAR(input_.contiguous(), weight, bias, "none", [], "")
     return F.linear(input_, weight, bias)
@@ -108,6 +109,7 @@ class LSTMThroughTime(torch.autograd.Function):
         return step.h  # (B, H)
 
     @staticmethod
+    @once_differentiable  # the hand-written backward is not itself differentiable: say so, clearly
     def backward(ctx, dh_last: Tensor):
         xh, weight, i, f, g, o, c = ctx.saved_tensors
         T, B, H = c.shape

@@ -213,3 +213,11 @@ def test_a_module_hook_on_the_cell_still_fires():
     model(torch.rand(2, 28, 28))
     handle.remove()
     assert len(outputs) == 28
+
+
+def test_the_onednn_switch_falls_back_where_the_op_is_missing(monkeypatch):
+    """use_onednn on a PyTorch without the private op computes with F.linear instead of failing."""
+    monkeypatch.setattr(bptt, "use_onednn", True)
+    monkeypatch.setattr(bptt, "ONEDNN_LINEAR", None)
+    x, w, b = torch.rand(3, 5), torch.rand(4, 5), torch.rand(4)
+    torch.testing.assert_close(bptt.linear(x, w, b), F.linear(x, w, b))

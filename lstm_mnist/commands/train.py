@@ -117,8 +117,8 @@ def add_running_flags(io) -> None:
                     help="bit-reproducible kernels on CUDA too (CPU runs already are; on CUDA it can be slower)")
     io.add_argument("--readable", action="store_true",
                     help="train through the readable loop, LSTMCell.forward with autograd, so that a breakpoint "
-                         "in the cell stops during training (about twice as slow; the same numbers within float "
-                         "rounding). Default: the whole sequence as one node with the backward by hand (bptt.py)")
+                         "in the cell stops during training (the same numbers within float rounding). Default: the "
+                         "whole sequence as one node of autograd with the backward by hand (bptt.py)")
     io.add_argument("--compile", action="store_true",
                     help="run the training steps through torch.compile: faster once compiled, but the "
                          "compilation takes about a minute on a CPU (same results within float rounding)")
