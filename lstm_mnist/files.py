@@ -157,3 +157,16 @@ def check_regular(path: Path | str, error: type[LSTMMnistError] = LSTMMnistError
 def shown(path: Path | str) -> str:
     """A path as printable text: bytes that are not UTF-8 come out as ``\\xe9`` escapes."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def replace_marked_section(path: Path, start: str, end: str, text: str) -> None:
+    """Replace what stands between the lines ``start`` and ``end`` of a text file (a README's
+    generated table) with ``text``, atomically. Raises ``LSTMMnistError`` if the markers are missing."""
+    path = Path(path)
+    content = path.read_text(encoding="utf-8")
+    if start not in content or end not in content:
+        raise LSTMMnistError(f"{path} has no {start} ... {end} markers")
+    head, rest = content.split(start, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{start}\n{text}\n{end}{tail}"
+    atomic_write(path, lambda f: f.write(new.encode("utf-8")))

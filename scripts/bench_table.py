@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lstm_mnist.bench import format_table  # noqa: E402
+from lstm_mnist.errors import LSTMMnistError  # noqa: E402
+from lstm_mnist.files import replace_marked_section  # noqa: E402
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
@@ -32,12 +34,10 @@ def tables(results: list[dict]) -> str:
 
 
 def update_readme(text: str, readme: Path) -> None:
-    content = readme.read_text()
-    if START not in content or END not in content:
-        sys.exit(f"bench_table.py: error: {readme} has no {START} ... {END} markers")
-    head, rest = content.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{text}\n{END}{tail}")
+    try:
+        replace_marked_section(readme, START, END, text)
+    except LSTMMnistError as error:
+        sys.exit(f"bench_table.py: error: {error}")
 
 
 def main() -> int:

@@ -26,6 +26,8 @@ import torch  # noqa: E402
 from lstm_mnist import checkpoint as ckpt  # noqa: E402
 from lstm_mnist.data import default_data_dir, load_mnist  # noqa: E402
 from lstm_mnist.evaluation import evaluate  # noqa: E402
+from lstm_mnist.errors import LSTMMnistError  # noqa: E402
+from lstm_mnist.files import replace_marked_section  # noqa: E402
 from lstm_mnist.presets import PRESETS, SEED_FILES  # noqa: E402
 
 RESULTS = ROOT / "results"
@@ -142,12 +144,10 @@ def table(summaries: list[dict]) -> str:
 
 
 def update_readme(text: str, readme: Path) -> None:
-    content = readme.read_text()
-    if START not in content or END not in content:
-        sys.exit(f"make_results.py: error: {readme} has no {START} ... {END} markers")
-    head, rest = content.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{text}\n{END}{tail}")
+    try:
+        replace_marked_section(readme, START, END, text)
+    except LSTMMnistError as error:
+        sys.exit(f"make_results.py: error: {error}")
 
 
 def main() -> int:
