@@ -149,11 +149,6 @@ def open_regular(path: Path | str, error: type[LSTMMnistError] = LSTMMnistError,
     return os.fdopen(fd, "rb")
 
 
-def check_regular(path: Path | str, error: type[LSTMMnistError] = LSTMMnistError, what: str = "file") -> None:
-    """Raise ``error`` unless ``path`` is a regular file that can be opened (see ``open_regular``)."""
-    open_regular(path, error, what).close()
-
-
 def shown(path: Path | str) -> str:
     """A path as printable text: bytes that are not UTF-8 come out as ``\\xe9`` escapes."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
