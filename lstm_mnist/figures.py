@@ -205,7 +205,7 @@ def trace_figure(t: Trace, path: Path, row: int | None = None, class_names=None,
     for axes, panel in zip(grid.flat, panels):
         if panel == "image":
             axes.imshow(t.image.numpy(), cmap="gray", vmin=0, vmax=1)
-            axes.set(title=f"the digit, read row by row", ylabel="row t (read top to bottom)", xlabel="pixel")
+            axes.set(title="the digit, read row by row", ylabel="row t (read top to bottom)", xlabel="pixel")
         elif panel == "probabilities":
             image = axes.imshow(t.probabilities.numpy(), aspect="auto", cmap="Greens", vmin=0, vmax=1,
                                 interpolation="nearest")  # (T, K)

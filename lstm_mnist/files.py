@@ -18,6 +18,7 @@ Names: a file name need not be valid UTF-8 (``b'caf\\xe9.png'``): Python carries
 printed or written anywhere (``caf\\xe9.png``).
 """
 
+import json
 import os
 import re
 import stat
@@ -152,6 +153,12 @@ def open_regular(path: Path | str, error: type[LSTMMnistError] = LSTMMnistError,
 def shown(path: Path | str) -> str:
     """A path as printable text: bytes that are not UTF-8 come out as ``\\xe9`` escapes."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def write_json(path: Path, value) -> None:
+    """``value`` as indented JSON (a script's numbers), written atomically."""
+    text = json.dumps(value, indent=1) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def replace_marked_section(path: Path, start: str, end: str, text: str) -> None:

@@ -26,7 +26,6 @@ K = 10 classes.
 
 from dataclasses import dataclass, replace
 
-import torch
 from torch import Tensor, nn
 from torch.nn.modules import module as module_hooks
 

@@ -13,7 +13,6 @@ replacing a file there unless --overwrite is given): ``forget_bias_sweep.png`` (
 gradient per row for each model) and ``forget_bias_sweep.json`` (every number).
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from lstm_mnist.cell import LSTMState  # noqa: E402
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, finite_float,  # noqa: E402
                             positive_int, run)
 from lstm_mnist.data import load_mnist  # noqa: E402
-from lstm_mnist.files import atomic_write  # noqa: E402
+from lstm_mnist.files import write_json  # noqa: E402
 from lstm_mnist.gradients import gradient_per_row  # noqa: E402
 
 OUTPUTS = ("forget_bias_sweep.png", "forget_bias_sweep.json")  # in --out
@@ -122,7 +121,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     figure = figures.forget_bias_sweep(summary["results"], args.out / OUTPUTS[0])
     numbers = args.out / OUTPUTS[1]
-    atomic_write(numbers, lambda f: f.write((json.dumps(summary, indent=1) + "\n").encode()))
+    write_json(numbers, summary)
     print(table(summary))
     print(f"wrote {figure} and {numbers}")
     return 0

@@ -16,7 +16,6 @@ and after training; for each cell also the largest singular value of its recurre
 --checkpoints DIR, the trained models too.
 """
 
-import json
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ from lstm_mnist import figures  # noqa: E402
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,  # noqa: E402
                             device_from_flag, positive_int, run)
 from lstm_mnist.data import load_mnist  # noqa: E402
-from lstm_mnist.files import atomic_write  # noqa: E402
+from lstm_mnist.files import write_json  # noqa: E402
 from lstm_mnist.gradients import gradient_per_row  # noqa: E402
 from lstm_mnist.model import CELLS, ModelConfig, RecurrentClassifier  # noqa: E402
 from lstm_mnist.training import TrainConfig, TrainingDiverged, train  # noqa: E402
@@ -139,7 +138,7 @@ def main() -> int:
         title=f"gradient of the loss reaching each row ({config['gradient_images']} validation images; "
               f"{config['epochs']} epoch(s), {config['hidden_size']} units)")
     numbers = args.out / OUTPUTS[1]
-    atomic_write(numbers, lambda f: f.write((json.dumps(summary, indent=1) + "\n").encode()))
+    write_json(numbers, summary)
     print(report(summary))
     print(f"wrote {figure} and {numbers}")
     return 0

@@ -47,11 +47,8 @@ def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
     device, device_line = device_from_flag(parser, args.device)
-    if args.plots is not None:
-        try:
-            check_output_folder(args.plots, PLOTS, "--plots", inputs=[args.checkpoint])
-        except ValueError as e:
-            parser.error(str(e))
+    if args.plots is not None:  # before any work; a UsageError is reported as exit 2 by cli.run
+        check_output_folder(args.plots, PLOTS, "--plots", inputs=[args.checkpoint])
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
     split = getattr(load_mnist(args.data_dir, validation_size=ckpt.validation_size(checkpoint)), args.split).to(device)
     logits = logits_of(model, split.images, args.batch_size)  # (N, K)

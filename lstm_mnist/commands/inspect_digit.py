@@ -66,14 +66,11 @@ def can_print_blocks(stream) -> bool:
     return True
 
 
-def check_output(parser, path: Path, flag: str, args) -> None:
+def check_output(path: Path, flag: str, args) -> None:
     """An output's path (``--figure``, ``--animation``), checked before any work (a usage error):
     never the checkpoint or image read."""
     inputs = [args.checkpoint] + ([args.image] if args.image is not None else [])
-    try:
-        check_output_path(path, may_replace=True, flag=flag, inputs=inputs)
-    except ValueError as e:
-        parser.error(str(e))
+    check_output_path(path, may_replace=True, flag=flag, inputs=inputs)  # a UsageError: exit 2, by cli.run
 
 
 def main() -> int:
@@ -88,7 +85,7 @@ def main() -> int:
     figure = None if args.no_figure else args.figure or default_figure
     for flag, path in (("--figure", figure), ("--animation", args.animation)):
         if path is not None:  # checked before any work
-            check_output(parser, path, flag, args)
+            check_output(path, flag, args)
     if args.image is not None and not os.path.lexists(args.image):
         parser.error(f"--image {shown(args.image)}: no such file")
     model, checkpoint = ckpt.load_model(args.checkpoint, device)

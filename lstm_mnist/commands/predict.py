@@ -46,19 +46,13 @@ def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
     device, _ = device_from_flag(parser, args.device)
-    try:
-        check_output_path(args.out, may_replace=args.overwrite, inputs=[args.checkpoint])
-    except ValueError as e:
-        parser.error(str(e))
+    check_output_path(args.out, may_replace=args.overwrite, inputs=[args.checkpoint])  # UsageError: exit 2
     if not args.folder.is_dir():
         raise LSTMMnistError(f"{shown(args.folder)}: no such folder")
     files = sorted(p for p in args.folder.iterdir() if p.suffix.lower() in EXTENSIONS and p.is_file())
     if not files:
         raise LSTMMnistError(f"{shown(args.folder)}: no .png, .jpg or .jpeg images in it")
-    try:
-        check_output_path(args.out, may_replace=args.overwrite, inputs=files)  # not one of the images either
-    except ValueError as e:
-        parser.error(str(e))
+    check_output_path(args.out, may_replace=args.overwrite, inputs=files)  # not one of the images either
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
     names = class_labels(ckpt.class_names(checkpoint), model.config.num_classes)
 
