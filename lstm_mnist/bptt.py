@@ -44,16 +44,20 @@ node per sequence instead of about fifteen per step. Its forward runs cell.py's 
 ``LSTMClassifier`` uses it by default (``model.fast``); the readable loop with autograd through
 ``LSTMCell.forward`` is the oracle it is tested against (tests/test_bptt.py), in float64 to 1e-10.
 
+What makes it fast on a CPU, beyond the one node (each measured; the README has the figures):
+tanh computed as 2 sigma(2x) - 1 (``sigmoid_tanh``, given to ``cell_equations``); each step's
+gates and state copied into one buffer over all steps while they are still in cache; the factors
+turned into the gate gradients in place; glibc told to keep freed memory (allocator.py).
+
 The matrix products go through ``linear``: ``F.linear``, or with ``use_onednn`` on a CPU in float32
 PyTorch's private oneDNN op (the library ``nn.LSTM`` uses; faster on some CPUs, slower on others).
-On a CPU, the first call asks glibc to keep freed memory for the next step (allocator.py). Shapes: B batch, T steps, I inputs per step, H hidden.
+Shapes: B batch, T steps, I inputs per step, H hidden.
 """
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
-from torch.overrides import TorchFunctionMode
 
 from . import allocator
 from .cell import LSTMCell, cell_equations
@@ -96,58 +100,64 @@ class LSTMThroughTime(torch.autograd.Function):
         xh[0, :, I:] = 0  # h_{-1} = 0
         xh[:, :, :I] = x.transpose(0, 1)  # (T, B, I)
         c = x.new_zeros(B, H)  # c_{-1}
-        steps = []
+        saved = x.new_empty(T, 5, B, H)  # row t: i_t, f_t, g_t, o_t, c_t, what the backward needs
+        tanh = tanh_for(x)
         for t in range(T):
             gates = linear(xh[t], weight, bias)  # (1) (B, 4H)
-            step = cell_equations(gates, c, forget_bias)  # (2)-(7): cell.py's own code
+            step = cell_equations(gates, c, forget_bias, tanh=tanh)  # (2)-(7): cell.py's own code
             if t + 1 < T:
                 xh[t + 1, :, I:] = step.h  # h_t, read by step t+1
+            torch.stack(step[:5], out=saved[t])  # copied while in cache: the step's memory is reused
             c = step.c
-            steps.append(step)
-        i, f, g, o, c = (torch.stack(tensors) for tensors in list(zip(*steps))[:5])  # (T, B, H) each
-        ctx.save_for_backward(xh, weight, i, f, g, o, c)  # what the backward needs
+        ctx.save_for_backward(xh, saved, weight_ih, weight_hh)
         return step.h  # (B, H)
 
     @staticmethod
     @once_differentiable  # the hand-written backward is not itself differentiable: say so, clearly
     def backward(ctx, dh_last: Tensor):
-        xh, weight, i, f, g, o, c = ctx.saved_tensors
+        xh, saved, weight_ih, weight_hh = ctx.saved_tensors
+        i, f, g, o, c = saved.unbind(1)  # (T, B, H) each
         T, B, H = c.shape
         I = xh.size(2) - H
-        weight_hh_t = weight[:, I:].t().contiguous()  # (H, 4H): dh_t = dgates_{t+1} @ W_hh
-        dh_coef, factors = _factors(i, f, g, o, c)  # (T, B, H), (T, B, 4, H)
-
-        dgates = torch.empty(T, B, 4, H, dtype=c.dtype, device=c.device)  # dgates_t, blocks i, f, g, o
+        # dgates (T, B, 4, H) holds the factors at first; step t turns its own into dgates_t, in place
+        dh_coef, dgates = _factors(i, f, g, o, c)  # (T, B, H), (T, B, 4, H)
+        # the same tensors, one per step (indexing them inside the loop would cost more)
+        dgates_, dh_coef_, f_ = dgates.unbind(0), dh_coef.unbind(0), f.unbind(0)
         dh, dc = dh_last, None  # (B, H): dh_{T-1}; dc_T = 0
         for t in reversed(range(T)):  # the recurrence: the only step-by-step part
             if t + 1 < T:
-                dh = linear(dgates[t + 1].view(B, 4 * H), weight_hh_t)  # (1) (B, H)
-            dc = dh * dh_coef[t] if dc is None else torch.addcmul(dh * dh_coef[t], dc, f[t + 1])  # (7,6) (B, H)
-            torch.mul(dc.unsqueeze(1), factors[t, :, :3], out=dgates[t, :, :3])  # (2),(3),(4) (B, 3, H)
-            torch.mul(dh, factors[t, :, 3], out=dgates[t, :, 3])  # (5),(7) (B, H)
+                dh = linear(dgates_[t + 1].view(B, 4 * H), weight_hh.t())  # (1) dgates_{t+1} @ W_hh (B, H)
+            if dc is None:
+                dc = dh * dh_coef_[t]  # (7) dc_{T-1} (B, H)
+            else:
+                dc.mul_(f_[t + 1]).addcmul_(dh, dh_coef_[t])  # (7,6) dc_t = dc_{t+1} * f_{t+1} + dh_t * dh_coef_t (B, H)
+            dgates_[t][:, :3].mul_(dc.unsqueeze(1))  # (2),(3),(4): di_pre, df_pre, dg_pre = dc_t * factors (B, 3, H)
+            dgates_[t][:, 3].mul_(dh)  # (5),(7): do_pre = dh_t * factor (B, H)
 
         dgates = dgates.view(T * B, 4 * H)  # the steps stacked
-        dweight = linear(dgates.t(), xh.view(T * B, I + H).t())  # (4H, I+H): the sum over steps, one product
+        # [dW_ih | dW_hh] = dgates^T xh, the sum over steps as one product, computed as its transpose
+        # xh^T dgates (I+H, 4H): the same numbers, and MKL computes that orientation about 10% faster
+        dweight_t = linear(xh.view(T * B, I + H).t(), dgates.t())  # (I+H, 4H)
         dbias = dgates.sum(0)  # (4H,)
         dx = None
         if ctx.needs_input_grad[0]:
-            dx = linear(dgates, weight[:, :I].t()).view(T, B, I).transpose(0, 1)  # (B, T, I)
-        return dx, dweight[:, :I], dweight[:, I:], dbias, dbias, None
+            dx = linear(dgates, weight_ih.t()).view(T, B, I).transpose(0, 1)  # dgates_t @ W_ih (B, T, I)
+        return dx, dweight_t[:I].t(), dweight_t[I:].t(), dbias, dbias, None
 
 
 def _factors(i: Tensor, f: Tensor, g: Tensor, o: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
     """What the backward multiplies dh_t and dc_t by, for all steps at once (the table above):
     dh_coef = o (1 - tanh²c) (T, B, H), and factors (T, B, 4, H) such that
     dgates_t = [dc_t, dc_t, dc_t, dh_t] * factors_t."""
-    tanh_c = torch.sigmoid(2 * c).mul_(2).sub_(1)  # (T, B, H): tanh(c) = 2 sigma(2c) - 1, far faster on CPUs
+    tanh_c = tanh_for(c)(c)  # (T, B, H)
     dh_coef = torch.addcmul(o, o * tanh_c, tanh_c, value=-1)  # (7): dc_t gets dh_t * o_t * (1 - tanh²c_t)
     factors = torch.empty(*c.shape[:2], 4, c.size(2), dtype=c.dtype, device=c.device)  # (T, B, 4, H)
-    # sigma (1 - sigma) is written sigma - sigma * sigma: one addcmul
-    torch.mul(g, torch.addcmul(i, i, i, value=-1), out=factors[:, :, 0])  # (6),(2): di_pre = dc * g * i (1 - i)
+    # sigma (1 - sigma) is written sigma - sigma * sigma: one addcmul, into its place, then a product in place
+    torch.addcmul(i, i, i, value=-1, out=factors[:, :, 0]).mul_(g)  # (6),(2): di_pre = dc * g * i (1 - i)
     factors[0, :, 1] = 0  # (6),(3): df_pre = dc * c_{t-1} * f (1 - f), and c_{-1} = 0
-    torch.mul(c[:-1], torch.addcmul(f[1:], f[1:], f[1:], value=-1), out=factors[1:, :, 1])
+    torch.addcmul(f[1:], f[1:], f[1:], value=-1, out=factors[1:, :, 1]).mul_(c[:-1])
     torch.addcmul(i, i * g, g, value=-1, out=factors[:, :, 2])  # (6),(4): dg_pre = dc * i * (1 - g²)
-    torch.mul(tanh_c, torch.addcmul(o, o, o, value=-1), out=factors[:, :, 3])  # (7),(5): do_pre = dh * tanh(c) * o (1 - o)
+    torch.addcmul(o, o, o, value=-1, out=factors[:, :, 3]).mul_(tanh_c)  # (7),(5): do_pre = dh * tanh(c) * o (1 - o)
     return dh_coef, factors
 
 
@@ -180,37 +190,28 @@ def inference(x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, 
     bias = bias_ih + bias_hh  # (4H,)
     gates = x.new_empty(B, 4 * H)  # (B, 4H), rewritten at every step
     h = c = x.new_zeros(B, H)  # h_{-1}, c_{-1}
-    with TanhThroughSigmoid(enabled=x.device.type == "cpu" and tanh_through_sigmoid):
-        for t in range(T):
-            torch.addmm(bias, x[:, t], weight_ih.t(), out=gates)  # (1) W_ih x_t + b_ih + b_hh (B, 4H)
-            gates.addmm_(h, weight_hh.t())  # (1) ... + W_hh h_{t-1}
-            step = cell_equations(gates, c, forget_bias)  # (2)-(7): cell.py's own code
-            h, c = step.h, step.c
+    tanh = tanh_for(x)
+    for t in range(T):
+        torch.addmm(bias, x[:, t], weight_ih.t(), out=gates)  # (1) W_ih x_t + b_ih + b_hh (B, 4H)
+        gates.addmm_(h, weight_hh.t())  # (1) ... + W_hh h_{t-1}
+        step = cell_equations(gates, c, forget_bias, tanh=tanh)  # (2)-(7): cell.py's own code
+        h, c = step.h, step.c
     return h  # (B, H)
 
 
-# Evaluation on a CPU computes cell.py's torch.tanh as 2 sigma(2x) - 1, the same function: on the AMD EPYC
-# measured, torch.tanh of a (1000, 128) tensor took 168 us and this 67 us, and tanh is two of the step's
-# five activations (inference of 10,000 images: 1.24x nn.LSTM with torch.tanh, 0.99x with this).
+# On a CPU the fast path (training and evaluation) gives cell.py's equations tanh computed as
+# 2 sigma(2x) - 1: the same function, faster. On the AMD EPYC measured, torch.tanh of a (128, 128)
+# tensor took 24 us and this 11 us, and tanh is two of the step's five activations: the training
+# step went from 1.58x to about 1.47x nn.LSTM, inference of 10,000 images from 1.24x to about 1x.
 tanh_through_sigmoid = True
 
 
-class TanhThroughSigmoid(TorchFunctionMode):
-    """Inside ``with TanhThroughSigmoid():`` every ``torch.tanh(x)`` is computed as 2 sigma(2x) - 1
-    (tanh(x) = (1 - e^{-2x}) / (1 + e^{-2x}) = 2 / (1 + e^{-2x}) - 1): cell.py's equations run
-    unchanged, with a faster tanh. Gradients are not wanted where it is used (``inference``)."""
+def sigmoid_tanh(x: Tensor) -> Tensor:
+    """tanh(x) computed as 2 sigma(2x) - 1 (tanh(x) = (1 - e^{-2x}) / (1 + e^{-2x}) = 2 / (1 + e^{-2x}) - 1).
+    Not differentiable (it works in place): the fast path's forward and evaluation need no gradient."""
+    return torch.sigmoid(x + x).mul_(2).sub_(1)
 
-    def __init__(self, enabled: bool = True):
-        super().__init__()
-        self.enabled = enabled
 
-    def __enter__(self):
-        return super().__enter__() if self.enabled else self
-
-    def __exit__(self, *exc):
-        return super().__exit__(*exc) if self.enabled else None
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        if func is torch.tanh and not kwargs:
-            return torch.sigmoid(args[0] * 2).mul_(2).sub_(1)
-        return func(*args, **(kwargs or {}))
+def tanh_for(x: Tensor):
+    """The tanh the fast path gives cell_equations for a tensor like ``x``."""
+    return sigmoid_tanh if tanh_through_sigmoid and x.device.type == "cpu" else torch.tanh

@@ -113,20 +113,21 @@ class CellStep(NamedTuple):
     h: Tensor  # new hidden state h_t
 
 
-def cell_equations(gates: Tensor, c_prev: Tensor, forget_bias: float, gate_hook=None) -> CellStep:
+def cell_equations(gates: Tensor, c_prev: Tensor, forget_bias: float, gate_hook=None, tanh=torch.tanh) -> CellStep:
     """Equations (2)-(7): from the pre-activations ``gates`` (B, 4H) of equation (1) and the
     previous cell state ``c_prev`` (B, H) to the gates and the new state. ``LSTMCell.forward``
-    calls it, and so does the sequence-at-once path in bptt.py: the equations exist once."""
+    calls it, and so does the sequence-at-once path in bptt.py: the equations exist once.
+    ``tanh``: bptt.py passes the same function computed as 2 sigma(2x) - 1, faster on CPUs."""
     i_pre, f_pre, g_pre, o_pre = gates.chunk(4, dim=1)  # 4 x (B, H)
 
     i_t = torch.sigmoid(i_pre)  # (2) (B, H)
     f_t = torch.sigmoid(f_pre + forget_bias)  # (3) (B, H)
-    g_t = torch.tanh(g_pre)  # (4) (B, H)
+    g_t = tanh(g_pre)  # (4) (B, H)
     o_t = torch.sigmoid(o_pre)  # (5) (B, H)
     if gate_hook is not None:  # an experiment may replace the gates (module docstring)
         changed = gate_hook({"i": i_t, "f": f_t, "g": g_t, "o": o_t})
         i_t, f_t, g_t, o_t = changed["i"], changed["f"], changed["g"], changed["o"]
 
     c_t = f_t * c_prev + i_t * g_t  # (6) (B, H)
-    h_t = o_t * torch.tanh(c_t)  # (7) (B, H)
+    h_t = o_t * tanh(c_t)  # (7) (B, H)
     return CellStep(i=i_t, f=f_t, g=g_t, o=o_t, c=c_t, h=h_t)

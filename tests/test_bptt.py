@@ -39,7 +39,10 @@ def fast_and_readable(model, images, labels) -> tuple[dict, dict]:
 @pytest.mark.usefixtures("float64")
 @pytest.mark.parametrize("forget_bias", [0.0, 1.0, 2.0])
 @pytest.mark.parametrize("input_projection", [False, True])
-def test_fast_path_equals_the_readable_loop_in_float64(forget_bias, input_projection):
+@pytest.mark.parametrize("tanh_through_sigmoid", [True, False])
+def test_fast_path_equals_the_readable_loop_in_float64(forget_bias, input_projection, tanh_through_sigmoid,
+                                                       monkeypatch):
+    monkeypatch.setattr(bptt, "tanh_through_sigmoid", tanh_through_sigmoid)
     torch.manual_seed(0)
     model = LSTMClassifier(hidden_size=24, forget_bias=forget_bias, input_projection=input_projection)
     images, labels = torch.rand(6, 28, 28), torch.randint(0, 10, (6,))
@@ -185,13 +188,19 @@ def test_inference_equals_the_readable_loop_in_float64(tanh_through_sigmoid, mon
     torch.testing.assert_close(fast, readable, rtol=1e-10, atol=1e-10)
 
 
-def test_tanh_through_sigmoid_replaces_only_tanh():
+def test_sigmoid_tanh_is_tanh():
     x = torch.linspace(-20, 20, 4001)
-    with bptt.TanhThroughSigmoid():
-        y, s = torch.tanh(x), torch.sigmoid(x)
-    torch.testing.assert_close(y, torch.tanh(x), rtol=0, atol=2e-7)
-    assert not torch.equal(y, torch.tanh(x))  # computed another way, so not bit for bit the same
-    assert torch.equal(s, torch.sigmoid(x))
+    torch.testing.assert_close(bptt.sigmoid_tanh(x), torch.tanh(x), rtol=0, atol=2e-7)
+    x64 = x.double()
+    torch.testing.assert_close(bptt.sigmoid_tanh(x64), torch.tanh(x64), rtol=0, atol=1e-15)
+    assert bptt.sigmoid_tanh(torch.tensor([-100.0, 0.0, 100.0])).tolist() == [-1.0, 0.0, 1.0]
+
+
+def test_the_fast_path_gives_the_cell_the_sigmoid_tanh_only_on_a_cpu(monkeypatch):
+    assert bptt.tanh_for(torch.zeros(1)) is bptt.sigmoid_tanh
+    assert bptt.tanh_for(torch.zeros(1, device="meta")) is torch.tanh  # any device but the CPU
+    monkeypatch.setattr(bptt, "tanh_through_sigmoid", False)
+    assert bptt.tanh_for(torch.zeros(1)) is torch.tanh
 
 
 def test_evaluation_takes_the_inference_loop_and_training_the_autograd_node(monkeypatch):
