@@ -10,11 +10,12 @@ to compute the same logits, so none is fast because it is wrong. Training steps 
 cross-entropy, backward, Adam; batch 128 by default) are then timed in one process,
 interleaved: round after round, each variant runs a few steps, and the median per-step time
 is reported, with the time for a 55,000-image epoch at that speed, images per second, the
-ratio to nn.LSTM, the time to evaluate 10,000 images (the best of three interleaved rounds), and peak memory (on CUDA the caching
-allocator's peak; on Linux CPUs how far the resident memory of a separate process that runs
-only that variant rises while it trains and evaluates), and the number of computing operations
-one training step launches (forward, backward and Adam; views not counted): on a GPU each is a
-kernel launch. The processor's name is printed with the table: the ratios depend on it.
+ratio to nn.LSTM, the time to evaluate 10,000 images (the best of three interleaved rounds),
+and peak memory (on CUDA the caching allocator's peak; on Linux CPUs how far the resident
+memory of a separate process that runs only that variant rises while it trains and evaluates),
+and the number of computing operations one training step launches (forward, backward and Adam;
+views not counted): on a GPU each is a kernel launch. The processor's name is printed with the
+table: the ratios depend on it.
 """
 
 import argparse
@@ -99,7 +100,7 @@ def cpu_model() -> str:
             fields = dict(line.split(":", 1) for line in f.read().split("\n\n")[0].splitlines() if ":" in line)
         fields = {key.strip(): value.strip() for key, value in fields.items()}
         name = fields["model name"]
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError):
         return platform.processor() or platform.machine()
     if "cpu family" in fields and "model" in fields:
         name += f" (family {fields['cpu family']}, model {fields['model']})"
@@ -137,10 +138,11 @@ def count_ops(model, optimizer, images, labels) -> int:
 def count_gpu_path_ops(model: LSTMClassifier, batch_size: int) -> int:
     """Computing operations of one training step of the fast path as it runs on a GPU, where tanh is
     one op (on a CPU bptt.py computes it in four, faster there): counted on PyTorch's meta device,
-    which takes the same code path as CUDA and computes nothing. Adam's first step, which also
-    creates its state, is left out."""
+    which takes the model's CUDA code path and computes nothing, with Adam's multi-tensor (foreach)
+    step, its default on CUDA (its step counters, which stay on the CPU there, are counted too).
+    Adam's first step, which also creates its state, is left out."""
     model = copy.deepcopy(model).to("meta")
-    optimizer = torch.optim.Adam(model.parameters())
+    optimizer = torch.optim.Adam(model.parameters(), foreach=True)  # what Adam does on CUDA by default
     images = torch.empty(batch_size, 28, 28, device="meta")
     labels = torch.empty(batch_size, dtype=torch.long, device="meta")
     count_ops(model, optimizer, images, labels)
@@ -261,11 +263,11 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
 
 
 def format_table(result: dict) -> str:
-    lines = [f"device: {result['device']} ({result.get('cpu', '?')}); batch {result['batch_size']}, hidden {result['hidden_size']}; "
-             f"median of {result['rounds']} rounds of {result['steps_per_round']} steps; variants agree to "
-             f"{result['max_logit_difference']:.1e}",
-             "| variant | ms/step | s/epoch | images/s | × nn.LSTM | eval 10k (s) | first 2 steps (s) | peak memory (MB) "
-             "| ops/step |",
+    lines = [f"device: {result['device']} ({result.get('cpu', '?')}); batch {result['batch_size']}, "
+             f"hidden {result['hidden_size']}; median of {result['rounds']} rounds of "
+             f"{result['steps_per_round']} steps; variants agree to {result['max_logit_difference']:.1e}",
+             "| variant | ms/step | s/epoch | images/s | × nn.LSTM | eval 10k (s) | first 2 steps (s) "
+             "| peak memory (MB) | ops/step |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         memory = f"{r['peak_memory_mb']:.0f}" if "peak_memory_mb" in r else "–"
@@ -274,8 +276,9 @@ def format_table(result: dict) -> str:
                      f"{r['images_per_second']:.0f} | {r['ratio_to_nn_lstm']:.2f} | {r['eval_10k_seconds']:.2f} | "
                      f"{r['warm_up_seconds']:.1f} | {memory} | {ops} |")
     if "fast_path_gpu_ops_per_step" in result:
-        lines.append(f"\nOn a GPU the fast path launches {result['fast_path_gpu_ops_per_step']} ops per step (counted on "
-                     "PyTorch's meta device, which takes the CUDA code path: tanh is one op there, four on a CPU).")
+        lines.append(f"\nOn a GPU the fast path launches {result['fast_path_gpu_ops_per_step']} ops per step "
+                     "(counted on PyTorch's meta device, which takes the CUDA code path: tanh is one op there, "
+                     "four on a CPU).")
     return "\n".join(lines)
 
 

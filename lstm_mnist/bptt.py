@@ -72,9 +72,10 @@ def _onednn_linear():
 
 
 ONEDNN_LINEAR = _onednn_linear()
-# Off by default: on the AMD EPYC Zen 4 this project was measured on, MKL's products (F.linear) made
-# the training step faster (1.73x nn.LSTM against 1.87x with oneDNN); on a Zen 5 oneDNN was about
-# 1.4x faster than MKL (PERF_NOTES). Set bptt.use_onednn = True to try it; the tests check both.
+# Off by default: on the AMD EPYC Zen 4 this project was measured on, MKL's products (F.linear) were
+# as fast per step and faster for the weight gradient (3.6 ms against 4.7 ms; README, Performance);
+# on a Zen 5, oneDNN was measured about 1.4x faster than MKL. Set bptt.use_onednn = True to try it;
+# the tests check both.
 use_onednn = False
 
 
@@ -107,7 +108,8 @@ class LSTMThroughTime(torch.autograd.Function):
             step = cell_equations(gates, c, forget_bias, tanh=tanh)  # (2)-(7): cell.py's own code
             if t + 1 < T:
                 xh[t + 1, :, I:] = step.h  # h_t, read by step t+1
-            torch.stack(step[:5], out=saved[t])  # copied while in cache: the step's memory is reused
+            # copied while still in cache, so that the step's own memory is reused at the next step
+            torch.stack((step.i, step.f, step.g, step.o, step.c), out=saved[t])  # (5, B, H)
             c = step.c
         ctx.save_for_backward(xh, saved, weight_ih, weight_hh)
         return step.h  # (B, H)
@@ -121,22 +123,22 @@ class LSTMThroughTime(torch.autograd.Function):
         I = xh.size(2) - H
         # dgates (T, B, 4, H) holds the factors at first; step t turns its own into dgates_t, in place
         dh_coef, dgates = _factors(i, f, g, o, c)  # (T, B, H), (T, B, 4, H)
-        # the same tensors, one per step (indexing them inside the loop would cost more)
-        dgates_, dh_coef_, f_ = dgates.unbind(0), dh_coef.unbind(0), f.unbind(0)
-        dh, dc = dh_last, None  # (B, H): dh_{T-1}; dc_T = 0
+        # the same tensors as lists of T steps (indexing them inside the loop would cost more)
+        dgates_steps, dh_coef_steps, f_steps = dgates.unbind(0), dh_coef.unbind(0), f.unbind(0)
+        dh = dh_last  # (B, H): dh_{T-1}, from the head
         for t in reversed(range(T)):  # the recurrence: the only step-by-step part
-            if t + 1 < T:
-                dh = linear(dgates_[t + 1].view(B, 4 * H), weight_hh.t())  # (1) dgates_{t+1} @ W_hh (B, H)
-            if dc is None:
-                dc = dh * dh_coef_[t]  # (7) dc_{T-1} (B, H)
+            if t == T - 1:
+                dc = dh * dh_coef_steps[t]  # (7) dc_{T-1}, as dc_T = 0 (B, H)
             else:
-                dc.mul_(f_[t + 1]).addcmul_(dh, dh_coef_[t])  # (7,6) dc_t = dc_{t+1} * f_{t+1} + dh_t * dh_coef_t (B, H)
-            dgates_[t][:, :3].mul_(dc.unsqueeze(1))  # (2),(3),(4): di_pre, df_pre, dg_pre = dc_t * factors (B, 3, H)
-            dgates_[t][:, 3].mul_(dh)  # (5),(7): do_pre = dh_t * factor (B, H)
+                dh = linear(dgates_steps[t + 1].view(B, 4 * H), weight_hh.t())  # (1) dgates_{t+1} @ W_hh (B, H)
+                # (7,6) dc_t = dc_{t+1} * f_{t+1} + dh_t * dh_coef_t, in place (B, H)
+                dc.mul_(f_steps[t + 1]).addcmul_(dh, dh_coef_steps[t])
+            dgates_steps[t][:, :3].mul_(dc.unsqueeze(1))  # (2),(3),(4): di_pre, df_pre, dg_pre = dc_t * factors
+            dgates_steps[t][:, 3].mul_(dh)  # (5),(7): do_pre = dh_t * factor (B, H)
 
         dgates = dgates.view(T * B, 4 * H)  # the steps stacked
         # [dW_ih | dW_hh] = dgates^T xh, the sum over steps as one product, computed as its transpose
-        # xh^T dgates (I+H, 4H): the same numbers, and MKL computes that orientation about 10% faster
+        # xh^T dgates (I+H, 4H): the same numbers, and MKL (F.linear) computes that orientation about 10% faster
         dweight_t = linear(xh.view(T * B, I + H).t(), dgates.t())  # (I+H, 4H)
         dbias = dgates.sum(0)  # (4H,)
         dx = None
@@ -200,9 +202,10 @@ def inference(x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, 
 
 
 # On a CPU the fast path (training and evaluation) gives cell.py's equations tanh computed as
-# 2 sigma(2x) - 1: the same function, faster. On the AMD EPYC measured, torch.tanh of a (128, 128)
-# tensor took 24 us and this 11 us, and tanh is two of the step's five activations: the training
-# step went from 1.58x to 1.45x nn.LSTM, inference of 10,000 images from 1.24x to about 1x.
+# 2 sigma(2x) - 1: the same function (to float rounding; near 0 the error is absolute, not relative),
+# faster. On the AMD EPYC measured, torch.tanh of a (128, 128) slice of the gates took 65 us and this
+# 18 us, and tanh is two of the step's five activations: the training step went from 1.58x to 1.45x
+# nn.LSTM, inference of 10,000 images from 1.24x to about 1x.
 tanh_through_sigmoid = True
 
 

@@ -33,7 +33,7 @@ def test_benchmark_smoke_run_prints_and_writes_every_variant(tmp_path):
 
 
 def test_gpu_path_op_count_of_the_default_model_is_within_the_target():
-    """The issue's target: at most 600 computing ops per training step where each is a kernel launch."""
+    """Issue 12's target: at most 600 computing ops per training step where each is a kernel launch."""
     assert bench.count_gpu_path_ops(bench.LSTMClassifier(), batch_size=128) <= 600
 
 
