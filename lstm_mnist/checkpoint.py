@@ -38,7 +38,7 @@ from .config import TrainConfig
 from .errors import CheckpointError
 from .data import MAX_SEED, NUM_CLASSES
 from .files import atomic_write, open_regular, shown
-from .model import CELLS, IMAGE_SIZE, ModelConfig, RecurrentClassifier
+from .model import CELLS, FLOAT32_MAX, IMAGE_SIZE, MAX_HIDDEN_SIZE, ModelConfig, RecurrentClassifier
 
 FORMAT = "lstm-mnist-checkpoint"
 VERSION = 1
@@ -154,10 +154,9 @@ def _number(v) -> bool:
     return math.isfinite(v) and abs(v) <= FLOAT32_MAX
 
 
-FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 WHOLE, POSITIVE, NONE = (int,), (lambda v: v >= 1), type(None)
 MODEL_SCHEMA = {
-    "hidden_size": Field(WHOLE, "a whole number >= 1", POSITIVE),
+    "hidden_size": Field(WHOLE, f"a whole number from 1 to {MAX_HIDDEN_SIZE:,}", lambda v: 1 <= v <= MAX_HIDDEN_SIZE),
     "forget_bias": Field((int, float), "a finite number", _number),
     "input_projection": Field((bool,), "true or false"),
     "normalize": Field((bool,), "true or false"),
@@ -253,9 +252,8 @@ def _is_record(record) -> bool:
 
 
 def _weight_problems(state: dict, config: ModelConfig) -> list[str]:
-    """The weights against the tensors the config's model has (built on the meta device: no memory)."""
-    with torch.device("meta"):
-        expected = RecurrentClassifier(config).state_dict()
+    """The weights against the tensors the config's model has."""
+    expected = _meta_model(config).state_dict()
     wrong = [f"{name} is missing" for name in expected if name not in state]
     wrong += [f"{name} is not one of its weights" for name in state if name not in expected]
     for name, tensor in state.items():
@@ -270,6 +268,13 @@ def _weight_problems(state: dict, config: ModelConfig) -> list[str]:
     more = f" (and {len(wrong) - 3} more)" if len(wrong) > 3 else ""
     return [f"the weights do not fit the model its config describes (another architecture?): "
             f"{'; '.join(wrong[:3])}{more}"]
+
+
+def _meta_model(config: ModelConfig) -> RecurrentClassifier:
+    """The model ``config`` describes, built on the meta device: its tensors' names and shapes,
+    no memory (MODEL_SCHEMA's bound on hidden_size keeps their sizes countable)."""
+    with torch.device("meta"):
+        return RecurrentClassifier(config)
 
 
 def _class_name_problems(checkpoint: dict) -> list[str]:
@@ -394,8 +399,7 @@ def check_resumable(checkpoint: dict, path: Path | str = "checkpoint") -> None:
 
 def _optimizer_problem(optimizer: dict, config: ModelConfig) -> str | None:
     """Why Adam's state does not fit the model's parameters, or None."""
-    with torch.device("meta"):
-        shapes = [p.shape for p in RecurrentClassifier(config).parameters()]
+    shapes = [p.shape for p in _meta_model(config).parameters()]
     groups, state = optimizer.get("param_groups"), optimizer.get("state")
     if not isinstance(groups, list) or not isinstance(state, dict) or not all(isinstance(g, dict) for g in groups):
         return "its optimizer state is not Adam's (param_groups, state)"

@@ -13,13 +13,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from .data import MAX_SEED, NUM_CLASSES, default_data_dir
 from .errors import LSTMMnistError, UsageError
 from .files import kind, shown
-from .model import count_parameters
+from .model import FLOAT32_MAX, count_parameters
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
@@ -38,7 +37,6 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 MAX_WHOLE = 2**31 - 1  # any count or index: far above every real use, far below what tensors index
 MAX_BATCH = 1_000_000  # images per step or forward pass (MNIST has 70,000)
-FLOAT32_MAX = float(np.finfo(np.float32).max)  # about 3.4e38: what the weights and the learning rate are held in
 
 
 def whole_number(text: str, minimum: int, maximum: int = MAX_WHOLE) -> int:

@@ -97,9 +97,7 @@ def read_idx(path: Path) -> np.ndarray:
                 dims = _read_header(f, path)
                 expected = math.prod(dims)  # Python ints: no overflow for absurd headers
                 if path.suffix != ".gz" and size - 4 - 4 * len(dims) != expected:  # raw: the size is known
-                    found = size - 4 - 4 * len(dims)
-                    what = "truncated" if found < expected else "has trailing bytes"
-                    raise DataError(f"{shown(path)}: {what}: dimensions {dims} need {expected} bytes of data, found {found}")
+                    raise _wrong_size(path, dims, expected, size - 4 - 4 * len(dims))
                 if expected > MAX_IDX_BYTES:
                     raise DataError(
                         f"{shown(path)}: its header claims dimensions {dims}, {expected:,} bytes of data, more than the "
@@ -109,10 +107,15 @@ def read_idx(path: Path) -> np.ndarray:
     except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
         raise DataError(f"{shown(path)}: cannot read ({_reason(e)}); the file is corrupt or truncated, fetch it again") from None
     if len(payload) != expected:
-        what = "truncated" if len(payload) < expected else "has trailing bytes"
-        found = len(payload) if len(payload) < expected else f"more than {expected}"
-        raise DataError(f"{shown(path)}: {what}: dimensions {dims} need {expected} bytes of data, found {found}")
+        raise _wrong_size(path, dims, expected, len(payload) if len(payload) < expected else f"more than {expected}")
     return np.frombuffer(payload, dtype=np.uint8).reshape(dims)
+
+
+def _wrong_size(path: Path, dims: tuple[int, ...], expected: int, found) -> DataError:
+    """The error for an IDX file whose data does not have the size its header announces."""
+    short = isinstance(found, int) and found < expected
+    what = "truncated" if short else "has trailing bytes"
+    return DataError(f"{shown(path)}: {what}: dimensions {dims} need {expected} bytes of data, found {found}")
 
 
 def _read_header(f, path: Path) -> tuple[int, ...]:

@@ -26,6 +26,7 @@ K = 10 classes.
 
 from dataclasses import dataclass, replace
 
+import torch
 from torch import Tensor, nn
 from torch.nn.modules import module as module_hooks
 
@@ -37,6 +38,8 @@ from .rnn_cell import RNNCell
 
 PIXEL_MEAN, PIXEL_STD = 0.1307, 0.3081  # over MNIST's 60,000 training images, pixels in [0, 1]
 CELLS = ("lstm", "rnn", "gru")  # ModelConfig.cell: cell.py, rnn_cell.py, gru_cell.py
+MAX_HIDDEN_SIZE = 2**20  # the largest H a checkpoint may claim: its weights can still be described (on the meta device)
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)  # about 3.4e38: what the weights and the learning rate are held in
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,8 @@ def fast_path_computes(cell: nn.Module) -> bool:
 
 def count_parameters(config: ModelConfig) -> int:
     """How many numbers the model of ``config`` holds, counted without building it (so that an
-    absurd size is refused before anything is allocated; a test checks it against the model)."""
+    absurd size is refused before anything is allocated; a test checks it against the model). In
+    Python integers: building even on the meta device overflows for a large enough ``hidden_size``."""
     H, I, K = config.hidden_size, config.input_size, config.num_classes
     blocks = {"lstm": 4, "gru": 3, "rnn": 1}[config.cell]  # blocks of H rows in weight_ih, weight_hh, the biases
     cell_input = H if config.input_projection else I

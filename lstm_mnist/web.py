@@ -169,7 +169,8 @@ def check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> No
     a site this command made, never a folder that holds anything else (a checkpoint, say)."""
     if out.exists() and not out.is_dir():
         parser.error(f"--out {out}: is a file; give a folder")
-    others = sorted(entry.name for entry in out.iterdir() if entry.name not in site_names()) if out.is_dir() else []
+    ours = site_names()
+    others = sorted(entry.name for entry in out.iterdir() if entry.name not in ours) if out.is_dir() else []
     if others:
         parser.error(f"--out {out}: holds files that are not part of a site made by this command ("
                      f"{', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); choose a new or empty folder")

@@ -162,6 +162,8 @@ BROKEN = {
     "train_config a string": (lambda c: c.update(train_config="lr=0.1"), "train_config is a str, expected a dict"),
     "hidden_size a string": (lambda c: c["model_config"].update(hidden_size="8"), "hidden_size is '8'"),
     "hidden_size a bool": (lambda c: c["model_config"].update(hidden_size=True), "hidden_size is True"),
+    "hidden_size past any model": (lambda c: c["model_config"].update(hidden_size=2**40),  # would overflow sizes
+                                   "hidden_size is 1099511627776, expected a whole number from 1 to 1,048,576"),
     "an unknown cell": (lambda c: c["model_config"].update(cell="lstm2"), "cell is 'lstm2', expected one of"),
     "weights of another size": (lambda c: c.update(model=LSTMClassifier(hidden_size=16).state_dict()),
                                 "weights do not fit .* has shape \\(64, 28\\), the config needs \\(32, 28\\)"),

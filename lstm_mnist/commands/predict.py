@@ -46,13 +46,13 @@ def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
     device, _ = device_from_flag(parser, args.device)
-    check_output_path(args.out, may_replace=args.overwrite, inputs=[args.checkpoint])  # UsageError: exit 2
     if not args.folder.is_dir():
         raise LSTMMnistError(f"{shown(args.folder)}: no such folder")
     files = sorted(p for p in args.folder.iterdir() if p.suffix.lower() in EXTENSIONS and p.is_file())
     if not files:
         raise LSTMMnistError(f"{shown(args.folder)}: no .png, .jpg or .jpeg images in it")
-    check_output_path(args.out, may_replace=args.overwrite, inputs=files)  # not one of the images either
+    # before any work; a UsageError (exit 2) also if --out is the checkpoint or one of the images
+    check_output_path(args.out, may_replace=args.overwrite, inputs=[args.checkpoint, *files])
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
     names = class_labels(ckpt.class_names(checkpoint), model.config.num_classes)
 
@@ -67,8 +67,6 @@ def main() -> int:
 
     text = io.StringIO()
     writer = csv.writer(text)
-    if len(names) != probabilities.size(1):  # validate() guarantees it; a malformed CSV is never written
-        raise LSTMMnistError(f"{shown(args.checkpoint)}: {len(names)} class names for {probabilities.size(1)} classes")
     writer.writerow(["file", "prediction", "probability", *(cell(f"p_{name}") for name in names)])
     for path, p in zip(files, probabilities.tolist()):
         best = max(range(len(p)), key=p.__getitem__)
