@@ -278,7 +278,7 @@ def format_table(result: dict) -> str:
     if "fast_path_gpu_ops_per_step" in result:
         lines.append(f"\nOn a GPU the fast path launches {result['fast_path_gpu_ops_per_step']} ops per step "
                      "(counted on PyTorch's meta device, which takes the CUDA code path: tanh is one op there, "
-                     "four on a CPU).")
+                     "three on a CPU).")
     return "\n".join(lines)
 
 

@@ -46,13 +46,16 @@ node per sequence instead of about fifteen per step. Its forward runs cell.py's 
 
 What makes it fast on a CPU, beyond the one node (each measured; the README has the figures):
 tanh computed as 2 sigma(2x) - 1 (``sigmoid_tanh``, given to ``cell_equations``); each step's
-gates and state copied into one buffer over all steps while they are still in cache; the factors
-turned into the gate gradients in place; glibc told to keep freed memory (allocator.py).
+gates and state copied into one buffer over all steps while they are still in cache; the buffers'
+per-step views made once, before the loops; the factors turned into the gate gradients in place;
+glibc told to keep freed memory (allocator.py).
 
 The matrix products go through ``linear``: ``F.linear``, or with ``use_onednn`` on a CPU in float32
 PyTorch's private oneDNN op (the library ``nn.LSTM`` uses; faster on some CPUs, slower on others).
 Shapes: B batch, T steps, I inputs per step, H hidden.
 """
+
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -103,13 +106,15 @@ class LSTMThroughTime(torch.autograd.Function):
         c = x.new_zeros(B, H)  # c_{-1}
         saved = x.new_empty(T, 5, B, H)  # row t: i_t, f_t, g_t, o_t, c_t, what the backward needs
         tanh = tanh_for(x)
+        # the buffers' parts as lists of steps, made once: indexing them inside the loop would cost more
+        xh_steps, h_slots, saved_steps = xh.unbind(0), xh[1:, :, I:].unbind(0), saved.unbind(0)
         for t in range(T):
-            gates = linear(xh[t], weight, bias)  # (1) (B, 4H)
+            gates = linear(xh_steps[t], weight, bias)  # (1) (B, 4H)
             step = cell_equations(gates, c, forget_bias, tanh=tanh)  # (2)-(7): cell.py's own code
             if t + 1 < T:
-                xh[t + 1, :, I:] = step.h  # h_t, read by step t+1
+                h_slots[t].copy_(step.h)  # h_t into row t+1 of xh, read by step t+1
             # copied while still in cache, so that the step's own memory is reused at the next step
-            torch.stack((step.i, step.f, step.g, step.o, step.c), out=saved[t])  # (5, B, H)
+            torch.stack((step.i, step.f, step.g, step.o, step.c), out=saved_steps[t])  # (5, B, H)
             c = step.c
         ctx.save_for_backward(xh, saved, weight_ih, weight_hh)
         return step.h  # (B, H)
@@ -123,18 +128,22 @@ class LSTMThroughTime(torch.autograd.Function):
         I = xh.size(2) - H
         # dgates (T, B, 4, H) holds the factors at first; step t turns its own into dgates_t, in place
         dh_coef, dgates = _factors(i, f, g, o, c)  # (T, B, H), (T, B, 4, H)
-        # the same tensors as lists of T steps (indexing them inside the loop would cost more)
-        dgates_steps, dh_coef_steps, f_steps = dgates.unbind(0), dh_coef.unbind(0), f.unbind(0)
+        # the same tensors as lists of T steps, made once (indexing them inside the loop would cost more):
+        # dgates_t whole (B, 4H), its i, f, g blocks (B, 3, H), which are dc_t times their factors, and
+        # its o block (B, H), dh_t times its factor
+        dgates_steps = dgates.view(T, B, 4 * H).unbind(0)
+        from_dc_steps, from_dh_steps = dgates[:, :, :3].unbind(0), dgates[:, :, 3].unbind(0)
+        dh_coef_steps, f_steps, weight_hh_t = dh_coef.unbind(0), f.unbind(0), weight_hh.t()
         dh = dh_last  # (B, H): dh_{T-1}, from the head
         for t in reversed(range(T)):  # the recurrence: the only step-by-step part
             if t == T - 1:
                 dc = dh * dh_coef_steps[t]  # (7) dc_{T-1}, as dc_T = 0 (B, H)
             else:
-                dh = linear(dgates_steps[t + 1].view(B, 4 * H), weight_hh.t())  # (1) dgates_{t+1} @ W_hh (B, H)
+                dh = linear(dgates_steps[t + 1], weight_hh_t)  # (1) dgates_{t+1} @ W_hh (B, H)
                 # (7,6) dc_t = dc_{t+1} * f_{t+1} + dh_t * dh_coef_t, in place (B, H)
                 dc.mul_(f_steps[t + 1]).addcmul_(dh, dh_coef_steps[t])
-            dgates_steps[t][:, :3].mul_(dc.unsqueeze(1))  # (2),(3),(4): di_pre, df_pre, dg_pre = dc_t * factors
-            dgates_steps[t][:, 3].mul_(dh)  # (5),(7): do_pre = dh_t * factor (B, H)
+            from_dc_steps[t].mul_(dc.unsqueeze(1))  # (2),(3),(4): di_pre, df_pre, dg_pre = dc_t * factors
+            from_dh_steps[t].mul_(dh)  # (5),(7): do_pre = dh_t * factor (B, H)
 
         dgates = dgates.view(T * B, 4 * H)  # the steps stacked
         # [dW_ih | dW_hh] = dgates^T xh, the sum over steps as one product, computed as its transpose
@@ -187,14 +196,14 @@ def inference(x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, 
     """h_{T-1} (B, H) when no gradient is wanted (evaluation): the same loop, keeping nothing for a
     backward and allocating nothing over all steps (at batch 1000 a (T, B, I+H) buffer is 17 MB, fresh
     pages every batch): equation (1) is two products added into one (B, 4H) buffer."""
-    B, T, _ = x.shape
+    B = x.size(0)
     H = weight_hh.size(1)
     bias = bias_ih + bias_hh  # (4H,)
     gates = x.new_empty(B, 4 * H)  # (B, 4H), rewritten at every step
     h = c = x.new_zeros(B, H)  # h_{-1}, c_{-1}
     tanh = tanh_for(x)
-    for t in range(T):
-        torch.addmm(bias, x[:, t], weight_ih.t(), out=gates)  # (1) W_ih x_t + b_ih + b_hh (B, 4H)
+    for x_t in x.unbind(1):  # T rows of (B, I)
+        torch.addmm(bias, x_t, weight_ih.t(), out=gates)  # (1) W_ih x_t + b_ih + b_hh (B, 4H)
         gates.addmm_(h, weight_hh.t())  # (1) ... + W_hh h_{t-1}
         step = cell_equations(gates, c, forget_bias, tanh=tanh)  # (2)-(7): cell.py's own code
         h, c = step.h, step.c
@@ -203,16 +212,24 @@ def inference(x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, 
 
 # On a CPU the fast path (training and evaluation) gives cell.py's equations tanh computed as
 # 2 sigma(2x) - 1: the same function (to float rounding; near 0 the error is absolute, not relative),
-# faster. On the AMD EPYC measured, torch.tanh of a (128, 128) slice of the gates took 65 us and this
-# 18 us, and tanh is two of the step's five activations: the training step went from 1.58x to 1.45x
+# faster. On the AMD EPYC measured, torch.tanh of a (128, 128) slice of the gates took 66 us and this
+# 13 us, and tanh is two of the step's five activations: the training step went from 1.58x to 1.45x
 # nn.LSTM, inference of 10,000 images from 1.24x to about 1x.
 tanh_through_sigmoid = True
 
 
 def sigmoid_tanh(x: Tensor) -> Tensor:
-    """tanh(x) computed as 2 sigma(2x) - 1 (tanh(x) = (1 - e^{-2x}) / (1 + e^{-2x}) = 2 / (1 + e^{-2x}) - 1).
-    Not differentiable (it works in place): the fast path's forward and evaluation need no gradient."""
-    return torch.sigmoid(x + x).mul_(2).sub_(1)
+    """tanh(x) computed as 2 sigma(2x) - 1 (tanh(x) = (1 - e^{-2x}) / (1 + e^{-2x}) = 2 / (1 + e^{-2x}) - 1),
+    in three operations: x + x, sigma, and -1 + 2 sigma as one add (``constant`` holds the -1)."""
+    return torch.add(constant(-1.0, x.dtype), torch.sigmoid(x + x), alpha=2)
+
+
+@functools.cache
+def constant(value: float, dtype: torch.dtype) -> Tensor:
+    """``value`` as a 0-dim CPU tensor of ``dtype``, made once. Added to a tensor of the same dtype (on
+    any device) it is read as it is, where a Python number is first made a tensor and converted to the
+    dtype, at every call: three more dispatched operations, about 2 us each time."""
+    return torch.tensor(value, dtype=dtype)
 
 
 def tanh_for(x: Tensor):
