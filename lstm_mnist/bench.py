@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from .files import write_json
 from .model import LSTMClassifier
 from .reference import FusedLSTMClassifier, LSTMCellLoopClassifier
 
@@ -209,6 +210,10 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
               eval_batch_size: int, memory: bool, variants: tuple[str, ...] = VARIANTS,
               eval_images: int = TEST_IMAGES) -> dict:
     torch.manual_seed(0)
+    if device.type == "cuda":
+        # cuDNN's LSTM would otherwise multiply in TF32 (10-bit mantissas) while F.linear and
+        # torch.mm multiply in full float32 (PyTorch's defaults): compare at the same precision
+        torch.backends.cudnn.allow_tf32 = False
     base = LSTMClassifier(hidden_size=hidden_size).to(device)
     models = {v: build(v, base).to(device) for v in variants}
     optimizers = {v: torch.optim.Adam(m.parameters()) for v, m in models.items()}
@@ -246,10 +251,12 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
             "warm_up_seconds": compile_seconds[v],
             "ops_per_step": None if "compiled" in v else count_ops(models[v], optimizers[v], images, labels),
         }
-        if device.type == "cuda":
+        if device.type == "cuda":  # how far one step raises the memory in use (the data and every model's state not counted)
+            synchronize(device)
+            before = torch.cuda.memory_allocated(device)
             torch.cuda.reset_peak_memory_stats(device)
             time_steps(models[v], optimizers[v], images, labels, 1, device)
-            row["peak_memory_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+            row["peak_memory_mb"] = (torch.cuda.max_memory_allocated(device) - before) / 2**20
         elif memory and "compiled" not in v:  # a compiled probe would compile all over again
             row["peak_memory_mb"] = peak_memory_cpu(v, batch_size, hidden_size)
         rows.append(row)
@@ -257,6 +264,8 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
     result = {"device": name, "cpu": cpu_model(), "batch_size": batch_size, "hidden_size": hidden_size,
               "rounds": rounds, "steps_per_round": steps, "max_logit_difference": max_difference,
               "torch": str(torch.__version__), "rows": rows}
+    if device.type == "cuda":
+        result["tf32"] = torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32
     if device.type == "cpu" and FAST in variants:
         result["fast_path_gpu_ops_per_step"] = count_gpu_path_ops(models[FAST], batch_size)
     return result
@@ -279,6 +288,9 @@ def format_table(result: dict) -> str:
         lines.append(f"\nOn a GPU the fast path launches {result['fast_path_gpu_ops_per_step']} ops per step "
                      "(counted on PyTorch's meta device, which takes the CUDA code path: tanh is one op there, "
                      "three on a CPU).")
+    if result.get("tf32") is False:
+        lines.append("\nAll variants multiply in float32 (cuDNN's TF32 turned off for nn.LSTM; \"peak memory\": what one "
+                     "step adds on the GPU).")
     return "\n".join(lines)
 
 
@@ -304,6 +316,8 @@ def main() -> int:
                              "in DATA_DIR, from process start to exit, with the test accuracy they reach")
     args = parser.parse_args()
     variants = VARIANTS
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        parser.error(f"--json {args.json}: folder {Path(args.json).resolve().parent} does not exist")
     if args.threads is not None:
         if args.threads < 1:
             parser.error(f"--threads must be at least 1, got {args.threads}")
@@ -320,22 +334,25 @@ def main() -> int:
         elif args.device == "cuda":
             parser.error("--device cuda: CUDA is not available here")
     results = []
+
+    def keep(result: dict) -> None:  # the JSON is rewritten after each part, so a later failure loses nothing
+        results.append(result)
+        if args.json:
+            write_json(Path(args.json), results)
+
     for device in devices:
         result = benchmark(device, args.batch_size, args.hidden_size, args.rounds, args.steps,
                            eval_batch_size=1000, memory=not args.smoke, variants=variants,
                            eval_images=1000 if args.smoke else TEST_IMAGES)
         print(format_table(result), flush=True)
-        results.append(result)
+        keep(result)
     if args.time_to_accuracy:
         for device in devices:
             for extra in ([], ["--compile"]):
                 run = time_to_accuracy(device.type, args.time_to_accuracy, extra)
                 print(f"python train.py --device {device.type} {' '.join(extra)}: {run['seconds']:.1f} s from "
                       f"process start to exit, test accuracy {100 * run['test_accuracy']:.2f}%", flush=True)
-                results.append({"time_to_accuracy": run})
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+                keep({"time_to_accuracy": run})
     return 0
 
 

@@ -1,6 +1,8 @@
 """The benchmark runs, its variants agree and it counts their ops; --compile computes what the default does."""
 
 import json
+import os
+import subprocess
 import sys
 
 import torch
@@ -64,3 +66,26 @@ def test_compiled_training_matches_eager(synthetic_dir, tmp_path):
         results.append(model.state_dict())
     for name in results[0]:
         torch.testing.assert_close(results[1][name], results[0][name], rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_benchmark_refuses_a_json_path_in_a_missing_folder_at_once(tmp_path):
+    result = run_script("-m", "lstm_mnist.bench", "--device", "cpu", "--json", str(tmp_path / "no" / "b.json"))
+    assert result.returncode == 2 and "folder" in result.stderr and "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_gpu_check_stops_before_any_long_part_when_cuda_or_data_is_missing(tmp_path):
+    """scripts/gpu_check.sh checks what it needs first, so a short GPU lease is not spent on tests
+    that run before a missing MNIST is found (and it says so in one line)."""
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"} | {"PYTHON": sys.executable}
+    script = str(ROOT / "scripts" / "gpu_check.sh")
+    usage = subprocess.run(["bash", script], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert usage.returncode == 2 and usage.stderr.startswith("usage: scripts/gpu_check.sh DATA_DIR")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = subprocess.run(["bash", script, "empty"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                            timeout=120)
+    assert result.returncode == 1 and "== 1." not in result.stdout
+    [message] = result.stderr.strip().splitlines()
+    expected = str(empty) if torch.cuda.is_available() else "no CUDA device"  # a relative DATA_DIR: the caller's
+    assert message.startswith("gpu_check.sh: error: ") and expected in message
