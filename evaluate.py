@@ -6,7 +6,11 @@ Installed with ``pip install .``, the same program is the ``lstm-mnist-evaluate`
 
 import sys
 
-from lstm_mnist.commands.evaluate import command
+try:
+    from lstm_mnist.commands.evaluate import command
+except KeyboardInterrupt:  # Ctrl-C while PyTorch loads (a second or two): a line, not a traceback
+    print("evaluate.py: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 if __name__ == "__main__":
     sys.exit(command())

@@ -6,7 +6,11 @@ Installed with ``pip install .``, the same program is the ``lstm-mnist-predict``
 
 import sys
 
-from lstm_mnist.commands.predict import command
+try:
+    from lstm_mnist.commands.predict import command
+except KeyboardInterrupt:  # Ctrl-C while PyTorch loads (a second or two): a line, not a traceback
+    print("predict.py: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 if __name__ == "__main__":
     sys.exit(command())

@@ -6,7 +6,11 @@ Installed with ``pip install .``, the same program is the ``lstm-mnist-train`` c
 
 import sys
 
-from lstm_mnist.commands.train import command
+try:
+    from lstm_mnist.commands.train import command
+except KeyboardInterrupt:  # Ctrl-C while PyTorch loads (a second or two): a line, not a traceback
+    print("train.py: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 if __name__ == "__main__":
     sys.exit(command())

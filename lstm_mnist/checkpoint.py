@@ -34,8 +34,9 @@ from typing import Any
 import torch
 
 from . import __version__
-from .config import TrainConfig
+from .config import LR_MAX, LR_MIN, TrainConfig
 from .errors import CheckpointError
+from .evaluation import unfit_name
 from .data import MAX_SEED, NUM_CLASSES
 from .files import atomic_write, open_regular, shown
 from .model import CELLS, FLOAT32_MAX, IMAGE_SIZE, MAX_HIDDEN_SIZE, ModelConfig, RecurrentClassifier
@@ -101,6 +102,20 @@ def figure_path(checkpoint_path: Path) -> Path:
     return Path(checkpoint_path).with_suffix(".training.png")
 
 
+def _damage(path: Path) -> str:
+    """What is wrong with a file torch.load could not read, in words: torch.save writes a zip archive."""
+    try:
+        with open(path, "rb") as f:
+            start = f.read(4)
+    except OSError as e:
+        return e.strerror or "cannot be read"
+    if not start:
+        return "the file is empty"
+    if start == b"PK\x03\x04":
+        return "a damaged or truncated zip archive"
+    return "not a zip archive, the form torch.save writes"
+
+
 def load(path: Path | str, map_location: torch.device | str = "cpu") -> dict:
     """Read and check a checkpoint; raise ``CheckpointError`` with a one-line reason."""
     path = Path(path)
@@ -116,14 +131,13 @@ def load(path: Path | str, map_location: torch.device | str = "cpu") -> dict:
                 f"{shown(path)}: refused: it holds Python objects other than tensors and plain values, which could run "
                 "code when loaded; it was not written by lstm-mnist"
             ) from None
-        raise CheckpointError(f"{shown(path)}: not a readable checkpoint (corrupt or truncated)") from None
-    except Exception as e:  # noqa: BLE001 - torch.load raises many types for a damaged file
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CheckpointError(f"{shown(path)}: not a readable checkpoint (corrupt or truncated: {reason})") from None
+        raise CheckpointError(f"{shown(path)}: not a readable checkpoint ({_damage(path)})") from None
+    except Exception:  # noqa: BLE001 - torch.load raises many types (and long texts) for a damaged file
+        raise CheckpointError(f"{shown(path)}: not a readable checkpoint ({_damage(path)})") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise CheckpointError(f"{shown(path)}: not an lstm-mnist checkpoint (no '{FORMAT}' marker)")
     version = checkpoint.get("version")
-    if not isinstance(version, int) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise CheckpointError(f"{shown(path)}: unknown checkpoint format version {version!r}; the file is damaged")
     if version > VERSION:
         raise CheckpointError(
@@ -168,7 +182,7 @@ TRAIN_SCHEMA = {
     "epochs": Field((int, NONE), "a whole number >= 1 or None", lambda v: v is None or v >= 1),
     "train_samples": Field((int, NONE), "a whole number >= 1 or None", lambda v: v is None or v >= 1),
     "batch_size": Field(WHOLE, "a whole number >= 1", POSITIVE),
-    "lr": Field((int, float), "a finite number > 0", lambda v: _number(v) and v > 0),
+    "lr": Field((int, float), f"a number from {LR_MIN:g} to {LR_MAX:g}", lambda v: _number(v) and LR_MIN <= v <= LR_MAX),
     "lr_schedule": Field((str,), "cosine or constant", lambda v: v in ("cosine", "constant")),
     "clip_grad_norm": Field((int, float, NONE), "a finite number > 0 or None",
                             lambda v: v is None or (_number(v) and v > 0)),
@@ -285,8 +299,11 @@ def _class_name_problems(checkpoint: dict) -> list[str]:
         names = train.get("class_names")  # where checkpoints before version 0.3 kept them
     if not isinstance(names, (list, tuple)):
         return []
-    if not all(isinstance(name, str) and name.strip() for name in names):
-        return [f"{where} holds a blank name or one that is not text"]
+    if not all(isinstance(name, str) for name in names):
+        return [f"{where} holds a name that is not text"]
+    unfit = [f"name {k} {unfit_name(name)}" for k, name in enumerate(names) if unfit_name(name)]
+    if unfit:
+        return [f"{where}: {unfit[0]}"]
     problems = []
     config = checkpoint.get("model_config")
     count = config.get("num_classes") if isinstance(config, dict) else None
@@ -392,13 +409,16 @@ def check_resumable(checkpoint: dict, path: Path | str = "checkpoint") -> None:
     cuda = checkpoint["rng"].get("cuda", [])
     if not isinstance(cuda, (list, tuple)) or not all(torch.is_tensor(t) and t.dtype == torch.uint8 for t in cuda):
         raise CheckpointError(f"{shown(path)}: cannot be resumed: rng.cuda is not a list of random-number states")
-    problem = _optimizer_problem(checkpoint["optimizer"], model_config(checkpoint, path))
+    progress = checkpoint["progress"]  # validated: whole numbers
+    trained = progress.get("epoch", 0) > 0 or progress.get("step", 0) > 0
+    problem = _optimizer_problem(checkpoint["optimizer"], model_config(checkpoint, path), trained)
     if problem:
         raise CheckpointError(f"{shown(path)}: cannot be resumed: {problem}")
 
 
-def _optimizer_problem(optimizer: dict, config: ModelConfig) -> str | None:
-    """Why Adam's state does not fit the model's parameters, or None."""
+def _optimizer_problem(optimizer: dict, config: ModelConfig, trained: bool) -> str | None:
+    """Why Adam's state does not fit the model's parameters (``trained``: after a step, when Adam
+    holds moments for every one of them), or None."""
     shapes = [p.shape for p in _meta_model(config).parameters()]
     groups, state = optimizer.get("param_groups"), optimizer.get("state")
     if not isinstance(groups, list) or not isinstance(state, dict) or not all(isinstance(g, dict) for g in groups):
@@ -412,6 +432,9 @@ def _optimizer_problem(optimizer: dict, config: ModelConfig) -> str | None:
         for moment in ("exp_avg", "exp_avg_sq"):
             if not torch.is_tensor(entry.get(moment)) or entry[moment].shape != shapes[index]:
                 return f"its optimizer's {moment} of parameter {index} does not fit the parameter's shape"
+    if trained and len(state) != len(shapes):
+        return (f"its optimizer holds Adam's moments for {len(state)} of the {len(shapes)} parameters, after training "
+                "began: the run could not continue exactly")
     return None
 
 

@@ -9,19 +9,24 @@ import argparse
 import math
 import os
 import shutil
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
+from .config import LR_MAX, LR_MIN
 from .data import MAX_SEED, NUM_CLASSES, default_data_dir
 from .errors import LSTMMnistError, UsageError
+from .evaluation import unfit_name
 from .files import kind, shown
 from .model import FLOAT32_MAX, count_parameters
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
+BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell shows for a program stopped by a closed pipe
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -37,6 +42,13 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 MAX_WHOLE = 2**31 - 1  # any count or index: far above every real use, far below what tensors index
 MAX_BATCH = 1_000_000  # images per step or forward pass (MNIST has 70,000)
+
+
+def nonempty_path(text: str) -> Path:
+    """A path flag's value: an empty one ('') would silently mean the current folder."""
+    if not text:
+        raise argparse.ArgumentTypeError("is empty; give a path")
+    return Path(text)
 
 
 def whole_number(text: str, minimum: int, maximum: int = MAX_WHOLE) -> int:
@@ -88,15 +100,24 @@ def positive_float(text: str) -> float:
     return value
 
 
+def learning_rate(text: str) -> float:
+    """Adam's learning rate: from LR_MIN to LR_MAX (config.py says why)."""
+    value = positive_float(text)
+    if not LR_MIN <= value <= LR_MAX:
+        raise argparse.ArgumentTypeError(f"must be from {LR_MIN:g} to {LR_MAX:g} (Adam, in float32), got {text[:40]}")
+    return value
+
+
 def class_names(text: str) -> tuple[str, ...]:
     """Ten distinct comma-separated names, one per label 0..9 ("T-shirt,Trouser,..."). Bytes that
     are not UTF-8 are kept as ``\\xe9`` escapes, so every name can be printed and saved."""
     names = tuple(shown(name).strip() for name in text.split(","))
     if len(names) != NUM_CLASSES:
         raise argparse.ArgumentTypeError(f"expected {NUM_CLASSES} non-empty comma-separated names, got {len(names)}")
-    blank = [str(k) for k, name in enumerate(names) if not name]
-    if blank:
-        raise argparse.ArgumentTypeError(f"the name of label {', '.join(blank)} is blank (10 names, for labels 0..9)")
+    unfit = [(k, unfit_name(name)) for k, name in enumerate(names) if unfit_name(name)]
+    if unfit:
+        k, why = unfit[0]
+        raise argparse.ArgumentTypeError(f"the name of label {k} {why} (10 names, for labels 0..9)")
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         where = "; ".join(f"{name!r} for labels {', '.join(str(k) for k, n in enumerate(names) if n == name)}"
@@ -121,7 +142,7 @@ def add_device_flag(parser) -> None:
 
 def add_data_dir_flag(parser) -> None:
     """--data-dir, as every command that reads MNIST takes it."""
-    parser.add_argument("--data-dir", type=Path, default=default_data_dir(), metavar="DIR",
+    parser.add_argument("--data-dir", type=nonempty_path, default=default_data_dir(), metavar="DIR",
                         help="folder with the four MNIST IDX files (.gz or raw); default: $MNIST_DIR, "
                              "else ./data, else a download into ./data")
 
@@ -262,12 +283,28 @@ def command_line(script: str) -> str:
 
 def run(main: Callable[[], int | None], prog: str) -> int:
     """Call ``main()`` and turn expected failures into one line on stderr (one per problem) and
-    an exit status. Text the terminal's encoding cannot show comes out escaped, never as a crash."""
+    an exit status. Text the terminal's encoding cannot show comes out escaped, never as a crash;
+    a closed stdout or stderr (``2>&-``) is written to nowhere; output piped into a reader that
+    stops early (``| head``) ends the program quietly; SIGTERM stops it as Ctrl-C does (train.py
+    has its own handler, which saves a checkpoint first)."""
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")
     for stream in (sys.stdout, sys.stderr):
         if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    previous = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    if previous is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         return main() or 0
+    except BrokenPipeError:  # the reader of our output has gone: nothing more to say, to anyone
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit cannot fail again
+        except (OSError, ValueError):
+            pass
+        return BROKEN_PIPE
     except UsageError as e:
         print(f"{prog}: error: {e} (see --help)", file=sys.stderr)
         return USAGE_ERROR
@@ -281,3 +318,10 @@ def run(main: Callable[[], int | None], prog: str) -> int:
     except OSError as e:  # disk full, permissions, ...: no traceback for those either
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 1
+    finally:
+        if previous is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt

@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 from .data import VALIDATION_SIZE
 
+# The learning rates Adam can take in float32: it moves each weight by up to about lr per step and
+# computes lr / (1 - 0.9) at the first step (above about 3e37 that overflows); below about 1e-38 a
+# rate rounds to 0 and nothing would train. Far outside both, a rate is certainly a typo.
+LR_MIN, LR_MAX = 1e-30, 1e6
+
 
 @dataclass(frozen=True)
 class TrainConfig:

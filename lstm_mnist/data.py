@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .errors import DataError
-from .files import open_regular, shown
+from .files import kind, open_regular, shown
 
 IMAGE_SIZE = 28  # rows = pixels per row
 NUM_CLASSES = 10
@@ -179,6 +179,10 @@ def find_files(directory: Path) -> dict[str, Path]:
         candidates = [folder / (name + ext) for folder in (directory, directory / "MNIST" / "raw") for ext in ("", ".gz")]
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
+            unusable = next((p for p in candidates if os.path.lexists(p)), None)  # a folder, a FIFO, a broken link
+            if unusable is not None:
+                what = kind(os.stat(unusable).st_mode) if os.path.exists(unusable) else "a link that leads to no file"
+                raise DataError(f"{unusable} is {what}, not an MNIST file")
             missing.append(name + "[.gz]")
         else:
             found[key] = path
@@ -188,6 +192,16 @@ def find_files(directory: Path) -> dict[str, Path]:
             "put the four MNIST IDX files there"
         )
     return found
+
+
+def files_read_from(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT) -> list[Path]:
+    """Every existing file that ``locate`` could read MNIST from (``data_dir``, else ``download_root``; both
+    layouts, raw or ``.gz``), found without reading or downloading anything: what a command's outputs must
+    never replace."""
+    directory = Path(data_dir) if data_dir is not None else download_root
+    candidates = [folder / (name + ext) for folder in (directory, directory / "MNIST" / "raw")
+                  for name in FILES.values() for ext in ("", ".gz")]
+    return [path for path in candidates if os.path.lexists(path)]
 
 
 def has_files(directory: Path) -> bool:

@@ -51,6 +51,21 @@ def metrics_of(logits: Tensor, labels: Tensor) -> dict:
     }
 
 
+MAX_NAME_LENGTH = 40  # characters in a class name: it heads a column of the report
+
+
+def unfit_name(name: str) -> str | None:
+    """Why ``name`` cannot name a class (it is printed in tables, figures and CSV files), or None:
+    blank, too long, or holding a control character (a line break, a terminal escape)."""
+    if not name.strip():
+        return "is blank"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"is {len(name)} characters long, more than {MAX_NAME_LENGTH}"
+    if not name.isprintable():
+        return f"holds a control character ({name!r})"
+    return None
+
+
 def class_labels(class_names, num_classes: int) -> list[str]:
     """What each label is called: the names given (train.py --class-names), else "0", "1", ..."""
     return list(class_names) if class_names else [str(k) for k in range(num_classes)]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from .errors import LSTMMnistError
 from .files import open_regular, shown
@@ -39,8 +39,13 @@ def load_image(path: Path) -> torch.Tensor:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:  # Pillow's own limit, in open()
             claimed = re.search(r"\((\d+) pixels\)", str(e))
             raise LSTMMnistError(too_large(path, f"{int(claimed[1]):,}" if claimed else "too many")) from None
+        except UnidentifiedImageError:
+            raise LSTMMnistError(f"{shown(path)}: not an image (empty, or in no format Pillow reads, such as PNG or "
+                                 "JPEG)") from None
         except Exception as e:  # noqa: BLE001 - Pillow's decoders raise many types for a damaged file
             raise LSTMMnistError(f"{shown(path)}: not a readable image ({e})") from None
+    if grey.max() - grey.min() <= INK:  # one shade throughout (at any size): no stroke stands out
+        raise LSTMMnistError(f"{shown(path)}: no digit found: the image is blank")
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if border.mean() > 0.5:  # dark digit on a light background: invert
         grey = 1.0 - grey

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import cell, checkpoint as ckpt, gru_cell, rnn_cell
-from .cli import ArgumentParser, HelpFormatter, installed, non_negative_int, run
+from .cli import ArgumentParser, HelpFormatter, installed, non_negative_int, nonempty_path, run
 from .data import DOWNLOAD_ROOT, default_data_dir, find_files, has_files, read_images, read_labels
 from .evaluation import class_labels
 from .files import current_umask
@@ -51,17 +51,17 @@ def build_parser() -> ArgumentParser:
     description = __doc__.split("\n\nThe JavaScript")[0]  # the usage, not how it is made
     parser = ArgumentParser(prog=program_name(), formatter_class=HelpFormatter,
                             description=description.replace("python -m lstm_mnist.web", program_name()))
-    parser.add_argument("checkpoint", type=Path, help="checkpoint written by train.py (an LSTM, RNN or GRU)")
-    parser.add_argument("--out", type=Path, default=Path("site"), metavar="DIR",
+    parser.add_argument("checkpoint", type=nonempty_path, help="checkpoint written by train.py (an LSTM, RNN or GRU)")
+    parser.add_argument("--out", type=nonempty_path, default=Path("site"), metavar="DIR",
                         help="the folder to write the site into; it must not exist or be empty, unless "
                              "--overwrite (default: site)")
-    parser.add_argument("--compare", type=Path, default=None, metavar="CHECKPOINT",
+    parser.add_argument("--compare", type=nonempty_path, default=None, metavar="CHECKPOINT",
                         help="a second checkpoint (e.g. train.py --cell rnn or --cell gru) that the page can "
                              "show reading the same digit (default: none)")
     parser.add_argument("--samples", type=non_negative_int, default=12, metavar="N",
                         help="how many MNIST test digits to offer on the page, the first N of the test set "
                              "(default: 12; none if the MNIST files are not found)")
-    parser.add_argument("--data-dir", type=Path, default=default_data_dir(), metavar="DIR",
+    parser.add_argument("--data-dir", type=nonempty_path, default=default_data_dir(), metavar="DIR",
                         help="folder with the MNIST IDX files, for the sample digits; default: $MNIST_DIR, "
                              "else ./data if it has them (nothing is downloaded)")
     parser.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty --out folder")
@@ -188,9 +188,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = args.out
     check_out(parser, out, args.overwrite)
-    for flag, path in (("checkpoint", args.checkpoint), ("--compare", args.compare)):
-        if path is not None and not path.is_file():
-            parser.error(f"{flag} {path}: no such file")
 
     model, checkpoint = ckpt.load_model(args.checkpoint)
     main_data = model_data(model, checkpoint, args.checkpoint)

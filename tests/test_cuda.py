@@ -4,14 +4,13 @@ every command runs with --device cuda, and --deterministic repeats itself bit fo
 Skipped on a machine without CUDA; scripts/gpu_check.sh runs these on one that has it."""
 
 import json
+import shutil
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
-from conftest import run_script
+from conftest import ROOT, run_script
 from lstm_mnist import LSTMClassifier
 from lstm_mnist import checkpoint as ckpt
 
@@ -69,7 +68,7 @@ def test_inspect_and_predict_run_on_cuda(cuda_checkpoint, synthetic_dir, tmp_pat
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "digits"
     folder.mkdir()
-    Image.fromarray(np.zeros((28, 28), dtype=np.uint8)).save(folder / "blank.png")
+    shutil.copy(ROOT / "docs" / "digits" / "test-7.png", folder)
     result = run_script("predict.py", str(cuda_checkpoint), str(folder), "--out", str(tmp_path / "p.csv"),
                         "--device", "cuda")
     assert result.returncode == 0, result.stderr

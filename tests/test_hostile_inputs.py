@@ -4,11 +4,13 @@ paths found bad only after the work, text that cannot be encoded, CSV injection.
 is called in-process (no torch import per case): one line, the right exit status, no traceback."""
 
 import csv
+import dataclasses
 import gzip
 import io
 import os
 import signal
 import struct
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -21,9 +23,10 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import idx_bytes, synthetic_digits
+from conftest import ROOT, idx_bytes, synthetic_digits
 from lstm_mnist import LSTMClassifier, ModelConfig
 from lstm_mnist import checkpoint as ckpt
+from lstm_mnist import cli
 from lstm_mnist import data
 from lstm_mnist.cli import MAX_SEED, check_output_folder, check_output_path, class_names
 from lstm_mnist.model import count_parameters
@@ -71,7 +74,10 @@ def deadline(seconds):
 def full_checkpoint(hidden_size=8, class_names=None) -> dict:
     torch.manual_seed(0)
     model = LSTMClassifier(hidden_size=hidden_size)
-    return ckpt.make(model, torch.optim.Adam(model.parameters()), TrainConfig(), Progress(epoch=1),
+    optimizer = torch.optim.Adam(model.parameters())
+    model(torch.rand(2, 28, 28)).sum().backward()
+    optimizer.step()  # after an epoch, Adam holds moments for every parameter
+    return ckpt.make(model, optimizer, TrainConfig(), Progress(epoch=1),
                      [{"event": "epoch", "epoch": 1}], class_names)
 
 
@@ -177,6 +183,12 @@ BROKEN = {
     "validation_size 0": (lambda c: c["train_config"].update(validation_size=0), "validation_size is 0"),
     "optimizer a list": (lambda c: c.update(optimizer=[]), "optimizer is a list, expected a dict"),
     "model_config missing": (lambda c: c.pop("model_config"), "'model_config' is missing"),
+    "a name with a terminal escape": (lambda c: c.update(class_names=[*"abcdefghi", "\x1b[31mred"]),
+                                      "class_names: name 9 holds a control character"),
+    "a name with a line break": (lambda c: c.update(class_names=["a\nb", *"bcdefghij"]),
+                                 "class_names: name 0 holds a control character"),
+    "a name too long": (lambda c: c.update(class_names=[*"abcdefghi", "x" * 41]), "name 9 is 41 characters long"),
+    "lr past what Adam takes": (lambda c: c["train_config"].update(lr=4e37), r"train_config.lr is 4e\+37"),
 }
 
 
@@ -289,6 +301,10 @@ def test_a_fifo_or_a_device_is_refused_at_once_wherever_a_file_is_read(tmp_path,
 
 
 @pytest.mark.parametrize("flags, message", [
+    (["--lr", "4e37"], "--lr: must be from 1e-30 to 1e+06"),  # Adam's lr / 0.1 would overflow float32
+    (["--lr", "1e-50"], "--lr: must be from 1e-30 to 1e+06"),  # 0 in float32: nothing would train
+    (["--epochs", "2", "--train-samples", "1000"], "--epochs and --train-samples both set how long to train"),
+    (["--out", ""], "--out: is empty; give a path"),
     (["--seed", str(10**15)], "--seed: must be at most 4,294,967,295"),
     (["--seed", str(2**32)], "--seed: must be at most"),
     (["--batch-size", str(10**20)], "--batch-size: must be at most 1,000,000"),
@@ -441,6 +457,9 @@ def test_csv_injection_is_neutralised(tmp_path, saved, monkeypatch, capsys):
     ("a,b,c,d,e,f,g,h,i,a", "each label needs its own name, got 'a' for labels 0, 9"),
     ("a,b,c, ,e,f,g,h,i,j", "the name of label 3 is blank"),
     ("a,b", "expected 10 non-empty comma-separated names, got 2"),
+    ("a\nb,c,d,e,f,g,h,i,j,k", "the name of label 0 holds a control character"),
+    ("a,b,c,d,e,f,g,h,i,\x1b[31mRED", "the name of label 9 holds a control character"),
+    ("a,b,c,d,e,f,g,h,i," + "x" * 41, "the name of label 9 is 41 characters long, more than 40"),
 ])
 def test_class_names_must_be_ten_distinct_non_blank_names(text, message):
     with pytest.raises(Exception, match=message):
@@ -478,3 +497,129 @@ def test_metrics_records_without_their_event_are_refused(tmp_path):
     ckpt.save(tmp_path / "odd.pt", checkpoint)
     with pytest.raises(CheckpointError, match=r'metrics holds records that are not \{"event"'):
         ckpt.load(tmp_path / "odd.pt")
+
+
+# --- review of the round: what a hostile user found next ----------------------------------
+
+
+def test_no_command_writes_over_the_mnist_files_it_reads(tmp_path, synthetic_dir, saved, monkeypatch, capsys):
+    ck, _ = saved
+    data = tmp_path / "data"
+    data.mkdir()
+    for f in synthetic_dir.iterdir():
+        (data / f.name).write_bytes(f.read_bytes())
+    before = {f.name: f.read_bytes() for f in data.iterdir()}
+    train_images, test_images = data / "train-images-idx3-ubyte.gz", data / "t10k-images-idx3-ubyte.gz"
+    cases = [
+        (train, ["--out", train_images, "--overwrite"], "--out"),
+        (inspect_digit, [ck, "--index", "0", "--figure", test_images], "--figure"),
+        (inspect_digit, [ck, "--index", "0", "--no-figure", "--animation", test_images], "--animation"),
+    ]
+    for module, args, flag in cases:
+        status, out, err = command(module, *args, "--device", "cpu", "--data-dir", data, monkeypatch=monkeypatch,
+                                   capsys=capsys)
+        assert status == 2 and f"{flag} " in err and "is this command's own input" in err, err
+        assert out == "" and len(err.strip().splitlines()) == 1
+    assert {f.name: f.read_bytes() for f in data.iterdir()} == before  # nothing written, nothing added
+    figure = tmp_path / "same.png"
+    status, _, err = command(inspect_digit, ck, "--index", "0", "--figure", figure, "--animation", figure,
+                             "--data-dir", data, monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 2 and "is also the --figure" in err and not figure.exists()
+
+
+def test_inspect_refuses_flags_that_would_be_silently_ignored(saved, monkeypatch, capsys):
+    ck, folder = saved
+    for args, message in [(["--image", folder / "0.png", "--split", "val"], "--split chooses among MNIST's images"),
+                          (["--index", "0", "--row", "3", "--no-figure"], "--row is for the figure"),
+                          (["--index", "0", "--figure", "f.png", "--no-figure"], "--figure is for the figure")]:
+        status, out, err = command(inspect_digit, ck, *args, monkeypatch=monkeypatch, capsys=capsys)
+        assert status == 2 and message in err and out == "", err
+
+
+def test_evaluate_bounds_the_mistakes_it_draws(saved, monkeypatch, capsys):
+    status, _, err = command(evaluate, saved[0], "--plots", "p", "--max-images", "100000000", monkeypatch=monkeypatch,
+                             capsys=capsys)
+    assert status == 2 and "--max-images: must be at most 1,000" in err
+
+
+def test_a_damaged_checkpoint_is_described_in_a_few_words(tmp_path, saved):
+    whole = saved[0].read_bytes()
+    for content, words in [(b"", "the file is empty"), (b"hello\n", "not a zip archive, the form torch.save writes"),
+                           (whole[: len(whole) // 2], "a damaged or truncated zip archive")]:
+        path = tmp_path / "bad.pt"
+        path.write_bytes(content)
+        with pytest.raises(CheckpointError) as error:
+            ckpt.load(path)
+        assert str(error.value) == f"{path}: not a readable checkpoint ({words})"
+
+
+def test_a_run_that_has_trained_cannot_resume_without_adams_moments(tmp_path):
+    checkpoint = full_checkpoint()  # after epoch 1
+    checkpoint["optimizer"]["state"] = {}
+    with pytest.raises(CheckpointError, match="holds Adam's moments for 0 of the 6 parameters, after training began"):
+        ckpt.check_resumable(checkpoint, "x.pt")
+    checkpoint["progress"] = dataclasses.asdict(Progress())  # saved before the first step: nothing to lose
+    ckpt.check_resumable(checkpoint, "x.pt")
+
+
+def test_a_boolean_version_is_no_version(tmp_path):
+    path = tmp_path / "v.pt"
+    ckpt.save(path, full_checkpoint() | {"version": True})
+    with pytest.raises(CheckpointError, match="unknown checkpoint format version True"):
+        ckpt.load(path)
+
+
+def test_an_mnist_name_that_is_not_a_file_is_named_for_what_it_is(tmp_path, synthetic_dir):
+    for make, what in [(os.mkfifo, "a FIFO"), (os.mkdir, "a folder"), (lambda p: os.symlink(tmp_path / "no", p),
+                                                                        "a link that leads to no file")]:
+        folder = tmp_path / f"data-{len(what)}"
+        folder.mkdir()
+        for f in synthetic_dir.iterdir():
+            if not f.name.startswith("t10k-labels"):
+                (folder / f.name).write_bytes(f.read_bytes())
+        make(folder / "t10k-labels-idx1-ubyte.gz")
+        with deadline(10), pytest.raises(DataError, match=f"t10k-labels-idx1-ubyte.gz is {what}.*, not an MNIST file"):
+            data.find_files(folder)
+
+
+def test_predict_takes_one_image_and_skips_the_files_it_cannot_read(tmp_path, saved, monkeypatch, capsys):
+    ck, folder = saved
+    (folder / "empty.png").write_bytes(b"")
+    Image.fromarray(np.zeros((28, 28), dtype=np.uint8)).save(folder / "blank.png")
+    out = tmp_path / "p.csv"
+    status, stdout, err = command(predict, ck, folder, "--out", out, monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 0 and "3 images classified, 2 skipped" in stdout
+    assert sorted(line.split(": ")[1].rsplit("/", 1)[1] for line in err.strip().splitlines()) == [
+        "blank.png", "empty.png"]  # "predict.py: skipped PATH: why", one line each
+    assert [row[0] for row in csv.reader(out.open())][1:] == ["0.png", "1.png", "2.png"]
+    status, stdout, _ = command(predict, ck, folder / "1.png", "--out", tmp_path / "one.csv", monkeypatch=monkeypatch,
+                                capsys=capsys)
+    assert status == 0 and "1 images classified" in stdout
+    status, _, err = command(predict, ck, folder / "empty.png", "--out", tmp_path / "e.csv", monkeypatch=monkeypatch,
+                             capsys=capsys)
+    assert status == 1 and err.strip() == f"predict.py: error: {folder / 'empty.png'}: not an image (empty, or in no " \
+                                           "format Pillow reads, such as PNG or JPEG)"
+    assert not (tmp_path / "e.csv").exists()
+
+
+def test_a_closed_pipe_ends_a_command_quietly_and_sigterm_as_ctrl_c(capsys):
+    def reader_gone():
+        raise BrokenPipeError(32, "Broken pipe")
+
+    assert cli.run(reader_gone, "x") == cli.BROKEN_PIPE
+    assert capsys.readouterr().err == ""
+
+    def terminated():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler interrupts this
+
+    assert cli.run(terminated, "x") == cli.INTERRUPTED and capsys.readouterr().err == "x: interrupted\n"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back
+
+
+def test_a_closed_stderr_is_written_to_nowhere_not_a_crash(tmp_path, synthetic_dir):
+    out = tmp_path / "run.pt"
+    command = (f"{sys.executable} {ROOT / 'train.py'} --device cpu --data-dir {synthetic_dir} --hidden-size 8 "
+               f"--limit-train 64 --epochs 1 --validation-size 100 --no-figure --out {out} 2>&-")
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and out.exists() and "test accuracy" in result.stdout

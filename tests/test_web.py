@@ -25,6 +25,7 @@ from conftest import ROOT
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import web
 from lstm_mnist.data import MNIST, load_mnist
+from lstm_mnist.errors import CheckpointError
 from lstm_mnist.images import load_image
 from lstm_mnist.model import ModelConfig
 from lstm_mnist.trace import trace
@@ -300,8 +301,11 @@ def test_the_command_refuses_what_it_cannot_do_in_one_line(small_checkpoint, tmp
                                      "of a site made by this command (notes.txt); choose a new or empty folder "
                                      "(see --help)")
     assert (full / "notes.txt").read_text() == "mine"
-    code, err = run_web(capsys, tmp_path / "missing.pt", "--out", tmp_path / "site")
-    assert code == 2 and err.endswith("missing.pt: no such file (see --help)")
+    with pytest.raises(CheckpointError, match="missing.pt not found$"):  # as the other commands say it (exit 1)
+        web.main([str(tmp_path / "missing.pt"), "--out", str(tmp_path / "site")])
+    with pytest.raises(CheckpointError, match="is a folder, not a regular file; give the checkpoint itself$"):
+        web.main([str(tmp_path), "--out", str(tmp_path / "site")])
+    assert not (tmp_path / "site").exists()
     code, err = run_web(capsys, small_checkpoint, "--out", full / "notes.txt")
     assert code == 2 and "is a file; give a folder" in err and "\n" not in err
     code, err = run_web(capsys, small_checkpoint, "--out", tmp_path / "no" / "site")

@@ -11,18 +11,24 @@ from pathlib import Path
 
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, batch_size,
-                            check_output_folder, class_names, command_line, device_from_flag, positive_int,
-                            program_name, run)
-from lstm_mnist.data import load_mnist
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag, batch_size,
+                            check_output_folder, class_names, command_line, device_from_flag,
+                            program_name, run, whole_number)
+from lstm_mnist.data import files_read_from, load_mnist
 from lstm_mnist.files import shown
 from lstm_mnist.evaluation import format_report, logits_of, metrics_of
+
+MAX_PLOTTED = 1000  # --max-images
+
+
+def plotted_count(text: str) -> int:
+    return whole_number(text, minimum=1, maximum=MAX_PLOTTED)
 
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=program_name("evaluate.py"), formatter_class=HelpFormatter,
                             description=__doc__.replace("python evaluate.py", command_line("evaluate.py")))
-    parser.add_argument("checkpoint", type=Path, help="checkpoint written by train.py")
+    parser.add_argument("checkpoint", type=nonempty_path, help="checkpoint written by train.py")
     parser.add_argument("--split", choices=("test", "val"), default="test",
                         help="the 10,000 test images, or the 5,000 validation images (default: test)")
     add_data_dir_flag(parser)
@@ -32,12 +38,13 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--class-names", type=class_names, default=None, metavar="NAMES",
                         help="what labels 0..9 mean, comma-separated (default: the names stored by train.py "
                              "--class-names, else the digits)")
-    parser.add_argument("--plots", type=Path, default=None, metavar="DIR",
+    parser.add_argument("--plots", type=nonempty_path, default=None, metavar="DIR",
                         help="also draw DIR/confusion_matrix.png and DIR/misclassified.png (the most confident "
                              "mistakes, with their true and predicted labels), replacing any there; DIR is created if its "
                              "parent folder exists")
-    parser.add_argument("--max-images", type=positive_int, default=100, metavar="N",
-                        help="at most this many images in misclassified.png (default: 100)")
+    parser.add_argument("--max-images", type=plotted_count, default=100, metavar="N",
+                        help=f"at most this many images in misclassified.png, {MAX_PLOTTED} at most: a figure "
+                             "of more would take minutes to draw and be unreadable (default: 100)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (accuracy as a fraction, per_class, confusion_matrix, n)")
     return parser
@@ -48,7 +55,7 @@ def main() -> int:
     args = parser.parse_args()
     device, device_line = device_from_flag(parser, args.device)
     if args.plots is not None:  # before any work; a UsageError is reported as exit 2 by cli.run
-        check_output_folder(args.plots, PLOTS, "--plots", inputs=[args.checkpoint])
+        check_output_folder(args.plots, PLOTS, "--plots", inputs=[args.checkpoint, *files_read_from(args.data_dir)])
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
     split = getattr(load_mnist(args.data_dir, validation_size=ckpt.validation_size(checkpoint)), args.split).to(device)
     logits = logits_of(model, split.images, args.batch_size)  # (N, K)

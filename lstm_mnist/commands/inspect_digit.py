@@ -20,9 +20,9 @@ from pathlib import Path
 
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, check_output_path,
-                            command_line, device_from_flag, non_negative_int, program_name, run)
-from lstm_mnist.data import load_mnist
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag, check_output_path,
+                            command_line, device_from_flag, non_negative_int, program_name, run, same_file)
+from lstm_mnist.data import files_read_from, load_mnist
 from lstm_mnist.evaluation import class_labels
 from lstm_mnist.files import shown
 from lstm_mnist.images import load_image
@@ -32,23 +32,23 @@ from lstm_mnist.trace import format_trace, trace
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=program_name("inspect_digit.py"), formatter_class=HelpFormatter,
                             description=__doc__.replace("python inspect_digit.py", command_line("inspect_digit.py")))
-    parser.add_argument("checkpoint", type=Path, help="checkpoint written by train.py")
+    parser.add_argument("checkpoint", type=nonempty_path, help="checkpoint written by train.py")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--index", type=non_negative_int, default=None, metavar="N",
                        help="read image N of the --split (default: 0)")
-    which.add_argument("--image", type=Path, default=None, metavar="FILE",
+    which.add_argument("--image", type=nonempty_path, default=None, metavar="FILE",
                        help="read this PNG or JPEG instead: greyscale, inverted if its background is light, "
                             "scaled to fit 20x20 and centred by its centre of mass, as MNIST's digits were")
-    parser.add_argument("--split", choices=("test", "val"), default="test",
+    parser.add_argument("--split", choices=("test", "val"), default=None,
                         help="where --index looks: the test or the validation images (default: test)")
     parser.add_argument("--row", type=non_negative_int, default=None, metavar="T",
                         help="the row to mark in the figure (default: the row from which the final answer "
                              "stays the most probable)")
-    parser.add_argument("--figure", type=Path, default=None, metavar="PNG",
+    parser.add_argument("--figure", type=nonempty_path, default=None, metavar="PNG",
                         help="where to draw the figure, replacing any file there (default: trace-test-N.png, "
                              "or trace-NAME.png for --image NAME.png)")
     parser.add_argument("--no-figure", action="store_true", help="print the text only")
-    parser.add_argument("--animation", type=Path, default=None, metavar="GIF",
+    parser.add_argument("--animation", type=nonempty_path, default=None, metavar="GIF",
                         help="also draw the model reading the digit row by row, as an animated GIF there")
     parser.add_argument("--ascii", action="store_true",
                         help="plain ASCII shades, for terminals that cannot show block characters "
@@ -69,7 +69,7 @@ def can_print_blocks(stream) -> bool:
 def check_output(path: Path, flag: str, args) -> None:
     """An output's path (``--figure``, ``--animation``), checked before any work (a usage error):
     never the checkpoint or image read."""
-    inputs = [args.checkpoint] + ([args.image] if args.image is not None else [])
+    inputs = [args.checkpoint] + ([args.image] if args.image is not None else files_read_from(args.data_dir))
     check_output_path(path, may_replace=True, flag=flag, inputs=inputs)  # a UsageError: exit 2, by cli.run
 
 
@@ -79,6 +79,12 @@ def main() -> int:
     device, _ = device_from_flag(parser, args.device)
     if args.row is not None and args.row >= 28:
         parser.error(f"--row {args.row}: an image has rows 0 to 27")
+    if args.image is not None and args.split is not None:
+        parser.error("--split chooses among MNIST's images; it has no meaning with --image")
+    if args.no_figure and (args.figure is not None or args.row is not None):
+        parser.error(f"{'--figure' if args.figure is not None else '--row'} is for the figure, and --no-figure "
+                     "asks for none")
+    args.split = args.split or "test"
 
     index = args.index or 0
     default_figure = Path(f"trace-{args.image.stem}.png" if args.image is not None else f"trace-{args.split}-{index}.png")
@@ -86,6 +92,8 @@ def main() -> int:
     for flag, path in (("--figure", figure), ("--animation", args.animation)):
         if path is not None:  # checked before any work
             check_output(path, flag, args)
+    if figure is not None and args.animation is not None and same_file(figure, args.animation):
+        parser.error(f"--animation {shown(args.animation)}: is also the --figure; give them different names")
     if args.image is not None and not os.path.lexists(args.image):
         parser.error(f"--image {shown(args.image)}: no such file")
     model, checkpoint = ckpt.load_model(args.checkpoint, device)

@@ -1,24 +1,28 @@
-"""Classify a folder of images with a trained checkpoint and write the predictions as CSV.
+"""Classify a folder of images (or one image) with a trained checkpoint and write the predictions as CSV.
 
     python predict.py checkpoint.pt my_digits/                 # -> predictions.csv
     python predict.py checkpoint.pt my_digits/ --out p.csv --device cuda
+    python predict.py checkpoint.pt my_digits/seven.png        # one image
 
 Every .png, .jpg and .jpeg file in the folder is read as greyscale, inverted if its background
 is light (MNIST digits are white on black) and, unless it is 28x28 already, brought to MNIST's
 form: the digit scaled to fit 20x20 and centred by its centre of mass in 28x28 (images.py). The
 CSV has one row per image: file, predicted label, its probability, and the probability of
-each of the 10 labels. The images go through the model in batches.
+each of the 10 labels. The images go through the model in batches. A file that cannot be read as
+a digit (damaged, blank, not an image) is skipped with one line saying why; the others are
+classified (exit status 1 if none could be).
 """
 
 import csv
 import io
+import os
 import sys
 from pathlib import Path
 
 import torch
 
 from lstm_mnist import checkpoint as ckpt
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_device_flag, batch_size, check_output_path,
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_device_flag, batch_size, check_output_path,
                             command_line, device_from_flag, program_name, run)
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
@@ -31,9 +35,9 @@ EXTENSIONS = {".png", ".jpg", ".jpeg"}
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=program_name("predict.py"), formatter_class=HelpFormatter,
                             description=__doc__.replace("python predict.py", command_line("predict.py")))
-    parser.add_argument("checkpoint", type=Path, help="checkpoint written by train.py")
-    parser.add_argument("folder", type=Path, help="folder of .png / .jpg / .jpeg images")
-    parser.add_argument("--out", type=Path, default=Path("predictions.csv"), metavar="PATH",
+    parser.add_argument("checkpoint", type=nonempty_path, help="checkpoint written by train.py")
+    parser.add_argument("folder", type=nonempty_path, help="folder of .png / .jpg / .jpeg images, or one such image")
+    parser.add_argument("--out", type=nonempty_path, default=Path("predictions.csv"), metavar="PATH",
                         help="the CSV to write (default: predictions.csv)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     add_device_flag(parser)
@@ -46,17 +50,25 @@ def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
     device, _ = device_from_flag(parser, args.device)
-    if not args.folder.is_dir():
-        raise LSTMMnistError(f"{shown(args.folder)}: no such folder")
-    files = sorted(p for p in args.folder.iterdir() if p.suffix.lower() in EXTENSIONS and p.is_file())
-    if not files:
-        raise LSTMMnistError(f"{shown(args.folder)}: no .png, .jpg or .jpeg images in it")
+    files = image_files(args.folder)
     # before any work; a UsageError (exit 2) also if --out is the checkpoint or one of the images
     check_output_path(args.out, may_replace=args.overwrite, inputs=[args.checkpoint, *files])
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
     names = class_labels(ckpt.class_names(checkpoint), model.config.num_classes)
 
-    images = torch.stack([load_image(path) for path in files])  # (N, 28, 28)
+    images, skipped = [], []
+    for path in files:
+        try:
+            images.append(load_image(path))  # (28, 28)
+        except LSTMMnistError as e:
+            if len(files) == 1:
+                raise
+            print(f"{program_name('predict.py')}: skipped {e}", file=sys.stderr)
+            skipped.append(path)
+    if not images:
+        raise LSTMMnistError(f"{shown(args.folder)}: none of its {len(files)} images could be read (see above)")
+    files = [path for path in files if path not in skipped]
+    images = torch.stack(images)  # (N, 28, 28)
     model.eval()
     probabilities = []
     with torch.inference_mode():
@@ -72,8 +84,24 @@ def main() -> int:
         best = max(range(len(p)), key=p.__getitem__)
         writer.writerow([cell(shown(path.name)), cell(names[best]), f"{p[best]:.6f}", *(f"{v:.6f}" for v in p)])
     atomic_write(args.out, lambda f: f.write(text.getvalue().encode("utf-8", "backslashreplace")))
-    print(f"{len(files)} images classified; wrote {shown(args.out)}")
+    print(f"{len(files)} images classified" + (f", {len(skipped)} skipped" if skipped else "") + f"; wrote {shown(args.out)}")
     return 0
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The images to classify: the .png, .jpg and .jpeg files in ``folder``, or ``folder`` itself if it
+    is one such file. Raises ``LSTMMnistError`` (one line) if there are none."""
+    if os.path.isfile(folder):
+        if folder.suffix.lower() not in EXTENSIONS:
+            raise LSTMMnistError(f"{shown(folder)}: not a .png, .jpg or .jpeg image, nor a folder of them")
+        return [folder]
+    if not folder.is_dir():
+        what = "no such file or folder" if not os.path.lexists(folder) else "not a folder of images, nor an image"
+        raise LSTMMnistError(f"{shown(folder)}: {what}")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS and p.is_file())
+    if not files:
+        raise LSTMMnistError(f"{shown(folder)}: no .png, .jpg or .jpeg images in it")
+    return files
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP)

@@ -9,6 +9,7 @@
 import argparse
 import shutil
 import os
+import shlex
 import signal
 import sys
 import time
@@ -19,11 +20,11 @@ import torch
 
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import distributed, figures
-from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,
+from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag,
                             batch_size, check_model_size, check_output_path, class_names, command_line,
-                            device_from_flag, finite_float, positive_float, positive_int, program_name, run, seed)
+                            device_from_flag, finite_float, learning_rate, positive_float, positive_int, program_name, run, seed)
 from lstm_mnist.config import TrainConfig
-from lstm_mnist.data import load_mnist
+from lstm_mnist.data import files_read_from, load_mnist
 from lstm_mnist.errors import LSTMMnistError, UsageError
 from lstm_mnist.files import exclusive, remove_stale_temporaries
 from lstm_mnist.model import CELLS, ModelConfig, count_parameters
@@ -74,7 +75,7 @@ def add_training_flags(training) -> None:
                                "(from step 1: 781 steps for 100000), instead of --epochs")
     training.add_argument("--batch-size", dest="train.batch_size", type=batch_size, default=None, metavar="N",
                           help=f"images per step (default: {TRAIN_DEFAULTS.batch_size})")
-    training.add_argument("--lr", dest="train.lr", type=positive_float, default=None, metavar="LR",
+    training.add_argument("--lr", dest="train.lr", type=learning_rate, default=None, metavar="LR",
                           help=f"Adam learning rate at the first step (default: {TRAIN_DEFAULTS.lr}; "
                                "the seeds used 0.001)")
     training.add_argument("--lr-schedule", dest="train.lr_schedule", choices=("cosine", "constant"), default=None,
@@ -104,10 +105,10 @@ def add_running_flags(io) -> None:
     """Where the data and the files are, and how to run: nothing here changes what is computed."""
     add_data_dir_flag(io)
     add_device_flag(io)
-    io.add_argument("--out", type=Path, default=None, metavar="PATH",
+    io.add_argument("--out", type=nonempty_path, default=None, metavar="PATH",
                     help="checkpoint to write after every epoch; the metrics go beside it as .metrics.jsonl "
                          "(default: checkpoint.pt, or the --resume file)")
-    io.add_argument("--resume", type=Path, default=None, metavar="PATH",
+    io.add_argument("--resume", type=nonempty_path, default=None, metavar="PATH",
                     help="continue training from this checkpoint, exactly where it stopped")
     io.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     io.add_argument("--stop-after", type=positive_int, default=None, metavar="N",
@@ -122,7 +123,7 @@ def add_running_flags(io) -> None:
     io.add_argument("--compile", action="store_true",
                     help="run the training steps through torch.compile: faster once compiled, but the "
                          "compilation takes about a minute on a CPU (same results within float rounding)")
-    io.add_argument("--tensorboard", type=Path, default=None, metavar="DIR",
+    io.add_argument("--tensorboard", type=nonempty_path, default=None, metavar="DIR",
                     help="also log the metrics for TensorBoard in DIR (needs: pip install tensorboard)")
     io.add_argument("--figure", action=argparse.BooleanOptionalAction, default=True,
                     help="draw the loss and accuracy curves beside the checkpoint, as .training.png "
@@ -158,6 +159,8 @@ def resolve_settings(model_flags: dict, train_flags: dict, preset: str | None = 
     """The effective model config, training config and class names: the defaults, then the
     ``preset``, then the flags given; or, resuming ``stored`` (a checkpoint), its settings, of
     which only the length (--epochs, --train-samples) may change. Raises ``UsageError``."""
+    if all(k in train_flags for k in LENGTH_FIELDS):
+        raise UsageError("--epochs and --train-samples both set how long to train; give one of them")
     if stored is None:
         base = asdict(MODEL_DEFAULTS) | asdict(TRAIN_DEFAULTS) | PRESETS.get(preset, {}) | ({"preset": preset} if preset else {})
         model = {k: base[k] for k in MODEL_FIELDS} | model_flags
@@ -213,7 +216,7 @@ def main() -> int:
         try:
             return train_and_report(args, out, device, model_config, config, names, stored, stop)
         except (TrainingInterrupted, KeyboardInterrupt) as e:
-            return interrupted(e, out, args.figure, args.resume is not None, started)
+            return interrupted(e, out, args, started)
         except RuntimeError as e:  # under torchrun: the process group broke (gloo's and NCCL's errors)
             if not distributed.lost_a_worker(e):
                 raise
@@ -244,10 +247,10 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
     if metrics[-1]["event"] != "test":  # --stop-after ended the run early, as asked
         done = max(m["epoch"] for m in metrics if m["event"] == "epoch")
         say(f"stopped after epoch {done} of {length.epochs} (--stop-after); saved {out}; "
-            f"resume with: {command_line('train.py')} --resume {out}")
+            f"resume with: {again('train.py', args, '--resume', out)}")
         return 0
     say(f"test accuracy: {100 * metrics[-1]['accuracy']:.2f}% ({metrics[-1]['n']} images)")
-    say(f"saved {', '.join(map(str, written))}; evaluate with: {command_line('evaluate.py')} {out}")
+    say(f"saved {', '.join(map(str, written))}; evaluate with: {again('evaluate.py', args, out)}")
     return 0
 
 
@@ -276,7 +279,9 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
     same_file = args.resume is not None and out.resolve() == args.resume.resolve()
     may_replace = args.overwrite or same_file
     needed = 3 * 4 * count_parameters(model_config) + 2**20  # weights and Adam's two moments in float32, and the rest
-    check_output_path(out, may_replace=may_replace, needed_bytes=needed,
+    # the MNIST files read are never written over, --overwrite or not (the files beside --out end in
+    # .metrics.jsonl and .training.png, never an IDX file's name)
+    check_output_path(out, may_replace=may_replace, needed_bytes=needed, inputs=files_read_from(args.data_dir),
                       if_exists=f"continue it with --resume {out}, choose another --out, or pass --overwrite")
     for beside in (ckpt.metrics_path(out), ckpt.figure_path(out)):
         if beside.exists() and not may_replace:
@@ -287,15 +292,21 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
                              "(e.g. apt-get install g++) or train without --compile")
 
 
-def interrupted(e: BaseException, out: Path, figure: bool, resumed: bool, started: float) -> int:
+def again(script: str, args: argparse.Namespace, *flags) -> str:
+    """The command line that goes on from this run (``flags``), with the data folder it read."""
+    data = ["--data-dir", str(args.data_dir)] if args.data_dir is not None else []
+    return " ".join([command_line(script), *map(shlex.quote, [*map(str, flags), *data])])
+
+
+def interrupted(e: BaseException, out: Path, args: argparse.Namespace, started: float) -> int:
     """Ctrl-C or SIGTERM, in training (a checkpoint of the exact point was saved) or around it.
     The way to resume is given for a checkpoint of this run: the one it resumed, or one it saved
     (not an older run's file that --overwrite was about to replace)."""
     what = str(e) if isinstance(e, TrainingInterrupted) else "interrupted"
-    ours = out.exists() and (resumed or out.stat().st_mtime >= started)
-    if ours and figure:
+    ours = out.exists() and (args.resume is not None or out.stat().st_mtime >= started)
+    if ours and args.figure:
         draw_training_figure(out, ckpt.load(out).get("metrics", []))
-    hint = f"; resume with: {command_line('train.py')} --resume {out}" if ours else ""
+    hint = f"; resume with: {again('train.py', args, '--resume', out)}" if ours else ""
     say(f"{program_name('train.py')}: {what}{hint}", file=sys.stderr)
     return INTERRUPTED
 
