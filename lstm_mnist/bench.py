@@ -23,6 +23,7 @@ import collections
 import copy
 import json
 import math
+import os
 import platform
 import statistics
 import subprocess
@@ -35,8 +36,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from . import cli
+from .data import find_files, load_mnist
+from .errors import DataError, LSTMMnistError, UsageError
 from .files import write_json
-from .model import LSTMClassifier
+from .model import LSTMClassifier, ModelConfig, count_parameters
 from .reference import FusedLSTMClassifier, LSTMCellLoopClassifier
 
 TRAIN_IMAGES = 55_000
@@ -157,7 +161,7 @@ def check_agreement(models: dict, images, device) -> float:
         worst = max((m(images) - reference).abs().max().item() for m in models.values())
     tolerance = 1e-4 if device.type == "cpu" else 1e-2  # cuDNN / TF32 on a GPU round differently
     if worst > tolerance:
-        sys.exit(f"bench: error: variants disagree: max logit difference {worst:.2e} > {tolerance:.0e}")
+        raise LSTMMnistError(f"variants disagree: max logit difference {worst:.2e} > {tolerance:.0e}")
     return worst
 
 
@@ -165,8 +169,16 @@ def peak_memory_cpu(variant: str, batch_size: int, hidden_size: int) -> float:
     """How much a fresh process's peak resident memory (MB) grows while it trains ``variant``
     for a few steps and evaluates 1,000 images (PyTorch itself, loaded before, not counted)."""
     code = f"from lstm_mnist.bench import probe; print(probe({variant!r}, {batch_size}, {hidden_size}))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise LSTMMnistError(f"the memory probe of {variant!r} failed: {last_line(out.stderr)}")
     return float(out.stdout.split()[-1])
+
+
+def last_line(stderr: str) -> str:
+    """A failed subprocess's last line on stderr (its error message), or a note that it wrote none."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "it printed no error message"
 
 
 def _status_kib(field: str) -> int:
@@ -198,9 +210,13 @@ def time_to_accuracy(device: str, data_dir: str, extra: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.pt"
         start = time.perf_counter()
-        subprocess.run([sys.executable, str(root / "train.py"), "--device", device, "--data-dir", data_dir,
-                        "--out", str(out), *extra], check=True, capture_output=True)
+        command = [sys.executable, str(root / "train.py"), "--device", device, "--data-dir", data_dir,
+                   "--out", str(out), *extra]
+        finished = subprocess.run(command, capture_output=True, text=True)
         seconds = time.perf_counter() - start
+        if finished.returncode != 0:
+            raise LSTMMnistError(f"python train.py --device {device} {' '.join(extra)}".rstrip()
+                                 + f" failed (exit status {finished.returncode}): {last_line(finished.stderr)}")
         lines = out.with_suffix(".metrics.jsonl").read_text().splitlines()
         test = json.loads(lines[-1])
     return {"device": device, "flags": extra, "seconds": seconds, "test_accuracy": test["accuracy"]}
@@ -294,34 +310,59 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+MAX_THREADS_PER_CORE = 4  # more only slows PyTorch down, and enormous counts crash its thread pool
+
+
+def thread_count(text: str) -> int:
+    """--threads: 1 to a few per CPU core of this machine."""
+    cores = os.cpu_count() or 1
+    value = cli.whole_number(text, minimum=1)
+    if value > MAX_THREADS_PER_CORE * cores:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_THREADS_PER_CORE * cores} ({MAX_THREADS_PER_CORE} per "
+                                         f"CPU core; this machine has {cores}), got {value}")
+    return value
+
+
+def check_memory(hidden_size: int, variants: tuple[str, ...], device: torch.device) -> None:
+    """A ``UsageError`` if the variants' models cannot all be held on ``device`` at once: each has
+    the weights, gradients and Adam's two moments of the model (16 bytes a parameter), before any
+    activations. Checked before anything is allocated."""
+    n = count_parameters(ModelConfig(hidden_size=hidden_size))
+    needed = 16 * n * len(variants)
+    available, where = cli.memory_of(device)
+    if needed > available:
+        raise UsageError(f"--hidden-size {hidden_size}: the benchmark trains {len(variants)} models of {n:,} "
+                         f"parameters at once; that needs at least {needed / 1e9:,.1f} GB (weights, gradients and "
+                         f"Adam's two moments in float32), more than the {available / 1e9:,.1f} GB of {where}; "
+                         "choose a smaller --hidden-size")
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m lstm_mnist.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(prog="python -m lstm_mnist.bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", choices=("all", "cpu", "cuda"), default="all",
                         help="where to run (default: all: the CPU, and CUDA if present)")
-    parser.add_argument("--batch-size", type=int, default=128, help="images per step (default: 128)")
-    parser.add_argument("--hidden-size", type=int, default=128, help="H (default: 128)")
-    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default: 7)")
-    parser.add_argument("--steps", type=int, default=10, help="steps per variant per round (default: 10)")
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    parser.add_argument("--threads", type=int, default=None, metavar="N",
-                        help="CPU threads for PyTorch (default: PyTorch's own choice, usually the cores)")
+    parser.add_argument("--batch-size", type=cli.batch_size, default=128, help="images per step (default: 128)")
+    parser.add_argument("--hidden-size", type=cli.positive_int, default=128,
+                        help="H (default: 128; refused if the models would not fit in memory)")
+    parser.add_argument("--rounds", type=cli.positive_int, default=7, help="interleaved rounds (default: 7)")
+    parser.add_argument("--steps", type=cli.positive_int, default=10,
+                        help="steps per variant per round (default: 10)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--overwrite", action="store_true", help="replace the --json file if it exists")
+    parser.add_argument("--threads", type=thread_count, default=None, metavar="N",
+                        help="CPU threads for PyTorch, at most 4 per core (default: PyTorch's own choice, "
+                             "usually the cores)")
     parser.add_argument("--smoke", action="store_true",
                         help="quick: 1 round of 1 step, evaluation of 1,000 images, no memory probe, "
                              "no compiled variant")
     parser.add_argument("--no-compile", action="store_true",
                         help="leave out the compiled variant (its compilation takes about a minute on a CPU)")
-    parser.add_argument("--time-to-accuracy", metavar="DATA_DIR",
+    parser.add_argument("--time-to-accuracy", type=Path, metavar="DATA_DIR",
                         help="also time whole default train.py runs (plain and --compile) on the real MNIST "
                              "in DATA_DIR, from process start to exit, with the test accuracy they reach")
     args = parser.parse_args()
     variants = VARIANTS
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        parser.error(f"--json {args.json}: folder {Path(args.json).resolve().parent} does not exist")
-    if args.threads is not None:
-        if args.threads < 1:
-            parser.error(f"--threads must be at least 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
     if args.smoke:
         args.rounds, args.steps = 1, 1
     if args.smoke or args.no_compile:
@@ -332,13 +373,28 @@ def main() -> int:
         if torch.cuda.is_available():
             devices.append(torch.device("cuda"))
         elif args.device == "cuda":
-            parser.error("--device cuda: CUDA is not available here")
+            parser.error("--device cuda: CUDA is not available here; use --device cpu")
+    # everything that can be checked is checked before the benchmark, which takes minutes
+    for device in devices:
+        check_memory(args.hidden_size, variants, device)
+    inputs = []
+    if args.time_to_accuracy:  # the folder must hold a readable MNIST before the benchmark runs, not after
+        try:
+            inputs = list(find_files(args.time_to_accuracy).values())
+            load_mnist(args.time_to_accuracy)
+        except DataError as e:
+            raise DataError(f"--time-to-accuracy: {e}") from None
+    if args.json:
+        cli.check_output_path(args.json, args.overwrite, flag="--json", inputs=inputs,
+                              if_exists="choose another --json, or pass --overwrite")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     results = []
 
     def keep(result: dict) -> None:  # the JSON is rewritten after each part, so a later failure loses nothing
         results.append(result)
         if args.json:
-            write_json(Path(args.json), results)
+            write_json(args.json, results)
 
     for device in devices:
         result = benchmark(device, args.batch_size, args.hidden_size, args.rounds, args.steps,
@@ -349,7 +405,7 @@ def main() -> int:
     if args.time_to_accuracy:
         for device in devices:
             for extra in ([], ["--compile"]):
-                run = time_to_accuracy(device.type, args.time_to_accuracy, extra)
+                run = time_to_accuracy(device.type, str(args.time_to_accuracy), extra)
                 print(f"python train.py --device {device.type} {' '.join(extra)}: {run['seconds']:.1f} s from "
                       f"process start to exit, test accuracy {100 * run['test_accuracy']:.2f}%", flush=True)
                 keep({"time_to_accuracy": run})
@@ -357,4 +413,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main, "python -m lstm_mnist.bench"))
