@@ -8,7 +8,6 @@ The table goes between the ``bench:start`` and ``bench:end`` markers of the READ
 device's table from the JSON and, when the JSON has them, the whole-run times of ``train.py``.
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -17,44 +16,71 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lstm_mnist.bench import format_table  # noqa: E402
+from lstm_mnist.cli import ArgumentParser, HelpFormatter, run  # noqa: E402
 from lstm_mnist.errors import LSTMMnistError  # noqa: E402
-from lstm_mnist.files import replace_marked_section  # noqa: E402
+from lstm_mnist.files import open_regular, replace_marked_section, shown  # noqa: E402
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+NOT_THE_BENCHMARKS = "is not what python -m lstm_mnist.bench --json writes"
+
+
+def read_results(path: Path) -> list[dict]:
+    """The benchmark's JSON: a list of entries, each a device's table ("rows") or a whole run
+    ("time_to_accuracy"). ``LSTMMnistError`` for anything else."""
+    with open_regular(path, what="JSON file") as f:
+        data = f.read()
+    try:
+        results = json.loads(data)
+    except ValueError as e:  # invalid JSON or not UTF-8
+        raise LSTMMnistError(f"{shown(path)} {NOT_THE_BENCHMARKS}: it is not JSON ({e})") from None
+    if not isinstance(results, list) or not results:
+        raise LSTMMnistError(f"{shown(path)} {NOT_THE_BENCHMARKS} (a non-empty list of results)")
+    for k, result in enumerate(results):
+        if not isinstance(result, dict) or not ("rows" in result or "time_to_accuracy" in result):
+            raise LSTMMnistError(f"{shown(path)} {NOT_THE_BENCHMARKS}: entry {k} has neither \"rows\" "
+                                 "nor \"time_to_accuracy\"")
+    return results
 
 
 def tables(results: list[dict]) -> str:
     """Markdown for every entry of the benchmark's JSON: the tables, then the whole runs."""
     parts = [format_table(result) for result in results if "rows" in result]
-    for run in (result["time_to_accuracy"] for result in results if "time_to_accuracy" in result):
-        flags = " ".join(["--device", run["device"], *run["flags"]])
-        parts.append(f"`python train.py {flags}`: {run['seconds']:.1f} s from process start to exit, "
-                     f"test accuracy {100 * run['test_accuracy']:.2f}%")
+    for run_ in (result["time_to_accuracy"] for result in results if "time_to_accuracy" in result):
+        flags = " ".join(["--device", run_["device"], *run_["flags"]])
+        parts.append(f"`python train.py {flags}`: {run_['seconds']:.1f} s from process start to exit, "
+                     f"test accuracy {100 * run_['test_accuracy']:.2f}%")
     return "\n\n".join(parts)
 
 
-def update_readme(text: str, readme: Path) -> None:
-    try:
-        replace_marked_section(readme, START, END, text)
-    except LSTMMnistError as error:
-        sys.exit(f"bench_table.py: error: {error}")
+def check_readme(readme: Path) -> None:
+    """``LSTMMnistError`` unless ``readme`` is a UTF-8 text file with the table's markers."""
+    with open_regular(readme, what="README") as f:
+        try:
+            text = f.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise LSTMMnistError(f"{shown(readme)} is not UTF-8 text") from None
+    if START not in text or END not in text:
+        raise LSTMMnistError(f"{shown(readme)} has no {START} ... {END} markers for the table")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="scripts/bench_table.py", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("json", type=Path, help="what python -m lstm_mnist.bench --json wrote")
     parser.add_argument("--readme", type=Path, help="also replace the table in this README")
     args = parser.parse_args()
+    results = read_results(args.json)
+    if args.readme:
+        check_readme(args.readme)
     try:
-        results = json.loads(args.json.read_text())
-    except (OSError, ValueError) as error:
-        parser.error(f"cannot read {args.json}: {error}")
-    text = tables(results)
+        text = tables(results)
+    except (KeyError, TypeError, ValueError) as e:  # a field missing, or of the wrong kind
+        raise LSTMMnistError(f"{shown(args.json)} {NOT_THE_BENCHMARKS}: an entry is incomplete or malformed "
+                             f"({type(e).__name__}: {e})") from None
     print(text)
     if args.readme:
-        update_readme(text, args.readme)
+        replace_marked_section(args.readme, START, END, text)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main, "scripts/bench_table.py"))
