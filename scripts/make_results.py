@@ -11,7 +11,6 @@ written to ``results/NAME-seedK.json`` and kept: a run whose summary exists is n
 ``results:end`` markers, is then rebuilt from all summaries.
 """
 
-import argparse
 import json
 import statistics
 import subprocess
@@ -24,10 +23,11 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from lstm_mnist import checkpoint as ckpt  # noqa: E402
-from lstm_mnist.data import default_data_dir, load_mnist  # noqa: E402
+from lstm_mnist import cli  # noqa: E402
+from lstm_mnist.data import Split, default_data_dir, load_mnist  # noqa: E402
 from lstm_mnist.evaluation import evaluate  # noqa: E402
 from lstm_mnist.errors import LSTMMnistError  # noqa: E402
-from lstm_mnist.files import replace_marked_section  # noqa: E402
+from lstm_mnist.files import open_regular, replace_marked_section, shown, write_json  # noqa: E402
 from lstm_mnist.presets import PRESETS, SEED_FILES  # noqa: E402
 
 RESULTS = ROOT / "results"
@@ -73,8 +73,8 @@ def finished(out: Path, name: str, seed: int) -> bool:
             and config.get("seed") == seed)
 
 
-def run(name: str, seed: int, device: str, data_dir: Path) -> dict:
-    """Train one preset with one seed; return its summary."""
+def run(name: str, seed: int, device: str, data_dir: Path, test: Split) -> dict:
+    """Train one preset with one seed; return its summary (``test``: the test split, for the first 128)."""
     runs = RESULTS / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     out = runs / f"{name}-seed{seed}.pt"
@@ -88,11 +88,11 @@ def run(name: str, seed: int, device: str, data_dir: Path) -> dict:
         with open(log, "w") as f:
             status = subprocess.run(command, stdout=f, stderr=subprocess.STDOUT).returncode
         if status != 0:
-            sys.exit(f"make_results.py: error: run {name} seed {seed} failed; see {log}")
+            raise LSTMMnistError(f"run {name} seed {seed} failed; see {log}")
     model, checkpoint = ckpt.load_model(out)
     metrics = checkpoint["metrics"]
     epochs, test = [m for m in metrics if m["event"] == "epoch"], metrics[-1]
-    first_128 = evaluate(model, load_mnist(data_dir).test.head(128))["accuracy"]
+    first_128 = evaluate(model, test.head(128))["accuracy"]
     if device.startswith("cuda"):
         device_name = f"{device} ({torch.cuda.get_device_name()})"
     else:
@@ -143,46 +143,61 @@ def table(summaries: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(text: str, readme: Path) -> None:
+def check_readme(readme: Path) -> None:
+    """``LSTMMnistError`` unless ``readme`` is a UTF-8 text file with the table's markers."""
+    with open_regular(readme, what="README") as f:
+        try:
+            text = f.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise LSTMMnistError(f"{shown(readme)} is not UTF-8 text") from None
+    if START not in text or END not in text:
+        raise LSTMMnistError(f"{shown(readme)} has no {START} ... {END} markers for the table")
+
+
+def read_summary(path: Path) -> dict:
     try:
-        replace_marked_section(readme, START, END, text)
-    except LSTMMnistError as error:
-        sys.exit(f"make_results.py: error: {error}")
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise LSTMMnistError(f"{shown(path)}: not a run summary ({e}); delete it, or run that preset again") from None
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(prog="scripts/make_results.py", description=__doc__, formatter_class=cli.HelpFormatter)
     parser.add_argument("--presets", nargs="+", choices=list(PRESETS), default=list(PRESETS), metavar="NAME",
                         help=f"presets to run (default: all: {', '.join(PRESETS)})")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds to run (default: 0 1 2)")
-    parser.add_argument("--device", default="cpu", help="device for the runs (default: cpu)")
+    parser.add_argument("--seeds", nargs="+", type=cli.seed, default=[0, 1, 2], help="seeds to run (default: 0 1 2)")
+    parser.add_argument("--device", type=cli.device_name, default="cpu",
+                        help="device for the runs: auto, cpu, cuda or cuda:N (default: cpu)")
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
                         help="folder with the MNIST IDX files (default: $MNIST_DIR)")
     parser.add_argument("--rerun", action="store_true", help="train again even where a summary exists")
     parser.add_argument("--table-only", action="store_true", help="train nothing: rebuild the table from results/")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md", help="where the table goes")
     args = parser.parse_args()
+    check_readme(args.readme)  # before any training: the runs take half an hour
 
     if not args.table_only:
         if args.data_dir is None:
             parser.error("--data-dir (or MNIST_DIR) is needed to train")
+        device, _ = cli.device_from_flag(parser, args.device)
+        test = load_mnist(args.data_dir).test  # the data checked before the first run
         for name in args.presets:
             for seed in args.seeds:
                 path = RESULTS / f"{name}-seed{seed}.json"
                 if path.exists() and not args.rerun:
                     print(f"{path.name}: kept (--rerun to train again)")
                     continue
-                summary = run(name, seed, args.device, args.data_dir)
-                path.write_text(json.dumps(summary, indent=1) + "\n")
+                summary = run(name, seed, str(device), args.data_dir, test)
+                write_json(path, summary)
                 print(f"{path.name}: test {100 * summary['test_accuracy']:.2f}%, "
                       f"{summary['train_seconds']:.0f} s", flush=True)
 
-    summaries = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*-seed*.json"))]
+    summaries = [read_summary(p) for p in sorted(RESULTS.glob("*-seed*.json"))]
     text = table(summaries)
-    update_readme(text, args.readme)
+    replace_marked_section(args.readme, START, END, text)
     print(text)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main, "scripts/make_results.py"))
