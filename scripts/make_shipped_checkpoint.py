@@ -26,9 +26,11 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from lstm_mnist import checkpoint as ckpt  # noqa: E402
-from lstm_mnist.cli import ArgumentParser, HelpFormatter, add_data_dir_flag, non_negative_int, run  # noqa: E402
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, check_output_folder,  # noqa: E402
+                            check_output_path, non_negative_int, run, same_file)
 from lstm_mnist.data import load_mnist  # noqa: E402
-from lstm_mnist.errors import LSTMMnistError  # noqa: E402
+from lstm_mnist.errors import LSTMMnistError, UsageError  # noqa: E402
+from lstm_mnist.files import atomic_write, shown  # noqa: E402
 
 DIGITS = (0, 1, 2, 3, 4, 7, 8, 11, 18, 61)  # the first test image of each digit; 7 (a 9) is the walkthrough's
 KEPT = ("format", "version", "model_config", "model", "train_config", "class_names", "versions")
@@ -69,22 +71,35 @@ def train(data_dir: Path | None, full: Path) -> dict:
 def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
-    digits = [args.digits_out / f"test-{index}.png" for index in args.digits]
-    taken = [path for path in (args.out, *digits) if path.exists()]
+    digits = {index: args.digits_out / f"test-{index}.png" for index in args.digits}
+    # every output and every argument is checked before the training, which takes minutes
+    check_output_path(args.out, may_replace=True, flag="--out")
+    check_output_folder(args.digits_out, [path.name for path in digits.values()], flag="--digits-out")
+    if args.full:
+        check_output_path(args.full, may_replace=True, flag="--full")
+        if same_file(args.full, args.out):
+            parser.error(f"--full {shown(args.full)}: is also --out; the slim checkpoint would replace it")
+    taken = [path for path in (args.out, *digits.values(), args.full) if path is not None and path.exists()]
     if taken and not args.overwrite:
-        parser.error(f"{taken[0]} exists: give --overwrite to replace it")
-    test = load_mnist(args.data_dir).test  # checked before the training, which takes a minute
+        parser.error(f"{shown(taken[0])} exists: give --overwrite to replace it")
+    test = load_mnist(args.data_dir).test
+    too_large = [index for index in args.digits if index >= len(test)]
+    if too_large:
+        raise UsageError(f"--digits {too_large[0]}: the test set has {len(test):,} images, 0 to {len(test) - 1:,}")
+    images = {}
+    for index in digits:
+        pixels = np.uint8(np.round(255 * test.images[index].cpu().numpy()))  # (28, 28): MNIST's own bytes
+        images[index] = Image.fromarray(pixels)
+
     with tempfile.TemporaryDirectory() as scratch:
         full = args.full or Path(scratch) / "full.pt"
         shipped = slim(train(args.data_dir, full))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     ckpt.save(args.out, shipped)
     accuracy = shipped["metrics"][0]["accuracy"]
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB), test accuracy {100 * accuracy:.2f}%")
-    args.digits_out.mkdir(parents=True, exist_ok=True)
-    for index, path in zip(args.digits, digits):
-        pixels = np.uint8(np.round(255 * test.images[index].cpu().numpy()))  # (28, 28): MNIST's own bytes
-        Image.fromarray(pixels).save(path)
+    args.digits_out.mkdir(exist_ok=True)  # its parent exists: checked above
+    for index, path in digits.items():
+        atomic_write(path, lambda f: images[index].save(f, format="PNG"))
         print(f"wrote {path}: test image {index}, label {int(test.labels[index])}")
     return 0
 
