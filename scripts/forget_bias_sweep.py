@@ -25,10 +25,11 @@ from torch import Tensor  # noqa: E402
 
 from lstm_mnist import LSTMClassifier, figures  # noqa: E402
 from lstm_mnist.cell import LSTMState  # noqa: E402
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, finite_float,  # noqa: E402
-                            positive_int, run)
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, check_model_size,  # noqa: E402
+                            check_output_folder, finite_float, positive_int, run, seed)
 from lstm_mnist.data import load_mnist  # noqa: E402
-from lstm_mnist.files import write_json  # noqa: E402
+from lstm_mnist.files import shown, write_json  # noqa: E402
+from lstm_mnist.model import ModelConfig  # noqa: E402
 from lstm_mnist.gradients import gradient_per_row  # noqa: E402
 
 OUTPUTS = ("forget_bias_sweep.png", "forget_bias_sweep.json")  # in --out
@@ -38,7 +39,7 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="scripts/forget_bias_sweep.py", formatter_class=HelpFormatter, description=__doc__)
     parser.add_argument("--forget-biases", type=finite_float, nargs="+", default=[0.0, 1.0, 2.0], metavar="B",
                         help="the LSTM's forget biases to measure (default: 0 1 2)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="(default: 0 1 2)")
+    parser.add_argument("--seeds", type=seed, nargs="+", default=[0, 1, 2], help="(default: 0 1 2)")
     parser.add_argument("--hidden-size", type=positive_int, default=128, metavar="H", help="units (default: 128)")
     parser.add_argument("--gradient-images", type=positive_int, default=1000, metavar="N",
                         help="measure on the first N validation images (default: 1000)")
@@ -77,17 +78,17 @@ def measure(args) -> dict:
     results = {}
     for name, fields in models:
         runs = []
-        for seed in args.seeds:
-            torch.manual_seed(seed)  # as train.py --seed does before building the model
+        for seed_ in args.seeds:
+            torch.manual_seed(seed_)  # as train.py --seed does before building the model
             model = LSTMClassifier(hidden_size=args.hidden_size, **fields)
             gradient = gradient_per_row(model, images, labels)  # (T,)
-            run_ = {"seed": seed, "gradient": gradient.tolist(), "first_to_last": (gradient[0] / gradient[-1]).item()}
+            run_ = {"seed": seed_, "gradient": gradient.tolist(), "first_to_last": (gradient[0] / gradient[-1]).item()}
             if model.config.cell == "lstm":
                 memory = gradient_along_memory(model, images, labels)
                 f = mean_forget_gate(model, images)
                 run_ |= {"mean_f": f, "mean_f_to_the_27": f ** 27, "first_to_last_along_c_only": (memory[0] / memory[-1]).item()}
             runs.append(run_)
-            print(f"{name}, seed {seed}: row 0 / row 27 = {run_['first_to_last']:.2g}", flush=True)
+            print(f"{name}, seed {seed_}: row 0 / row 27 = {run_['first_to_last']:.2g}", flush=True)
         results[name] = runs
     return {"config": {"hidden_size": args.hidden_size, "gradient_images": len(images), "seeds": args.seeds},
             "results": results}
@@ -112,13 +113,14 @@ def table(summary: dict) -> str:
 def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
-    if args.out.exists() and not args.out.is_dir():
-        parser.error(f"{args.out}: exists and is not a folder")
+    check_output_folder(args.out, OUTPUTS, flag="--out")  # a missing --out is made, not the folders above it
     taken = [args.out / name for name in OUTPUTS if (args.out / name).exists()]
     if taken and not args.overwrite:
-        parser.error(f"{taken[0]} exists: give --overwrite to replace it, or another --out")
+        parser.error(f"{shown(taken[0])} exists: give --overwrite to replace it, or another --out")
+    for fields in ({}, {"cell": "gru"}):
+        check_model_size(ModelConfig(hidden_size=args.hidden_size, **fields), torch.device("cpu"))
     summary = measure(args)
-    args.out.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(exist_ok=True)
     figure = figures.forget_bias_sweep(summary["results"], args.out / OUTPUTS[0])
     numbers = args.out / OUTPUTS[1]
     write_json(numbers, summary)

@@ -28,9 +28,9 @@ import torch  # noqa: E402
 
 from lstm_mnist import figures  # noqa: E402
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,  # noqa: E402
-                            device_from_flag, positive_int, run)
+                            check_model_size, check_output_folder, device_from_flag, positive_int, run, seed)
 from lstm_mnist.data import load_mnist  # noqa: E402
-from lstm_mnist.files import write_json  # noqa: E402
+from lstm_mnist.files import shown, write_json  # noqa: E402
 from lstm_mnist.gradients import gradient_per_row  # noqa: E402
 from lstm_mnist.model import CELLS, ModelConfig, RecurrentClassifier  # noqa: E402
 from lstm_mnist.training import TrainConfig, TrainingDiverged, train  # noqa: E402
@@ -45,7 +45,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--epochs", type=positive_int, default=TrainConfig().epochs, metavar="N",
                         help=f"the budget, the same for every cell (default: {TrainConfig().epochs})")
     parser.add_argument("--hidden-size", type=positive_int, default=128, metavar="H", help="units (default: 128)")
-    parser.add_argument("--seed", type=int, default=0, help="the seed of every run (default: 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="the seed of every run (default: 0)")
     parser.add_argument("--limit-train", type=positive_int, default=None, metavar="N",
                         help="train on the first N training images only (default: all 55,000)")
     parser.add_argument("--gradient-images", type=positive_int, default=1000, metavar="N",
@@ -120,18 +120,23 @@ def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
     device, device_line = device_from_flag(parser, args.device)
-    for folder in (args.out, args.checkpoints):
-        if folder is not None and folder.exists() and not folder.is_dir():
-            parser.error(f"{folder}: exists and is not a folder")
+    # a missing --out or --checkpoints folder is made, not the folders above it
+    check_output_folder(args.out, OUTPUTS, flag="--out")
     taken = [args.out / name for name in OUTPUTS if (args.out / name).exists()]
+    if args.checkpoints is not None:
+        models = [name for cell in args.cells for name in (f"{cell}.pt", f"{cell}.metrics.jsonl")]  # what train() writes
+        check_output_folder(args.checkpoints, models, flag="--checkpoints")
+        taken += [args.checkpoints / name for name in models if (args.checkpoints / name).exists()]
     if taken and not args.overwrite:
-        parser.error(f"{taken[0]} exists: give --overwrite to replace it, or another --out")
+        parser.error(f"{shown(taken[0])} exists: give --overwrite to replace it, or choose another folder")
+    for cell in args.cells:
+        check_model_size(ModelConfig(hidden_size=args.hidden_size, cell=cell), device)
     print(device_line)
     with tempfile.TemporaryDirectory() as scratch:
         work = args.checkpoints or Path(scratch)
-        work.mkdir(parents=True, exist_ok=True)
+        work.mkdir(exist_ok=True)
         summary = compare(args, device, work)
-    args.out.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(exist_ok=True)
     config = summary["config"]
     figure = figures.gradient_per_row(
         summary["results"], args.out / OUTPUTS[0],
