@@ -8,11 +8,17 @@ size, picks test digit 0, steps to ``--row``, and saves the window as a PNG. It 
 chromium chromium-driver): nothing is downloaded; tests/test_web.py drives the page the same way.
 """
 
-import argparse
 import io
 import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lstm_mnist.cli import ArgumentParser, HelpFormatter, check_output_path, run, whole_number  # noqa: E402
+from lstm_mnist.data import IMAGE_SIZE  # noqa: E402
+from lstm_mnist.errors import LSTMMnistError  # noqa: E402
+from lstm_mnist.files import atomic_write, shown  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 WINDOW = (1280, 1100)  # the screenshot's size in CSS pixels
@@ -62,17 +68,26 @@ def full_page_png(driver, width: int = WINDOW[0]) -> bytes:
     return driver.get_screenshot_as_png()
 
 
+def row(text: str) -> int:
+    return whole_number(text, minimum=0, maximum=IMAGE_SIZE - 1)
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="scripts/web_screenshot.py", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("checkpoint", type=Path, help="checkpoint written by train.py")
     parser.add_argument("--out", type=Path, required=True, metavar="PNG", help="where to save the screenshot")
     parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR", help="the MNIST files (default: $MNIST_DIR)")
     parser.add_argument("--compare", type=Path, default=None, metavar="CHECKPOINT", help="passed to lstm_mnist.web")
-    parser.add_argument("--row", type=int, default=14, help="the row to show (default: 14)")
+    parser.add_argument("--row", type=row, default=14, help="the row to show, 0 to 27 (default: 14)")
     args = parser.parse_args()
+    inputs = [path for path in (args.checkpoint, args.compare) if path is not None]
+    for flag, path in zip(("checkpoint", "--compare"), inputs):
+        if not path.is_file():
+            parser.error(f"{flag} {shown(path)}: no such file")
+    check_output_path(args.out, may_replace=True, flag="--out", inputs=inputs)
     reason = missing()
     if reason:
-        parser.exit(1, f"{parser.prog}: error: {reason}\n")
+        raise LSTMMnistError(reason)
 
     from lstm_mnist import web
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,7 +95,7 @@ def main() -> int:
         argv = [str(args.checkpoint), "--out", str(site), "--samples", "12"]
         argv += ["--data-dir", str(args.data_dir)] if args.data_dir else []
         argv += ["--compare", str(args.compare)] if args.compare else []
-        web.main(argv)
+        web.main(argv)  # a bad checkpoint or --data-dir: one line from lstm_mnist.web
         driver = headless_chromium(Path(tmp) / "profile")
         try:
             driver.get(site.joinpath("index.html").as_uri())
@@ -90,11 +105,11 @@ def main() -> int:
             driver.quit()
     from PIL import Image  # 256 colours are plenty for a page, and a third of the size
     with Image.open(io.BytesIO(png)) as shot:
-        shot.quantize(colors=256, dither=Image.Dither.NONE).save(args.out, format="PNG", optimize=True)
+        small = shot.quantize(colors=256, dither=Image.Dither.NONE)
+    atomic_write(args.out, lambda f: small.save(f, format="PNG", optimize=True))
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)")
     return 0
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    sys.exit(main())
+    sys.exit(run(main, "scripts/web_screenshot.py"))
