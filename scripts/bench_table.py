@@ -1,6 +1,6 @@
 """The README's performance table, regenerated from the benchmark's JSON (never typed by hand).
 
-    python -m lstm_mnist.bench --device cpu --json results/bench-cpu.json
+    python -m lstm_mnist.bench --device cpu --json results/bench-cpu.json --overwrite
     python scripts/bench_table.py results/bench-cpu.json                      # print the table
     python scripts/bench_table.py results/bench-cpu.json --readme README.md   # and put it in the README
 
