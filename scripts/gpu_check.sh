@@ -55,7 +55,7 @@ if [ "${PIPESTATUS[0]}" != 0 ]; then FAILED+=("1. tests failed"); fi
 if grep -q "skipped" "$LOGS/tests.txt"; then FAILED+=("1. tests were skipped"); fi
 
 echo "== 2. benchmark on CUDA"
-if "$PY" -m lstm_mnist.bench --device cuda --no-compile --json results/bench-cuda.json 2>&1 | tee "$LOGS/bench.txt"; then
+if "$PY" -m lstm_mnist.bench --device cuda --no-compile --overwrite --json results/bench-cuda.json 2>&1 | tee "$LOGS/bench.txt"; then
     :
 else
     FAILED+=("2. benchmark failed")
