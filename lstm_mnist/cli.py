@@ -40,6 +40,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the description's line breaks (each flag's help states its default)."""
 
 
+NAME_MAX = 255  # bytes in a file name, on every common file system
 MAX_WHOLE = 2**31 - 1  # any count or index: far above every real use, far below what tensors index
 MAX_BATCH = 1_000_000  # images per step or forward pass (MNIST has 70,000)
 
@@ -185,6 +186,7 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag
     never the folders above it: a missing one is refused, in every command alike."""
     path = Path(path)
     name = f"{flag} {shown(path)}"
+    check_name_length(path, flag)
     if path.is_dir():
         raise UsageError(f"{name}: is a folder; give the name of a file in it")
     parent = path.parent
@@ -195,13 +197,16 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag
         raise UsageError(f"{name}: folder {shown(parent)} does not exist; create it first")
     for given in inputs:
         if same_file(path, Path(given)):
+            if not os.path.lexists(given):  # a name the data is also read from (data.files_read_from)
+                raise UsageError(f"{name}: is a name this command reads its data from; a file there would be "
+                                 f"read in place of the real one: choose another {flag}")
             raise UsageError(f"{name}: is this command's own input {shown(given)}; it would be written over: "
                              f"choose another {flag}")
     if path.exists() and not path.is_file():
         raise UsageError(f"{name}: exists and is {kind(path.stat().st_mode)}, not a file to replace")
     if path.exists() and not may_replace:
         raise UsageError(f"{name}: exists; {if_exists}")
-    probe = parent / f".{path.name}.write-test-{os.getpid()}"
+    probe = parent / f".lstm-mnist-write-test-{os.getpid()}"  # a short name: path.name may be near the limit
     try:
         probe.write_bytes(b"")
         probe.unlink()
@@ -210,15 +215,29 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag
     free = shutil.disk_usage(parent).free
     if free < 2 * needed_bytes:
         raise UsageError(
-            f"{flag} {path}: only {free / 1e6:.1f} MB free in {parent}; it needs about "
-            f"{needed_bytes / 1e6:.1f} MB, twice that while it is replaced: free some space or choose another {flag}"
+            f"{flag} {path}: only {free / 1e6:.1f} MB free in {parent}; it needs about {2 * needed_bytes / 1e6:.1f} MB "
+            f"(a {needed_bytes / 1e6:.1f} MB file, twice while the old one is replaced): free some space or choose "
+            f"another {flag}"
         )
+
+
+def check_name_length(path: Path, flag: str, given: Path | None = None) -> None:
+    """A ``UsageError`` if the file ``path`` (made from ``given``, the flag's value, if that differs)
+    has a name too long to write: every file is first written as ``.NAME.XXXXXXXX.tmp``
+    (files.atomic_write), 14 bytes longer, within the file system's 255."""
+    longest = NAME_MAX - 14
+    length = len(os.fsencode(Path(path).name))
+    if length > longest:
+        what = f"{shown(path)}, the file it names," if given is not None else "its name"
+        raise UsageError(f"{flag} {shown(given or path)}: {what} is {length} bytes long; at most {longest} here (the "
+                         f"file system allows {NAME_MAX}, and a file is first written under a longer temporary name)")
 
 
 def check_output_folder(folder: Path, names, flag: str, inputs=()) -> None:
     """``check_output_path`` for a folder the command fills with ``names`` (replacing them):
     an existing folder's files are checked; a missing folder needs its parent, where it is made."""
     folder = Path(folder)
+    check_name_length(folder, flag)
     if os.path.lexists(folder) and not folder.is_dir():
         raise UsageError(f"{flag} {shown(folder)}: exists and is not a folder")
     if folder.is_dir():

@@ -195,13 +195,13 @@ def find_files(directory: Path) -> dict[str, Path]:
 
 
 def files_read_from(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT) -> list[Path]:
-    """Every existing file that ``locate`` could read MNIST from (``data_dir``, else ``download_root``; both
-    layouts, raw or ``.gz``), found without reading or downloading anything: what a command's outputs must
-    never replace."""
+    """Every name ``locate`` could read MNIST from (``data_dir``, else ``download_root``; both layouts, raw
+    or ``.gz``), whether it exists or not: what a command's outputs must never be. A file written under
+    one of the names that do not exist yet would be read in place of the real one (a raw name wins over
+    its ``.gz``)."""
     directory = Path(data_dir) if data_dir is not None else download_root
-    candidates = [folder / (name + ext) for folder in (directory, directory / "MNIST" / "raw")
-                  for name in FILES.values() for ext in ("", ".gz")]
-    return [path for path in candidates if os.path.lexists(path)]
+    return [folder / (name + ext) for folder in (directory, directory / "MNIST" / "raw")
+            for name in FILES.values() for ext in ("", ".gz")]
 
 
 def has_files(directory: Path) -> bool:

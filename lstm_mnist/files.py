@@ -99,7 +99,8 @@ def exclusive(path: Path, enabled: bool = True) -> Iterator[None]:
     if not enabled or fcntl is None:
         yield
         return
-    lock = Path(path).parent / f".{Path(path).name}.lock"
+    real = Path(path).resolve()  # one lock for every spelling of the file: a link, a path through ..
+    lock = real.parent / f".{real.name}.lock"
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~current_umask())
     try:
         try:

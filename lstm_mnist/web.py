@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import cell, checkpoint as ckpt, gru_cell, rnn_cell
-from .cli import ArgumentParser, HelpFormatter, installed, non_negative_int, nonempty_path, run
+from .cli import ArgumentParser, HelpFormatter, check_name_length, installed, non_negative_int, nonempty_path, run
 from .data import DOWNLOAD_ROOT, default_data_dir, find_files, has_files, read_images, read_labels
 from .evaluation import class_labels
 from .files import current_umask
@@ -89,7 +89,7 @@ def equations(cell_name: str) -> list[dict]:
 
 def model_data(model: RecurrentClassifier, checkpoint: dict, path: Path) -> dict:
     """What the page needs to rebuild ``model``: its config, its weights and its equations."""
-    names = (checkpoint.get("train_config") or {}).get("class_names")
+    names = ckpt.class_names(checkpoint)  # train.py --class-names (kept in the train config before version 0.3)
     return {
         "source": path.name,
         "config": dataclasses.asdict(model.config),
@@ -167,6 +167,7 @@ def site_names() -> set[str]:
 def check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> None:
     """A usage error (exit 2) before any work if the site cannot go to ``out``. --overwrite replaces
     a site this command made, never a folder that holds anything else (a checkpoint, say)."""
+    check_name_length(out, "--out")  # it is built as .NAME.XXXXXXXX.tmp beside out, then renamed
     if out.exists() and not out.is_dir():
         parser.error(f"--out {out}: is a file; give a folder")
     ours = site_names()
@@ -188,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = args.out
     check_out(parser, out, args.overwrite)
+    for flag, path in (("checkpoint", args.checkpoint), ("--compare", args.compare)):
+        if path is not None and out.resolve() in Path(path).resolve().parents:  # the site replaces out whole
+            parser.error(f"{flag} {path}: is inside --out {out}, which this command replaces; choose another --out")
 
     model, checkpoint = ckpt.load_model(args.checkpoint)
     main_data = model_data(model, checkpoint, args.checkpoint)

@@ -27,7 +27,7 @@ from conftest import ROOT, idx_bytes, synthetic_digits
 from lstm_mnist import LSTMClassifier, ModelConfig
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import cli
-from lstm_mnist import data
+from lstm_mnist import data, files
 from lstm_mnist.cli import MAX_SEED, check_output_folder, check_output_path, class_names
 from lstm_mnist.model import count_parameters
 from lstm_mnist.commands import evaluate, inspect_digit, predict, train
@@ -623,3 +623,70 @@ def test_a_closed_stderr_is_written_to_nowhere_not_a_crash(tmp_path, synthetic_d
                f"--limit-train 64 --epochs 1 --validation-size 100 --no-figure --out {out} 2>&-")
     result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and out.exists() and "test accuracy" in result.stdout
+
+
+def test_an_output_may_not_take_a_name_the_data_is_read_from(tmp_path, synthetic_dir, monkeypatch, capsys):
+    """A raw IDX name wins over its .gz: a checkpoint written there would be read as the data."""
+    raw = synthetic_dir / "t10k-images-idx3-ubyte"
+    assert not raw.exists()
+    status, _, err = command(train, "--out", raw, "--data-dir", synthetic_dir, "--device", "cpu",
+                             monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 2 and "is a name this command reads its data from" in err and not raw.exists()
+
+
+def test_tensorboard_and_long_names_are_checked_before_any_work(tmp_path, saved, monkeypatch, capsys):
+    ck, folder = saved
+    long_name = "b" * 250
+    cases = [
+        (train, ["--tensorboard", tmp_path / "no" / "deeper"], "folder " + str(tmp_path / "no") + " does not exist"),
+        (train, ["--tensorboard", ck], "exists and is not a folder"),
+        (train, ["--out", tmp_path / f"{long_name}.pt"], "is 253 bytes long; at most 241 here"),
+        (train, ["--out", tmp_path / f"{'c' * 235}.pt"], ".metrics.jsonl, the file it names, is 249 bytes long"),
+        (evaluate, [ck, "--plots", tmp_path / long_name], "is 250 bytes long; at most 241 here"),
+        (predict, [ck, folder, "--out", tmp_path / f"{long_name}.csv"], "is 254 bytes long"),
+    ]
+    for module, args, message in cases:
+        status, out, err = command(module, *args, "--device", "cpu", monkeypatch=monkeypatch, capsys=capsys)
+        assert status == 2 and message in err and len(err.strip().splitlines()) == 1 and out == "", err
+    assert not (tmp_path / "no").exists()
+
+
+def test_one_lock_for_every_spelling_of_a_checkpoint(tmp_path):
+    real, link = tmp_path / "run.pt", tmp_path / "link.pt"
+    real.write_bytes(b"")
+    link.symlink_to(real)
+    with files.exclusive(real):
+        with pytest.raises(LSTMMnistError, match="another run .* is writing it right now"):
+            with files.exclusive(link):
+                pass
+
+
+def test_a_full_disk_in_training_names_the_file_and_the_way_back(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run.pt"
+
+    def disk_full(args, out, *rest):
+        out.write_bytes(b"the last checkpoint")
+        raise OSError(28, "No space left on device", str(tmp_path / ".run.pt.abcdefgh.tmp"))
+
+    monkeypatch.setattr(train, "train_and_report", disk_full)
+    status, _, err = command(train, "--out", out, "--device", "cpu", "--data-dir", tmp_path, monkeypatch=monkeypatch,
+                             capsys=capsys)
+    [line] = err.strip().splitlines()
+    assert status == 1 and line.startswith(f"train.py: error: {tmp_path}/.run.pt.abcdefgh.tmp: No space left on device")
+    assert line.endswith(f"resume with: python train.py --resume {out} --data-dir {tmp_path}")
+
+
+def test_the_web_page_never_replaces_its_inputs_and_shows_the_checkpoints_class_names(tmp_path, saved, capsys):
+    from lstm_mnist import web
+
+    site = tmp_path / "site"
+    site.mkdir()
+    inside = site / "weights.js"  # a name the site itself writes
+    inside.write_bytes(saved[0].read_bytes())
+    with pytest.raises(SystemExit) as exit_:
+        web.main([str(inside), "--out", str(site), "--overwrite"])
+    assert exit_.value.code == 2 and "is inside --out" in capsys.readouterr().err
+    assert inside.read_bytes() == saved[0].read_bytes()
+    names = tuple("T Tr P D C S Sh Sn B A".split())
+    model, checkpoint = ckpt.load_model(saved[0])
+    assert web.model_data(model, checkpoint | {"class_names": list(names)}, saved[0])["class_labels"] == list(names)

@@ -134,7 +134,7 @@ def test_full_disk_is_refused_before_training(tmp_path, monkeypatch):
     import shutil
 
     monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 10**5, 10**5))
-    with pytest.raises(ValueError, match=r"only 0.1 MB free .* needs about 1.0 MB"):
+    with pytest.raises(ValueError, match=r"only 0.1 MB free .* needs about 2.0 MB \(a 1.0 MB file"):
         check_output_path(tmp_path / "run.pt", may_replace=False, needed_bytes=10**6)
     check_output_path(tmp_path / "run.pt", may_replace=False, needed_bytes=10**4)  # small enough
 

@@ -20,9 +20,10 @@ import torch
 
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import distributed, figures
-from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag,
-                            batch_size, check_model_size, check_output_path, class_names, command_line,
-                            device_from_flag, finite_float, learning_rate, positive_float, positive_int, program_name, run, seed)
+from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, batch_size,
+                            check_model_size, check_name_length, check_output_folder, check_output_path,
+                            class_names, command_line, device_from_flag, finite_float, learning_rate, nonempty_path,
+                            positive_float, positive_int, program_name, run, seed)
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import files_read_from, load_mnist
 from lstm_mnist.errors import LSTMMnistError, UsageError
@@ -195,6 +196,8 @@ def main() -> int:
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C, until StopSignals listens
     out = args.out or args.resume or Path("checkpoint.pt")
+    if os.path.islink(out):  # write the file it points to (replacing the link would leave that file behind)
+        out = out.resolve()
     if args.deterministic:
         make_deterministic()  # before CUDA does any work
     device, device_line = device_from_flag(parser, args.device)
@@ -217,6 +220,11 @@ def main() -> int:
             return train_and_report(args, out, device, model_config, config, names, stored, stop)
         except (TrainingInterrupted, KeyboardInterrupt) as e:
             return interrupted(e, out, args, started)
+        except OSError as e:  # a full disk, say, while a checkpoint was written: the last one is intact
+            where = f"{e.filename}: " if e.filename else ""
+            hint = (f"; {out} holds the last checkpoint written: resume with: {again('train.py', args, '--resume', out)}"
+                    if out.exists() and (args.resume is not None or out.stat().st_mtime >= started) else "")
+            raise LSTMMnistError(f"{where}{e.strerror or e}{hint}") from None
         except RuntimeError as e:  # under torchrun: the process group broke (gloo's and NCCL's errors)
             if not distributed.lost_a_worker(e):
                 raise
@@ -284,9 +292,12 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
     check_output_path(out, may_replace=may_replace, needed_bytes=needed, inputs=files_read_from(args.data_dir),
                       if_exists=f"continue it with --resume {out}, choose another --out, or pass --overwrite")
     for beside in (ckpt.metrics_path(out), ckpt.figure_path(out)):
+        check_name_length(beside, "--out", given=out)
         if beside.exists() and not may_replace:
             raise UsageError(f"--out {out}: {beside} exists beside it (another run's); choose another --out, "
                              "or pass --overwrite")
+    if args.tensorboard is not None:  # a folder of event files: made if its parent exists, added to if it exists
+        check_output_folder(args.tensorboard, (), "--tensorboard")
     if args.compile and not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "c++", "clang++")):
         raise LSTMMnistError("--compile needs a C++ compiler (g++ or clang++) and none was found; install one "
                              "(e.g. apt-get install g++) or train without --compile")
