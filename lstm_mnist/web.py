@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from . import cell, checkpoint as ckpt, gru_cell, rnn_cell
-from .cli import ArgumentParser, HelpFormatter, check_name_length, installed, non_negative_int, nonempty_path, run
+from .cli import (ArgumentParser, HelpFormatter, check_name_length, installed, nonempty_path, run,
+                  whole_number)
 from .data import DOWNLOAD_ROOT, default_data_dir, find_files, has_files, read_images, read_labels
 from .evaluation import class_labels
 from .files import current_umask
@@ -47,6 +48,13 @@ def program_name() -> str:
     return "lstm-mnist-web" if installed() else "python -m lstm_mnist.web"
 
 
+MAX_SAMPLES = 1000  # --samples: each digit adds about 3 KB to the page's data
+
+
+def sample_count(text: str) -> int:
+    return whole_number(text, minimum=0, maximum=MAX_SAMPLES)
+
+
 def build_parser() -> ArgumentParser:
     description = __doc__.split("\n\nThe JavaScript")[0]  # the usage, not how it is made
     parser = ArgumentParser(prog=program_name(), formatter_class=HelpFormatter,
@@ -58,9 +66,9 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--compare", type=nonempty_path, default=None, metavar="CHECKPOINT",
                         help="a second checkpoint (e.g. train.py --cell rnn or --cell gru) that the page can "
                              "show reading the same digit (default: none)")
-    parser.add_argument("--samples", type=non_negative_int, default=12, metavar="N",
-                        help="how many MNIST test digits to offer on the page, the first N of the test set "
-                             "(default: 12; none if the MNIST files are not found)")
+    parser.add_argument("--samples", type=sample_count, default=12, metavar="N",
+                        help=f"how many MNIST test digits to offer on the page, the first N of the test set, "
+                             f"at most {MAX_SAMPLES} (default: 12; none if the MNIST files are not found)")
     parser.add_argument("--data-dir", type=nonempty_path, default=default_data_dir(), metavar="DIR",
                         help="folder with the MNIST IDX files, for the sample digits; default: $MNIST_DIR, "
                              "else ./data if it has them (nothing is downloaded)")

@@ -312,6 +312,8 @@ def test_the_command_refuses_what_it_cannot_do_in_one_line(small_checkpoint, tmp
     assert code == 2 and "does not exist; create it first" in err
     code, err = run_web(capsys, small_checkpoint, "--out", tmp_path / "site", "--samples", "-1")
     assert code == 2 and "--samples" in err and "\n" not in err
+    code, err = run_web(capsys, small_checkpoint, "--out", tmp_path / "site", "--samples", "100000")
+    assert code == 2 and "--samples: must be at most 1,000" in err  # not quietly 10,000 of them
     assert not (tmp_path / "site").exists()
 
     monkeypatch.setattr(sys, "argv", ["web", str(small_checkpoint), "--out", str(tmp_path / "site"), "--data-dir",

@@ -272,7 +272,7 @@ def say_resuming(path: Path, stored: dict, epochs: int) -> bool:
     """Say where a resumed run continues; False if nothing is left to do."""
     progress = ckpt.progress(stored)
     if progress.epoch >= epochs and ckpt.finished(stored):
-        say(f"{path} has already trained {progress.epoch} of {epochs} epochs; pass a larger --epochs to train further")
+        say(f"{path} has already trained {progress.epoch} of {epochs} epochs; pass a larger --epochs (or --train-samples) to train further")
         return False
     if progress.epoch >= epochs:
         say(f"resuming {path}: training is done; the test evaluation is left")
