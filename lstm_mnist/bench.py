@@ -38,9 +38,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from . import cli
 from .data import find_files, load_mnist
-from .errors import DataError, LSTMMnistError, UsageError
+from .errors import DataError, LSTMMnistError
 from .files import write_json
-from .model import LSTMClassifier, ModelConfig, count_parameters
+from .model import LSTMClassifier, ModelConfig
 from .reference import FusedLSTMClassifier, LSTMCellLoopClassifier
 
 TRAIN_IMAGES = 55_000
@@ -222,6 +222,30 @@ def time_to_accuracy(device: str, data_dir: str, extra: list[str]) -> dict:
     return {"device": device, "flags": extra, "seconds": seconds, "test_accuracy": test["accuracy"]}
 
 
+def time_training(models: dict, optimizers: dict, images, labels, rounds: int, steps: int, device):
+    """Each variant's warm-up time (allocator, kernels, lazy initialisation, compilation: two steps)
+    and its seconds per step in each of ``rounds`` rounds, the variants interleaved."""
+    warm_up, per_step = {}, {v: [] for v in models}
+    for v in models:
+        start = time.perf_counter()
+        time_steps(models[v], optimizers[v], images, labels, 2, device)
+        warm_up[v] = time.perf_counter() - start
+    for _ in range(rounds):
+        for v in models:
+            per_step[v].append(time_steps(models[v], optimizers[v], images, labels, steps, device))
+    return warm_up, per_step
+
+
+def peak_memory_cuda(model, optimizer, images, labels, device: torch.device) -> float:
+    """How far one training step raises the GPU memory in use (MB): the data and every model's
+    weights and optimizer state, there before, are not counted."""
+    synchronize(device)
+    before = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    time_steps(model, optimizer, images, labels, 1, device)
+    return (torch.cuda.max_memory_allocated(device) - before) / 2**20
+
+
 def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: int, steps: int,
               eval_batch_size: int, memory: bool, variants: tuple[str, ...] = VARIANTS,
               eval_images: int = TEST_IMAGES) -> dict:
@@ -238,15 +262,7 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
     test_images = torch.rand(eval_images, 28, 28, device=device)  # timed, then scaled to 10,000
     max_difference = check_agreement(models, images, device)
 
-    compile_seconds = {}
-    for v in variants:  # warm-up: allocator, kernels, lazy initialisation, compilation
-        start = time.perf_counter()
-        time_steps(models[v], optimizers[v], images, labels, 2, device)
-        compile_seconds[v] = time.perf_counter() - start
-    per_step = {v: [] for v in variants}
-    for _ in range(rounds):
-        for v in variants:
-            per_step[v].append(time_steps(models[v], optimizers[v], images, labels, steps, device))
+    compile_seconds, per_step = time_training(models, optimizers, images, labels, rounds, steps, device)
     evaluation = {v: [] for v in variants}
     for _ in range(3):  # interleaved too: a machine shared with other work changes speed from minute to minute
         for v in variants:
@@ -267,12 +283,8 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
             "warm_up_seconds": compile_seconds[v],
             "ops_per_step": None if "compiled" in v else count_ops(models[v], optimizers[v], images, labels),
         }
-        if device.type == "cuda":  # how far one step raises the memory in use (the data and every model's state not counted)
-            synchronize(device)
-            before = torch.cuda.memory_allocated(device)
-            torch.cuda.reset_peak_memory_stats(device)
-            time_steps(models[v], optimizers[v], images, labels, 1, device)
-            row["peak_memory_mb"] = (torch.cuda.max_memory_allocated(device) - before) / 2**20
+        if device.type == "cuda":
+            row["peak_memory_mb"] = peak_memory_cuda(models[v], optimizers[v], images, labels, device)
         elif memory and "compiled" not in v:  # a compiled probe would compile all over again
             row["peak_memory_mb"] = peak_memory_cpu(v, batch_size, hidden_size)
         rows.append(row)
@@ -323,21 +335,7 @@ def thread_count(text: str) -> int:
     return value
 
 
-def check_memory(hidden_size: int, variants: tuple[str, ...], device: torch.device) -> None:
-    """A ``UsageError`` if the variants' models cannot all be held on ``device`` at once: each has
-    the weights, gradients and Adam's two moments of the model (16 bytes a parameter), before any
-    activations. Checked before anything is allocated."""
-    n = count_parameters(ModelConfig(hidden_size=hidden_size))
-    needed = 16 * n * len(variants)
-    available, where = cli.memory_of(device)
-    if needed > available:
-        raise UsageError(f"--hidden-size {hidden_size}: the benchmark trains {len(variants)} models of {n:,} "
-                         f"parameters at once; that needs at least {needed / 1e9:,.1f} GB (weights, gradients and "
-                         f"Adam's two moments in float32), more than the {available / 1e9:,.1f} GB of {where}; "
-                         "choose a smaller --hidden-size")
-
-
-def main() -> int:
+def build_parser() -> cli.ArgumentParser:
     parser = cli.ArgumentParser(prog="python -m lstm_mnist.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", choices=("all", "cpu", "cuda"), default="all",
@@ -361,6 +359,11 @@ def main() -> int:
     parser.add_argument("--time-to-accuracy", type=Path, metavar="DATA_DIR",
                         help="also time whole default train.py runs (plain and --compile) on the real MNIST "
                              "in DATA_DIR, from process start to exit, with the test accuracy they reach")
+    return parser
+
+
+def main() -> int:
+    parser = build_parser()
     args = parser.parse_args()
     variants = VARIANTS
     if args.smoke:
@@ -376,7 +379,7 @@ def main() -> int:
             parser.error("--device cuda: CUDA is not available here; use --device cpu")
     # everything that can be checked is checked before the benchmark, which takes minutes
     for device in devices:
-        check_memory(args.hidden_size, variants, device)
+        cli.check_model_size(ModelConfig(hidden_size=args.hidden_size), device, copies=len(variants))
     inputs = []
     if args.time_to_accuracy:  # the folder must hold a readable MNIST before the benchmark runs, not after
         try:

@@ -262,18 +262,18 @@ def memory_of(device: torch.device) -> tuple[int, str]:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "this machine's memory"
 
 
-def check_model_size(config, device: torch.device) -> None:
-    """A ``UsageError`` (one line) if training the model ``config`` describes cannot fit in the
-    device's memory: weights, gradients and Adam's two moments, in float32 (16 bytes a
-    parameter), before the activations. Checked before anything is allocated."""
+def check_model_size(config, device: torch.device, copies: int = 1) -> None:
+    """A ``UsageError`` (one line) if training ``copies`` models of ``config`` at once (the benchmark
+    holds several) cannot fit in the device's memory: weights, gradients and Adam's two moments, in
+    float32 (16 bytes a parameter), before the activations. Checked before anything is allocated."""
     n = count_parameters(config)
-    needed = 16 * n
+    needed = 16 * n * copies
     available, where = memory_of(device)
     if needed > available:
-        raise UsageError(f"--hidden-size {config.hidden_size}: the {config.cell.upper()} model would have {n:,} parameters; "
-                         f"training them needs at least {needed / 1e9:,.1f} GB (weights, gradients and Adam's two "
-                         f"moments in float32), more than the {available / 1e9:,.1f} GB of {where}; choose a smaller "
-                         "--hidden-size")
+        models = f"the {config.cell.upper()} model would have" if copies == 1 else f"the {copies} models would each have"
+        raise UsageError(f"--hidden-size {config.hidden_size}: {models} {n:,} parameters; training them needs at least "
+                         f"{needed / 1e9:,.1f} GB (weights, gradients and Adam's two moments in float32), more than "
+                         f"the {available / 1e9:,.1f} GB of {where}; choose a smaller --hidden-size")
 
 
 def installed() -> bool:

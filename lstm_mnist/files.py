@@ -162,13 +162,25 @@ def write_json(path: Path, value) -> None:
     atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
+def read_marked(path: Path, start: str, end: str) -> str:
+    """The text of a file that holds the lines ``start`` and ``end`` (around a README's generated
+    table); ``LSTMMnistError`` in one line if it is missing, not UTF-8 text or lacks the markers.
+    Scripts call it before their work, so that a bad README is found first."""
+    with open_regular(path, what="README") as f:
+        try:
+            content = f.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise LSTMMnistError(f"{shown(path)} is not UTF-8 text") from None
+    if start not in content or end not in content:
+        raise LSTMMnistError(f"{shown(path)} has no {start} ... {end} markers for the table")
+    return content
+
+
 def replace_marked_section(path: Path, start: str, end: str, text: str) -> None:
     """Replace what stands between the lines ``start`` and ``end`` of a text file (a README's
-    generated table) with ``text``, atomically. Raises ``LSTMMnistError`` if the markers are missing."""
+    generated table) with ``text``, atomically. Raises ``LSTMMnistError`` as ``read_marked`` does."""
     path = Path(path)
-    content = path.read_text(encoding="utf-8")
-    if start not in content or end not in content:
-        raise LSTMMnistError(f"{path} has no {start} ... {end} markers")
+    content = read_marked(path, start, end)
     head, rest = content.split(start, 1)
     _, tail = rest.split(end, 1)
     new = f"{head}{start}\n{text}\n{end}{tail}"

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 from lstm_mnist.bench import format_table  # noqa: E402
 from lstm_mnist.cli import ArgumentParser, HelpFormatter, run  # noqa: E402
 from lstm_mnist.errors import LSTMMnistError  # noqa: E402
-from lstm_mnist.files import open_regular, replace_marked_section, shown  # noqa: E402
+from lstm_mnist.files import open_regular, read_marked, replace_marked_section, shown  # noqa: E402
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 NOT_THE_BENCHMARKS = "is not what python -m lstm_mnist.bench --json writes"
@@ -52,17 +52,6 @@ def tables(results: list[dict]) -> str:
     return "\n\n".join(parts)
 
 
-def check_readme(readme: Path) -> None:
-    """``LSTMMnistError`` unless ``readme`` is a UTF-8 text file with the table's markers."""
-    with open_regular(readme, what="README") as f:
-        try:
-            text = f.read().decode("utf-8")
-        except UnicodeDecodeError:
-            raise LSTMMnistError(f"{shown(readme)} is not UTF-8 text") from None
-    if START not in text or END not in text:
-        raise LSTMMnistError(f"{shown(readme)} has no {START} ... {END} markers for the table")
-
-
 def main() -> int:
     parser = ArgumentParser(prog="scripts/bench_table.py", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("json", type=Path, help="what python -m lstm_mnist.bench --json wrote")
@@ -70,7 +59,7 @@ def main() -> int:
     args = parser.parse_args()
     results = read_results(args.json)
     if args.readme:
-        check_readme(args.readme)
+        read_marked(args.readme, START, END)
     try:
         text = tables(results)
     except (KeyError, TypeError, ValueError) as e:  # a field missing, or of the wrong kind

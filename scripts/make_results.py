@@ -27,7 +27,7 @@ from lstm_mnist import cli  # noqa: E402
 from lstm_mnist.data import Split, default_data_dir, load_mnist  # noqa: E402
 from lstm_mnist.evaluation import evaluate  # noqa: E402
 from lstm_mnist.errors import LSTMMnistError  # noqa: E402
-from lstm_mnist.files import open_regular, replace_marked_section, shown, write_json  # noqa: E402
+from lstm_mnist.files import read_marked, replace_marked_section, shown, write_json  # noqa: E402
 from lstm_mnist.presets import PRESETS, SEED_FILES  # noqa: E402
 
 RESULTS = ROOT / "results"
@@ -143,17 +143,6 @@ def table(summaries: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def check_readme(readme: Path) -> None:
-    """``LSTMMnistError`` unless ``readme`` is a UTF-8 text file with the table's markers."""
-    with open_regular(readme, what="README") as f:
-        try:
-            text = f.read().decode("utf-8")
-        except UnicodeDecodeError:
-            raise LSTMMnistError(f"{shown(readme)} is not UTF-8 text") from None
-    if START not in text or END not in text:
-        raise LSTMMnistError(f"{shown(readme)} has no {START} ... {END} markers for the table")
-
-
 def read_summary(path: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -174,7 +163,7 @@ def main() -> int:
     parser.add_argument("--table-only", action="store_true", help="train nothing: rebuild the table from results/")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md", help="where the table goes")
     args = parser.parse_args()
-    check_readme(args.readme)  # before any training: the runs take half an hour
+    read_marked(args.readme, START, END)  # before any training: the runs take half an hour
 
     if not args.table_only:
         if args.data_dir is None:

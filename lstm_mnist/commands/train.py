@@ -10,7 +10,6 @@ import argparse
 import shutil
 import os
 import shlex
-import signal
 import sys
 import time
 from dataclasses import asdict
@@ -194,7 +193,6 @@ def main() -> int:
     started = time.time()
     parser = build_parser()
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C, until StopSignals listens
     out = args.out or args.resume or Path("checkpoint.pt")
     if os.path.islink(out):  # write the file it points to (replacing the link would leave that file behind)
         out = out.resolve()
