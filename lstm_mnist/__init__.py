@@ -21,6 +21,7 @@
     errors.py      the errors reported as one line instead of a traceback
     commands/      the programs train.py, evaluate.py, predict.py, inspect_digit.py (lstm-mnist-train, ...)
     distributed.py data-parallel training under torchrun
+    cuda_graph.py  train.py --cuda-graphs: the training step recorded once as a CUDA graph, replayed
     presets.py     the seed tutorials' configurations and the best one found
     reference.py   the same model on nn.LSTM / nn.LSTMCell, to check and to time against
     bench.py       the benchmark: python -m lstm_mnist.bench

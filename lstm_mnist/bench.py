@@ -14,8 +14,9 @@ ratio to nn.LSTM, the time to evaluate 10,000 images (the best of three interlea
 and peak memory (on CUDA the caching allocator's peak; on Linux CPUs how far the resident
 memory of a separate process that runs only that variant rises while it trains and evaluates),
 and the number of computing operations one training step launches (forward, backward and Adam;
-views not counted): on a GPU each is a kernel launch. The processor's name is printed with the
-table: the ratios depend on it.
+views not counted): on a GPU each is a kernel launch. On CUDA one more variant runs: the fast path's
+step recorded as a CUDA graph and replayed (train.py --cuda-graphs), one launch a step. The
+processor's name is printed with the table: the ratios depend on it.
 """
 
 import argparse
@@ -30,28 +31,33 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from . import cli
+from . import cli, cuda_graph
 from .data import find_files, load_mnist
 from .errors import DataError, LSTMMnistError
 from .files import write_json
 from .model import LSTMClassifier, ModelConfig
 from .reference import FusedLSTMClassifier, LSTMCellLoopClassifier
+from .training import train_step
 
 TRAIN_IMAGES = 55_000
 TEST_IMAGES = 10_000
 FAST = "hand-written, fast path (default)"
 VARIANTS = (FAST, "hand-written, readable loop", "readable loop, compiled", "nn.LSTMCell loop", "nn.LSTM")
+GRAPHED = "fast path, CUDA graph (--cuda-graphs)"  # on CUDA only, after FAST: its step recorded and replayed
 
 
 def build(variant: str, model: LSTMClassifier) -> torch.nn.Module:
     if variant == FAST:  # bptt.py: one autograd node per sequence, backward by hand
         return model
+    if variant == GRAPHED:  # the same, with its own Adam (cuda_graph.py)
+        return copy.deepcopy(model)
     if variant == "hand-written, readable loop":  # model.fast = False: autograd through the cell's loop
         readable = copy.deepcopy(model)
         readable.fast = False
@@ -70,15 +76,25 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_steps(model, optimizer, images, labels, steps: int, device) -> float:
-    """Seconds per training step, averaged over ``steps`` steps."""
+def training_step(model, optimizer, images, labels, graphed: bool = False) -> Callable[[], object]:
+    """One training step of ``model`` on this batch (forward, cross-entropy, backward, Adam:
+    training.train_step), as a function of nothing; ``graphed``: recorded as a CUDA graph after a
+    few eager steps, then replayed (cuda_graph.py; Adam is made capturable here)."""
+    def step(images, labels, batch_size):
+        return train_step(model, model, optimizer, images, labels, None, batch_size)
+
+    if graphed:
+        cuda_graph.make_capturable(optimizer)
+        step = cuda_graph.GraphedStep(step, optimizer, len(labels))
+    return lambda: step(images, labels, len(labels))
+
+
+def time_steps(step: Callable[[], object], steps: int, device) -> float:
+    """Seconds per training step (``training_step``), averaged over ``steps`` steps."""
     synchronize(device)
     start = time.perf_counter()
     for _ in range(steps):
-        loss = F.cross_entropy(model(images), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        step()
     synchronize(device)
     return (time.perf_counter() - start) / steps
 
@@ -198,7 +214,7 @@ def probe(variant: str, batch_size: int, hidden_size: int) -> float:
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # reset VmHWM to the current resident size
     before = _status_kib("VmRSS")
-    time_steps(model, optimizer, images, labels, 3, torch.device("cpu"))
+    time_steps(training_step(model, optimizer, images, labels), 3, torch.device("cpu"))
     time_evaluation(model, test_images, 1000, torch.device("cpu"))
     return (_status_kib("VmHWM") - before) / 1024
 
@@ -222,27 +238,28 @@ def time_to_accuracy(device: str, data_dir: str, extra: list[str]) -> dict:
     return {"device": device, "flags": extra, "seconds": seconds, "test_accuracy": test["accuracy"]}
 
 
-def time_training(models: dict, optimizers: dict, images, labels, rounds: int, steps: int, device):
-    """Each variant's warm-up time (allocator, kernels, lazy initialisation, compilation: two steps)
-    and its seconds per step in each of ``rounds`` rounds, the variants interleaved."""
-    warm_up, per_step = {}, {v: [] for v in models}
-    for v in models:
+def time_training(steps_of: dict, rounds: int, steps: int, device):
+    """Each variant's warm-up time (allocator, kernels, lazy initialisation, compilation: two steps;
+    the CUDA graph is recorded in the first round) and its seconds per step in each of ``rounds``
+    rounds, the variants interleaved. ``steps_of``: each variant's ``training_step``."""
+    warm_up, per_step = {}, {v: [] for v in steps_of}
+    for v, step in steps_of.items():
         start = time.perf_counter()
-        time_steps(models[v], optimizers[v], images, labels, 2, device)
+        time_steps(step, 2, device)
         warm_up[v] = time.perf_counter() - start
     for _ in range(rounds):
-        for v in models:
-            per_step[v].append(time_steps(models[v], optimizers[v], images, labels, steps, device))
+        for v, step in steps_of.items():
+            per_step[v].append(time_steps(step, steps, device))
     return warm_up, per_step
 
 
-def peak_memory_cuda(model, optimizer, images, labels, device: torch.device) -> float:
-    """How far one training step raises the GPU memory in use (MB): the data and every model's
-    weights and optimizer state, there before, are not counted."""
+def peak_memory_cuda(step: Callable[[], object], device: torch.device) -> float:
+    """How far one training step (``training_step``) raises the GPU memory in use (MB): the data and
+    every model's weights and optimizer state, there before, are not counted."""
     synchronize(device)
     before = torch.cuda.memory_allocated(device)
     torch.cuda.reset_peak_memory_stats(device)
-    time_steps(model, optimizer, images, labels, 1, device)
+    time_steps(step, 1, device)
     return (torch.cuda.max_memory_allocated(device) - before) / 2**20
 
 
@@ -254,6 +271,8 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
         # cuDNN's LSTM would otherwise multiply in TF32 (10-bit mantissas) while F.linear and
         # torch.mm multiply in full float32 (PyTorch's defaults): compare at the same precision
         torch.backends.cudnn.allow_tf32 = False
+        if FAST in variants:
+            variants = (FAST, GRAPHED, *(v for v in variants if v != FAST))
     base = LSTMClassifier(hidden_size=hidden_size).to(device)
     models = {v: build(v, base).to(device) for v in variants}
     optimizers = {v: torch.optim.Adam(m.parameters()) for v, m in models.items()}
@@ -261,8 +280,9 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
     labels = torch.randint(0, 10, (batch_size,), device=device)
     test_images = torch.rand(eval_images, 28, 28, device=device)  # timed, then scaled to 10,000
     max_difference = check_agreement(models, images, device)
+    steps_of = {v: training_step(models[v], optimizers[v], images, labels, graphed=v == GRAPHED) for v in variants}
 
-    compile_seconds, per_step = time_training(models, optimizers, images, labels, rounds, steps, device)
+    compile_seconds, per_step = time_training(steps_of, rounds, steps, device)
     evaluation = {v: [] for v in variants}
     for _ in range(3):  # interleaved too: a machine shared with other work changes speed from minute to minute
         for v in variants:
@@ -281,10 +301,12 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
             "ratio_to_nn_lstm": step / fused,
             "eval_10k_seconds": evaluation[v] * TEST_IMAGES / eval_images,
             "warm_up_seconds": compile_seconds[v],
-            "ops_per_step": None if "compiled" in v else count_ops(models[v], optimizers[v], images, labels),
+            # a graph is one launch; a compiled step is not counted
+            "ops_per_step": None if "compiled" in v or v == GRAPHED else count_ops(models[v], optimizers[v], images,
+                                                                                    labels),
         }
-        if device.type == "cuda":
-            row["peak_memory_mb"] = peak_memory_cuda(models[v], optimizers[v], images, labels, device)
+        if device.type == "cuda" and v != GRAPHED:  # a replay allocates nothing: its memory was taken when recorded
+            row["peak_memory_mb"] = peak_memory_cuda(steps_of[v], device)
         elif memory and "compiled" not in v:  # a compiled probe would compile all over again
             row["peak_memory_mb"] = peak_memory_cpu(v, batch_size, hidden_size)
         rows.append(row)
@@ -357,8 +379,8 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--no-compile", action="store_true",
                         help="leave out the compiled variant (its compilation takes about a minute on a CPU)")
     parser.add_argument("--time-to-accuracy", type=Path, metavar="DATA_DIR",
-                        help="also time whole default train.py runs (plain and --compile) on the real MNIST "
-                             "in DATA_DIR, from process start to exit, with the test accuracy they reach")
+                        help="also time whole default train.py runs (plain, --compile, and on CUDA --cuda-graphs) on "
+                             "the real MNIST in DATA_DIR, from process start to exit, with the test accuracy they reach")
     return parser
 
 
@@ -407,7 +429,7 @@ def main() -> int:
         keep(result)
     if args.time_to_accuracy:
         for device in devices:
-            for extra in ([], ["--compile"]):
+            for extra in ([], ["--compile"], *([["--cuda-graphs"]] if device.type == "cuda" else [])):
                 run = time_to_accuracy(device.type, str(args.time_to_accuracy), extra)
                 print(f"python train.py --device {device.type} {' '.join(extra)}: {run['seconds']:.1f} s from "
                       f"process start to exit, test accuracy {100 * run['test_accuracy']:.2f}%", flush=True)

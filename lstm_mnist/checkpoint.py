@@ -34,6 +34,7 @@ from typing import Any
 import torch
 
 from . import __version__
+from .cuda_graph import portable_state_dict
 from .config import LR_MAX, LR_MIN, TrainConfig
 from .errors import CheckpointError
 from .evaluation import unfit_name
@@ -72,7 +73,7 @@ def make(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, config: T
         "version": VERSION,
         "model_config": asdict(model.config),
         "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
+        "optimizer": portable_state_dict(optimizer),  # a plain Adam's, also after CUDA graphs (cuda_graph.py)
         "train_config": asdict(config),
         "class_names": list(class_names) if class_names else None,
         "progress": asdict(progress),

@@ -6,7 +6,8 @@ logits and carries its ``ModelConfig`` (for the checkpoint). Read it top down:
     train(...)        the entry point: a new model and Adam, or both restored from a checkpoint
     fit(...)          epochs, a validation pass after each, the test pass at the end, checkpoints
     train_epoch(...)  one pass over the shuffled batches, with its own running totals
-    train_step(...)   forward, loss, backward, Adam: one mini-batch
+    train_step(...)   forward, loss, backward, Adam: one mini-batch (with --cuda-graphs recorded
+                      once and replayed: cuda_graph.py)
 
 It writes a checkpoint (and the metrics file beside it) after every epoch, and stops cleanly on
 Ctrl-C or SIGTERM: the current step finishes, a checkpoint of the exact point reached is
@@ -34,7 +35,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from . import checkpoint as ckpt
-from . import distributed
+from . import cuda_graph, distributed
 from .checkpoint import Progress
 from .config import TrainConfig
 from .data import MNIST, Split, random_affine, shuffled_batches
@@ -55,6 +56,7 @@ class RunOptions:
     tensorboard: Path | None = None  # also write the metrics as TensorBoard events in this folder
     stop: "StopSignals | None" = None  # listening already (train.py's, since start-up); None: fit listens
     readable: bool = False  # the readable loop with autograd (model.fast = False), to step through the cell
+    cuda_graphs: bool = False  # CUDA only: the training step recorded once as a CUDA graph, then replayed
 
 
 class TrainingInterrupted(LSTMMnistError):
@@ -170,9 +172,7 @@ def fit(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, data: MNIS
     progress = progress or Progress()
     split = training_split(data, config)
     length = run_length(config, len(split))
-    forward = distributed.wrap(model)
-    if options.compile:
-        forward = torch.compile(forward, dynamic=True)  # dynamic: the last batch is smaller
+    step = step_function(model, optimizer, config, options)
 
     def save(progress: Progress) -> None:  # rank 0 writes the checkpoint, then the metrics beside it
         if distributed.is_main():
@@ -182,8 +182,7 @@ def fit(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, data: MNIS
     listening = nullcontext(options.stop) if options.stop is not None else StopSignals()
     with Reporter(metrics, options.log_every, options.tensorboard) as reporter, listening as stop:
         while progress.epoch < min(length.epochs, options.stop_after or length.epochs):
-            progress, stopped = train_epoch(model, forward, optimizer, split, config, length, progress, reporter,
-                                            stop, out)
+            progress, stopped = train_epoch(step, optimizer, split, config, length, progress, reporter, stop, out)
             if stopped:
                 save(progress)
                 raise TrainingInterrupted(
@@ -198,6 +197,28 @@ def fit(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, data: MNIS
         reporter.test(evaluate(model, data.test), progress.epoch)
         save(progress)
     return reporter.metrics
+
+
+def step_function(model: nn.Module, optimizer: torch.optim.Optimizer, config: TrainConfig,
+                  options: RunOptions) -> cuda_graph.Step:
+    """``train_step`` for this run, as a function of (images, labels, global batch size): through
+    torchrun's wrapper and torch.compile when they are asked for, or recorded once as a CUDA graph
+    and replayed (``options.cuda_graphs``; Adam is then changed to read its learning rate from the GPU)."""
+    forward = distributed.wrap(model)
+    if options.compile:
+        forward = torch.compile(forward, dynamic=True)  # dynamic: the last batch is smaller
+
+    def step(images: Tensor, labels: Tensor, batch_size: int) -> tuple[Tensor, Tensor]:
+        return train_step(model, forward, optimizer, images, labels, config.clip_grad_norm, batch_size)
+
+    if not options.cuda_graphs:
+        return step
+    device = next(model.parameters()).device
+    if device.type != "cuda" or options.compile or distributed.world_size() > 1:
+        raise ValueError(f"CUDA graphs need a CUDA device, without torch.compile or torchrun (here: {device}"
+                         f"{', compile' if options.compile else ''}, {distributed.world_size()} process(es))")
+    cuda_graph.make_capturable(optimizer)
+    return cuda_graph.GraphedStep(step, optimizer, config.batch_size)
 
 
 def epoch_record(progress: Progress, val: dict) -> dict:
@@ -236,29 +257,32 @@ class RunningTotals:
         return loss_sum.item(), int(correct.item()), int(seen.item())
 
 
-def train_epoch(model, forward, optimizer, split: Split, config: TrainConfig, length: RunLength,
-                progress: Progress, reporter: Reporter, stop: StopSignals, out: Path) -> tuple[Progress, bool]:
-    """The batches of epoch ``progress.epoch`` from step ``progress.step`` on. Returns the progress
-    at the end (with the epoch's running totals), and whether a stop cut the epoch short."""
+def train_epoch(step: cuda_graph.Step, optimizer: torch.optim.Optimizer, split: Split, config: TrainConfig,
+                length: RunLength, progress: Progress, reporter: Reporter, stop: StopSignals,
+                out: Path) -> tuple[Progress, bool]:
+    """The batches of epoch ``progress.epoch`` from step ``progress.step`` on, each through ``step``
+    (``step_function``). Returns the progress at the end (with the epoch's running totals), and
+    whether a stop cut the epoch short."""
     epoch, device = progress.epoch, split.labels.device
     batches = shuffled_batches(len(split), config.batch_size, config.seed, epoch, device)
     batches = batches[: length.steps_in_epoch(epoch)]  # a run counted in samples may end mid-epoch
     totals = RunningTotals(progress, device)
     reporter.start_epoch(epoch, length.epochs, len(batches), progress.step)
     start, done, stop_now = time.perf_counter(), progress.step, False
-    for step in range(progress.step, len(batches)):
-        global_step = epoch * length.steps_per_epoch + step
-        index = batches[step]  # (b,): the global batch, the same on every rank
+    for i in range(progress.step, len(batches)):
+        global_step = epoch * length.steps_per_epoch + i
+        index = batches[i]  # (b,): the global batch, the same on every rank
         images, labels = split.images[index], split.labels[index]  # (b, T, I), (b,)
         if config.augment:
             images = random_affine(images, seed=config.seed * 1_000_003 + global_step)  # (b, T, I)
         images, labels = distributed.shard(images, labels)  # this rank's share
         lr = learning_rate(config, global_step, length.total_steps)
-        loss, logits = train_step(model, forward, optimizer, images, labels, lr, config.clip_grad_norm, len(index))
+        set_learning_rate(optimizer, lr)
+        loss, logits = step(images, labels, len(index))
         totals.add(loss, logits, labels)
         reporter.bar.update(1)
 
-        done = step + 1
+        done = i + 1
         stop_now = distributed.any_rank(stop.requested, device)  # every rank stops at the same step
         if stop_now or reporter.is_log_step(done, len(batches)):
             loss_sum, correct, seen = totals.summed()
@@ -272,12 +296,21 @@ def train_epoch(model, forward, optimizer, split: Split, config: TrainConfig, le
     return Progress(epoch, done, loss_sum, correct, seen, progress.seconds + time.perf_counter() - start), stop_now
 
 
-def train_step(model: nn.Module, forward: nn.Module, optimizer: torch.optim.Optimizer, images: Tensor,
-               labels: Tensor, lr: float, clip_grad_norm: float | None, batch_size: int) -> tuple[Tensor, Tensor]:
-    """One optimisation step on ``images`` (b, T, I) and ``labels`` (b,), this rank's share of a
-    global batch of ``batch_size``. Returns the mean loss and the logits (b, K)."""
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """The learning rate of the next step: a number in each of Adam's groups, or, for a CUDA graph,
+    written into the GPU tensor that the recorded step reads (cuda_graph.py)."""
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        if torch.is_tensor(group["lr"]):
+            group["lr"].fill_(lr)
+        else:
+            group["lr"] = lr
+
+
+def train_step(model: nn.Module, forward: nn.Module, optimizer: torch.optim.Optimizer, images: Tensor,
+               labels: Tensor, clip_grad_norm: float | None, batch_size: int) -> tuple[Tensor, Tensor]:
+    """One optimisation step on ``images`` (b, T, I) and ``labels`` (b,), this rank's share of a
+    global batch of ``batch_size``, at the learning rate set before (``set_learning_rate``).
+    Returns the mean loss and the logits (b, K)."""
     logits = forward(images)  # (b, K)
     loss = F.cross_entropy(logits, labels)
     optimizer.zero_grad(set_to_none=True)
@@ -300,4 +333,5 @@ def check_finite(running_loss: float, epoch: int, done: int, steps: int, out: Pa
 
 
 __all__ = ["Progress", "RunLength", "RunOptions", "TrainConfig", "TrainingDiverged", "TrainingInterrupted",
-           "fit", "learning_rate", "make_deterministic", "run_length", "train", "train_epoch", "train_step"]
+           "fit", "learning_rate", "make_deterministic", "run_length", "set_learning_rate", "step_function", "train",
+           "train_epoch", "train_step"]

@@ -6,10 +6,12 @@
 # 0. checks first, in seconds: CUDA is there, and DATA_DIR holds the whole MNIST (60,000 + 10,000);
 # 1. tests/test_cuda.py (CUDA equals the CPU, checkpoints move, every command runs on CUDA,
 #    --deterministic repeats) and tests/test_bptt.py, failing if the CUDA tests were skipped;
-# 2. the benchmark on CUDA (fast path, readable loop, nn.LSTMCell, cuDNN's nn.LSTM), written to
-#    results/bench-cuda.json (scripts/bench_table.py turns it into the README's table);
+# 2. the benchmark on CUDA (the fast path, eager and as a CUDA graph, the readable loop,
+#    nn.LSTMCell, cuDNN's nn.LSTM), written to results/bench-cuda.json (scripts/bench_table.py
+#    turns it into the README's table);
 # 3. a default `python train.py --device cuda` run, timed from process start to exit, with its
-#    per-epoch lines and the test accuracy it reached (the target: >= 98% in < 10 s on an H100).
+#    per-epoch lines and the test accuracy it reached (the target: >= 98% in < 10 s on an H100);
+# 4. the same with --cuda-graphs (the training step recorded once as a CUDA graph, then replayed).
 #
 # A failing part does not stop the next ones (the time on a GPU machine may be short): each is
 # reported, and the script exits 1 at the end if any failed. The logs and the benchmark's JSON go
@@ -62,25 +64,33 @@ else
 fi
 cp results/bench-cuda.json "$LOGS/" 2>/dev/null || true  # what the benchmark finished, even if it failed later
 
-echo "== 3. python train.py --device cuda, from process start to exit"
-RUN_PT="$(mktemp -d)/run.pt"
-START=$(date +%s.%N)
-"$PY" train.py --device cuda --data-dir "$DATA_DIR" --out "$RUN_PT" --no-figure 2>&1 | tee "$LOGS/train.txt" \
-    | grep -v "it/s]\|s/it]"
-TRAIN_STATUS=${PIPESTATUS[0]}
-END=$(date +%s.%N)
-if [ "$TRAIN_STATUS" != 0 ]; then
-    FAILED+=("3. train.py exited with $TRAIN_STATUS")
-else
-    "$PY" - "$RUN_PT" "$START" "$END" <<'PY' | tee "$LOGS/time_to_accuracy.txt" || FAILED+=("3. no test accuracy")
+# 3. whole runs from process start to exit: the default, then with the step as a CUDA graph
+time_train() {  # time_train PART LOGNAME [FLAGS...]
+    local part="$1" name="$2"
+    shift 2
+    echo "== $part. python train.py --device cuda $*, from process start to exit"
+    local run_pt start end status
+    run_pt="$(mktemp -d)/run.pt"
+    start=$(date +%s.%N)
+    "$PY" train.py --device cuda --data-dir "$DATA_DIR" --out "$run_pt" --no-figure "$@" 2>&1 \
+        | tee "$LOGS/$name.txt" | grep -v "it/s]\|s/it]"
+    status=${PIPESTATUS[0]}
+    end=$(date +%s.%N)
+    if [ "$status" != 0 ]; then
+        FAILED+=("$part. train.py $* exited with $status")
+        return
+    fi
+    "$PY" - "$run_pt" "$start" "$end" "$*" <<'PY' | tee "$LOGS/time_to_accuracy_$name.txt" || FAILED+=("$part. no test accuracy")
 import json, sys
 from pathlib import Path
-out, start, end = Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+out, start, end, flags = Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 test = json.loads(out.with_suffix(".metrics.jsonl").read_text().splitlines()[-1])
-print(f"python train.py --device cuda: {end - start:.1f} s wall from process start, "
+print(f"python train.py --device cuda {flags}".rstrip() + f": {end - start:.1f} s wall from process start, "
       f"test accuracy {100 * test['accuracy']:.2f}% (targets: >= 98% in < 10 s on an H100)")
 PY
-fi
+}
+time_train 3 train
+time_train 4 train_cuda_graphs --cuda-graphs
 
 echo "logs: $LOGS"
 if [ "${#FAILED[@]}" != 0 ]; then
