@@ -1,6 +1,11 @@
 """CUDA graphs (--cuda-graphs) as far as a CPU can check them: the learning rate a graph reads is
-written in place, a checkpoint holds a plain Adam's state that resumes exactly, and the flag is
-refused where it cannot work. tests/test_cuda.py records and replays real graphs on a GPU."""
+written in place, a checkpoint holds a plain Adam's state that resumes exactly, the flag is
+refused where it cannot work, and GraphedStep's warm-up, recording and replays (with torch.cuda's
+graph API emulated) train what plain steps train. tests/test_cuda.py records and replays real
+graphs on a GPU."""
+
+import contextlib
+import copy
 
 import pytest
 import torch
@@ -10,9 +15,10 @@ from conftest import run_script
 from lstm_mnist import LSTMClassifier
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.checkpoint import Progress
-from lstm_mnist.cuda_graph import make_capturable
+from lstm_mnist import training
+from lstm_mnist.cuda_graph import GraphedStep, make_capturable
 from lstm_mnist.data import load_mnist
-from lstm_mnist.training import RunOptions, TrainConfig, fit, set_learning_rate
+from lstm_mnist.training import RunOptions, TrainConfig, fit, set_learning_rate, step_function
 
 
 IMAGES = torch.rand(4, 28, 28, generator=torch.Generator().manual_seed(0))  # (4, T, I)
@@ -87,3 +93,83 @@ def test_cuda_graphs_flag_is_refused_where_it_cannot_work(flags, message, synthe
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "run.pt").exists()
+
+
+class EmulatedGraph:
+    """What a CUDA graph does, emulated on a CPU (there is no CUDA here): recording computes
+    nothing, and a replay runs the recorded step again on the tensors it was recorded with,
+    its loss and logits written into the tensors the recording returned."""
+
+    def __init__(self):
+        self.step = self.inputs = self.outputs = None
+        self.replays = 0
+
+    def replay(self):
+        self.replays += 1
+        loss, logits = self.step(*self.inputs)
+        for output, value in zip(self.outputs, (loss, logits)):
+            output.copy_(value)
+
+
+def emulate_cuda_graphs(monkeypatch, model, optimizer) -> list[EmulatedGraph]:
+    """torch.cuda's stream and graph API, emulated for cuda_graph.GraphedStep; returns the graphs it records."""
+    recorded = []
+
+    @contextlib.contextmanager
+    def graph(g):  # the step runs inside the block: put the weights and Adam back after it, as if it had not
+        weights, adam = copy.deepcopy(model.state_dict()), copy.deepcopy(optimizer.state_dict())
+        yield
+        model.load_state_dict(weights)
+        optimizer.load_state_dict(adam)
+        recorded.append(g)
+
+    class Stream:
+        def __init__(self, device=None):
+            pass
+
+        def wait_stream(self, other):
+            pass
+
+    original_record = GraphedStep.record
+
+    def record(self, images, labels, batch_size):
+        original_record(self, images, labels, batch_size)
+        self.graph.step = self.step
+        self.graph.inputs, self.graph.outputs = (self.images, self.labels, batch_size), (self.loss, self.logits)
+
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", EmulatedGraph)
+    monkeypatch.setattr(torch.cuda, "graph", graph)
+    monkeypatch.setattr(torch.cuda, "Stream", Stream)
+    monkeypatch.setattr(torch.cuda, "current_stream", Stream)
+    monkeypatch.setattr(torch.cuda, "stream", lambda stream: contextlib.nullcontext())
+    monkeypatch.setattr(GraphedStep, "record", record)
+    return recorded
+
+
+@pytest.mark.parametrize("images, replays", [(100, 15), (60, 6)])
+def test_graphed_step_warms_up_records_full_batches_once_and_replays_them(images, replays, synthetic_dir,
+                                                                         tmp_path, monkeypatch):
+    """GraphedStep's own logic, which CI cannot run on a GPU: three eager warm-up steps, one
+    recording at a full batch (never at an epoch's smaller last batch, even when that comes
+    fourth), replays of the batch copied into the recorded tensors, smaller batches eagerly. With
+    the graph API emulated, three epochs train exactly what plain steps train."""
+    data = load_mnist(synthetic_dir)
+    config = TrainConfig(epochs=3, batch_size=16, limit_train=images, lr=0.01)  # 7 or 4 batches an epoch
+    results = {}
+    for graphed in (False, True):
+        torch.manual_seed(0)
+        model = LSTMClassifier(hidden_size=8)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        step = step_function(model, optimizer, config, RunOptions())
+        if graphed:  # what step_function does with cuda_graphs=True, but for Adam's capturable form (CUDA only)
+            recorded = emulate_cuda_graphs(monkeypatch, model, optimizer)
+            step = GraphedStep(step, optimizer, config.batch_size)
+            monkeypatch.setattr(training, "step_function", lambda *args: step)
+        metrics = fit(model, optimizer, data, config, tmp_path / f"{graphed}.pt", options=RunOptions(log_every=1))
+        results[graphed] = model.state_dict(), [m for m in metrics if m["event"] == "log"]
+    assert len(recorded) == 1 and recorded[0] is step.graph
+    assert step.graph.replays == replays  # every full batch after the three warm-up steps
+    assert step.images.shape == (16, 28, 28) and step.warmup_left == 0
+    for name, weight in results[False][0].items():
+        assert torch.equal(results[True][0][name], weight), name
+    assert [m["running_loss"] for m in results[True][1]] == [m["running_loss"] for m in results[False][1]]
