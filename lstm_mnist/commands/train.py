@@ -317,6 +317,9 @@ def check_cuda_graphs(args: argparse.Namespace, device: torch.device) -> None:
         raise UsageError("--cuda-graphs and --compile are two ways to launch fewer kernels: choose one")
     if distributed.launched_by_torchrun():
         raise UsageError("--cuda-graphs is for one process; under torchrun, train without it")
+    if torch.__version__ < "2.2":  # Adam's learning rate as a tensor on the GPU (cuda_graph.py) came in 2.2
+        raise LSTMMnistError(f"--cuda-graphs needs PyTorch 2.2 or newer (this is {torch.__version__}); upgrade "
+                             "PyTorch, or train without --cuda-graphs")
 
 
 def again(script: str, args: argparse.Namespace, *flags) -> str:
