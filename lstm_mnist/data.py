@@ -258,6 +258,10 @@ def locate(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT) -> dict[s
     return find_files(download_root)
 
 
+class SplitTooSmall(DataError):
+    """The training file holds no more images than the validation split would take."""
+
+
 def load_mnist(data_dir: Path | str | None = None, download_root: Path = DOWNLOAD_ROOT,
                validation_size: int = VALIDATION_SIZE) -> MNIST:
     """Read, validate and split MNIST (on the CPU; ``.to(device)`` moves it): the first
@@ -267,7 +271,7 @@ def load_mnist(data_dir: Path | str | None = None, download_root: Path = DOWNLOA
     train_labels = read_labels(paths["train_labels"])
     full_train = _split_from_arrays(train_images, train_labels, paths["train_images"], paths["train_labels"])
     if len(full_train) <= validation_size:
-        raise DataError(
+        raise SplitTooSmall(
             f"{paths['train_images']}: holds {len(full_train)} images; the split needs more than "
             f"{validation_size} (the first {validation_size} are the validation set)"
         )

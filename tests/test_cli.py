@@ -239,3 +239,13 @@ def test_readme_mentions_only_flags_that_exist(run_in_process):
     readme_commands = re.findall(r"^python3 -m venv .*$", readme, flags=re.MULTILINE)
     ci = (ROOT / ".ci" / "run").read_text()
     assert len(readme_commands) == 2 and readme_commands[1] in ci, "CI must run the README's test command"
+
+
+def test_a_validation_split_larger_than_the_data_is_a_usage_error(run_in_process, synthetic_dir, tmp_path):
+    """The limit depends on the data, so it is found once the data is read: still exit status 2 and
+    one line naming the flag, and nothing written."""
+    result = run_in_process("train.py", "--device", "cpu", "--validation-size", "60000", "--data-dir",
+                            str(synthetic_dir), "--out", str(tmp_path / "run.pt"), cwd=tmp_path)
+    error = one_line_error(result, status=2)
+    assert "--validation-size 60000: " in error and "the split needs more than 60000" in error
+    assert list(tmp_path.iterdir()) == []

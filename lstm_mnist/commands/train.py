@@ -24,7 +24,7 @@ from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data
                             class_names, command_line, device_from_flag, finite_float, learning_rate, nonempty_path,
                             positive_float, positive_int, program_name, run, seed)
 from lstm_mnist.config import TrainConfig
-from lstm_mnist.data import files_read_from, load_mnist
+from lstm_mnist.data import SplitTooSmall, files_read_from, load_mnist
 from lstm_mnist.errors import LSTMMnistError, UsageError
 from lstm_mnist.files import exclusive, remove_stale_temporaries
 from lstm_mnist.model import CELLS, ModelConfig, count_parameters
@@ -240,7 +240,12 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
                      stop: StopSignals) -> int:
     """Load the data, train (or resume), draw the curves and say what was written. A first Ctrl-C
     or SIGTERM (``stop``) while the data loads stops before training; in training, after a step."""
-    data = load_mnist(args.data_dir, validation_size=config.validation_size).to(device)
+    try:
+        data = load_mnist(args.data_dir, validation_size=config.validation_size).to(device)
+    except SplitTooSmall as e:  # --validation-size too large for this data: the command line's fault
+        if args.__dict__.get("train.validation_size") is None:
+            raise
+        raise UsageError(f"--validation-size {config.validation_size}: {e}") from None
     length = run_length(config, len(training_split(data, config)))
     say(f"data: {len(training_split(data, config))} training, {len(data.val)} validation, {len(data.test)} "
         f"test images; {length.total_steps} steps in {length.epochs} epoch(s)")
