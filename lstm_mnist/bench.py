@@ -35,7 +35,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from . import cli, cuda_graph
@@ -76,7 +75,7 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def training_step(model, optimizer, images, labels, graphed: bool = False) -> Callable[[], object]:
+def step_closure(model, optimizer, images, labels, graphed: bool = False) -> Callable[[], object]:
     """One training step of ``model`` on this batch (forward, cross-entropy, backward, Adam:
     training.train_step), as a function of nothing; ``graphed``: recorded as a CUDA graph after a
     few eager steps, then replayed (cuda_graph.py; Adam is made capturable here)."""
@@ -90,7 +89,7 @@ def training_step(model, optimizer, images, labels, graphed: bool = False) -> Ca
 
 
 def time_steps(step: Callable[[], object], steps: int, device) -> float:
-    """Seconds per training step (``training_step``), averaged over ``steps`` steps."""
+    """Seconds per training step (``step_closure``), averaged over ``steps`` steps."""
     synchronize(device)
     start = time.perf_counter()
     for _ in range(steps):
@@ -146,13 +145,10 @@ class OpCounter(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def count_ops(model, optimizer, images, labels) -> int:
-    """Computing operations in one training step: forward, cross-entropy, backward, Adam."""
+def count_ops(step: Callable[[], object]) -> int:
+    """Computing operations in one training step (``step_closure``): forward, cross-entropy, backward, Adam."""
     with OpCounter() as counter:
-        loss = F.cross_entropy(model(images), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        step()
     return sum(counter.counts.values())
 
 
@@ -166,8 +162,9 @@ def count_gpu_path_ops(model: LSTMClassifier, batch_size: int) -> int:
     optimizer = torch.optim.Adam(model.parameters(), foreach=True)  # what Adam does on CUDA by default
     images = torch.empty(batch_size, 28, 28, device="meta")
     labels = torch.empty(batch_size, dtype=torch.long, device="meta")
-    count_ops(model, optimizer, images, labels)
-    return count_ops(model, optimizer, images, labels)
+    step = step_closure(model, optimizer, images, labels)
+    count_ops(step)
+    return count_ops(step)
 
 
 def check_agreement(models: dict, images, device) -> float:
@@ -214,7 +211,7 @@ def probe(variant: str, batch_size: int, hidden_size: int) -> float:
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # reset VmHWM to the current resident size
     before = _status_kib("VmRSS")
-    time_steps(training_step(model, optimizer, images, labels), 3, torch.device("cpu"))
+    time_steps(step_closure(model, optimizer, images, labels), 3, torch.device("cpu"))
     time_evaluation(model, test_images, 1000, torch.device("cpu"))
     return (_status_kib("VmHWM") - before) / 1024
 
@@ -239,14 +236,16 @@ def time_to_accuracy(device: str, data_dir: str, extra: list[str]) -> dict:
 
 
 def time_training(steps_of: dict, rounds: int, steps: int, device):
-    """Each variant's warm-up time (allocator, kernels, lazy initialisation, compilation: two steps;
-    the CUDA graph is recorded in the first round) and its seconds per step in each of ``rounds``
-    rounds, the variants interleaved. ``steps_of``: each variant's ``training_step``."""
+    """Each variant's warm-up time (allocator, kernels, lazy initialisation, compilation: two steps)
+    and its seconds per step in each of ``rounds`` rounds, the variants interleaved. ``steps_of``:
+    each variant's ``step_closure``. The CUDA graph is recorded before the rounds."""
     warm_up, per_step = {}, {v: [] for v in steps_of}
     for v, step in steps_of.items():
         start = time.perf_counter()
         time_steps(step, 2, device)
         warm_up[v] = time.perf_counter() - start
+        if v == GRAPHED:  # the rest of its eager warm-up, then the step that records (and replays) the graph
+            time_steps(step, cuda_graph.WARMUP_STEPS - 1, device)
     for _ in range(rounds):
         for v, step in steps_of.items():
             per_step[v].append(time_steps(step, steps, device))
@@ -254,7 +253,7 @@ def time_training(steps_of: dict, rounds: int, steps: int, device):
 
 
 def peak_memory_cuda(step: Callable[[], object], device: torch.device) -> float:
-    """How far one training step (``training_step``) raises the GPU memory in use (MB): the data and
+    """How far one training step (``step_closure``) raises the GPU memory in use (MB): the data and
     every model's weights and optimizer state, there before, are not counted."""
     synchronize(device)
     before = torch.cuda.memory_allocated(device)
@@ -280,7 +279,7 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
     labels = torch.randint(0, 10, (batch_size,), device=device)
     test_images = torch.rand(eval_images, 28, 28, device=device)  # timed, then scaled to 10,000
     max_difference = check_agreement(models, images, device)
-    steps_of = {v: training_step(models[v], optimizers[v], images, labels, graphed=v == GRAPHED) for v in variants}
+    steps_of = {v: step_closure(models[v], optimizers[v], images, labels, graphed=v == GRAPHED) for v in variants}
 
     compile_seconds, per_step = time_training(steps_of, rounds, steps, device)
     evaluation = {v: [] for v in variants}
@@ -302,11 +301,11 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
             "eval_10k_seconds": evaluation[v] * TEST_IMAGES / eval_images,
             "warm_up_seconds": compile_seconds[v],
             # a graph is one launch; a compiled step is not counted
-            "ops_per_step": None if "compiled" in v or v == GRAPHED else count_ops(models[v], optimizers[v], images,
-                                                                                    labels),
+            "ops_per_step": None if "compiled" in v or v == GRAPHED else count_ops(steps_of[v]),
         }
-        if device.type == "cuda" and v != GRAPHED:  # a replay allocates nothing: its memory was taken when recorded
-            row["peak_memory_mb"] = peak_memory_cuda(steps_of[v], device)
+        if device.type == "cuda":
+            if v != GRAPHED:  # a replay allocates nothing: its memory was taken when it was recorded
+                row["peak_memory_mb"] = peak_memory_cuda(steps_of[v], device)
         elif memory and "compiled" not in v:  # a compiled probe would compile all over again
             row["peak_memory_mb"] = peak_memory_cpu(v, batch_size, hidden_size)
         rows.append(row)
@@ -401,7 +400,8 @@ def main() -> int:
             parser.error("--device cuda: CUDA is not available here; use --device cpu")
     # everything that can be checked is checked before the benchmark, which takes minutes
     for device in devices:
-        cli.check_model_size(ModelConfig(hidden_size=args.hidden_size), device, copies=len(variants))
+        graphed = device.type == "cuda" and FAST in variants  # the graphed variant is one more copy there
+        cli.check_model_size(ModelConfig(hidden_size=args.hidden_size), device, copies=len(variants) + graphed)
     inputs = []
     if args.time_to_accuracy:  # the folder must hold a readable MNIST before the benchmark runs, not after
         try:

@@ -34,7 +34,6 @@ from typing import Any
 import torch
 
 from . import __version__
-from .cuda_graph import portable_state_dict
 from .config import LR_MAX, LR_MIN, TrainConfig
 from .errors import CheckpointError
 from .evaluation import unfit_name
@@ -73,7 +72,7 @@ def make(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, config: T
         "version": VERSION,
         "model_config": asdict(model.config),
         "model": model.state_dict(),
-        "optimizer": portable_state_dict(optimizer),  # a plain Adam's, also after CUDA graphs (cuda_graph.py)
+        "optimizer": optimizer_state(optimizer),
         "train_config": asdict(config),
         "class_names": list(class_names) if class_names else None,
         "progress": asdict(progress),
@@ -81,6 +80,25 @@ def make(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, config: T
         "metrics": list(metrics),
         "versions": versions(),
     }
+
+
+def optimizer_state(optimizer: torch.optim.Optimizer) -> dict:
+    """``optimizer.state_dict()`` as a plain Adam's, also after ``--cuda-graphs`` made it capturable
+    (cuda_graph.py): learning rates as numbers, ``capturable`` off, step counts on the CPU, so that
+    the checkpoint resumes with or without CUDA graphs, on any device."""
+    state = optimizer.state_dict()
+    # state_dict() hands out the optimizer's own per-parameter dicts: changed in place, the live Adam would
+    # find its step counts on the CPU (and the graph would go on counting in tensors no longer its own)
+    state["state"] = {index: dict(entry) for index, entry in state["state"].items()}
+    for group in state["param_groups"]:
+        if torch.is_tensor(group.get("lr")):
+            group["lr"] = group["lr"].item()
+        if group.get("capturable"):
+            group["capturable"] = False
+    for entry in state["state"].values():
+        if torch.is_tensor(entry.get("step")) and entry["step"].device.type != "cpu":
+            entry["step"] = entry["step"].to("cpu", torch.float32)
+    return state
 
 
 def save(path: Path, checkpoint: dict) -> None:

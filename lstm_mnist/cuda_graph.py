@@ -21,7 +21,7 @@ What that asks of the training step (PyTorch's guide, "CUDA Graphs", whole-netwo
 The kernels are those of the eager step, so the numbers are too, except Adam's bias corrections,
 which its capturable form computes on the GPU in float32 instead of on the host in float64: the
 weights agree to float rounding (tests/test_cuda.py). Checkpoints store a plain Adam's state
-(``portable_state_dict``): a run trained with graphs resumes or evaluates without them, on any device.
+(``checkpoint.optimizer_state``): a run trained with graphs resumes or evaluates without them, on any device.
 """
 
 from collections.abc import Callable
@@ -52,30 +52,13 @@ def make_capturable(optimizer: torch.optim.Optimizer) -> None:
     optimizer._warned_capturable_if_run_uncaptured = True
 
 
-def portable_state_dict(optimizer: torch.optim.Optimizer) -> dict:
-    """``optimizer.state_dict()`` as a plain Adam's: learning rates as numbers, ``capturable``
-    off, step counts on the CPU, so that the checkpoint resumes with or without CUDA graphs."""
-    state = optimizer.state_dict()
-    # state_dict() hands out the optimizer's own per-parameter dicts: changed in place, the live Adam would
-    # find its step counts on the CPU (and the graph would go on counting in tensors no longer its own)
-    state["state"] = {index: dict(entry) for index, entry in state["state"].items()}
-    for group in state["param_groups"]:
-        if torch.is_tensor(group.get("lr")):
-            group["lr"] = group["lr"].item()
-        if group.get("capturable"):
-            group["capturable"] = False
-    for entry in state["state"].values():
-        if torch.is_tensor(entry.get("step")) and entry["step"].device.type != "cpu":
-            entry["step"] = entry["step"].to("cpu", torch.float32)
-    return state
-
-
 class GraphedStep:
     """``step`` (forward, loss, backward, Adam on one batch) recorded as a CUDA graph after
     ``WARMUP_STEPS`` eager steps and replayed for every full batch (``batch_size`` images); a
-    batch of another size runs eagerly. Returns the loss and the logits like ``step``; after a
-    replay they are the graph's own tensors, valid until the next call. (The parameters' ``.grad``
-    then holds what the last eager step left there: the graph writes its gradients into its own memory.)"""
+    batch of another size runs eagerly (so a run whose batches are all smaller, ``--limit-train``
+    below the batch size, never records one). Returns the loss and the logits like ``step``; after a
+    replay they are the graph's own tensors, valid until the next call. The parameters' ``.grad``
+    are the graph's gradient tensors after a replay, until an eager step replaces them."""
 
     def __init__(self, step: Step, optimizer: torch.optim.Optimizer, batch_size: int):
         self.step = step
@@ -122,7 +105,7 @@ class GraphedStep:
         """Record one step on copies of this batch (recording computes nothing: the caller
         replays it next)."""
         self.images, self.labels = images.clone(), labels.clone()
-        self.optimizer.zero_grad(set_to_none=True)  # the gradients are then made in the graph's own memory
+        self.optimizer.zero_grad(set_to_none=True)  # the warm-up's gradients freed before recording, as the guide does
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
             self.loss, self.logits = self.step(self.images, self.labels, batch_size)

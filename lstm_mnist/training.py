@@ -5,9 +5,11 @@ logits and carries its ``ModelConfig`` (for the checkpoint). Read it top down:
 
     train(...)        the entry point: a new model and Adam, or both restored from a checkpoint
     fit(...)          epochs, a validation pass after each, the test pass at the end, checkpoints
-    train_epoch(...)  one pass over the shuffled batches, with its own running totals
-    train_step(...)   forward, loss, backward, Adam: one mini-batch (with --cuda-graphs recorded
-                      once and replayed: cuda_graph.py)
+    step_function(...)  the run's step: train_step, or with --cuda-graphs recorded once and
+                      replayed (cuda_graph.py)
+    train_epoch(...)  one pass over the shuffled batches, with its own running totals; it sets each
+                      step's learning rate (set_learning_rate), then takes the step
+    train_step(...)   forward, loss, backward, Adam: one mini-batch
 
 It writes a checkpoint (and the metrics file beside it) after every epoch, and stops cleanly on
 Ctrl-C or SIGTERM: the current step finishes, a checkpoint of the exact point reached is

@@ -88,9 +88,12 @@ def test_deterministic_gives_identical_weights_twice(synthetic_dir, tmp_path):
     assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
 
 
-def test_cuda_graphs_train_what_eager_steps_train(synthetic_dir, tmp_path):
+def test_cuda_graphs_train_what_eager_steps_train(synthetic_dir, tmp_path, monkeypatch):
     """7 batches an epoch (6 of 16 images, then 4): 3 eager warm-up steps, the graph recorded at the
     4th and replayed, the smaller last batch eagerly, the next epoch all replays but its last."""
+    replays = []
+    replay = torch.cuda.CUDAGraph.replay
+    monkeypatch.setattr(torch.cuda.CUDAGraph, "replay", lambda graph: replays.append(graph) or replay(graph))
     data = load_mnist(synthetic_dir).to("cuda")
     config = TrainConfig(epochs=2, batch_size=16, limit_train=100, lr=0.01)
     weights, metrics = {}, {}
@@ -104,8 +107,8 @@ def test_cuda_graphs_train_what_eager_steps_train(synthetic_dir, tmp_path):
     for name in weights[False]:  # Adam's capturable form rounds its bias corrections in float32
         torch.testing.assert_close(weights[True][name], weights[False][name], rtol=1e-4, atol=1e-5, msg=name)
     losses = {graphs: [m["running_loss"] for m in metrics[graphs] if m["event"] == "log"] for graphs in metrics}
-    assert len(losses[True]) == 14  # every step's running loss, read from the graph's own tensors
-    assert losses[True] == pytest.approx(losses[False], rel=1e-4)
+    assert len(replays) == 9 and len(set(map(id, replays))) == 1  # 12 full batches, 3 warm-ups: one graph
+    assert losses[True] == pytest.approx(losses[False], rel=1e-4)  # running losses read from the graph's tensors
 
 
 def test_train_py_with_cuda_graphs_leaves_a_checkpoint_that_resumes_on_the_cpu(synthetic_dir, tmp_path):
@@ -119,3 +122,13 @@ def test_train_py_with_cuda_graphs_leaves_a_checkpoint_that_resumes_on_the_cpu(s
                         "--no-figure")
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--compile"], "--cuda-graphs and --compile are two ways to launch fewer kernels: choose one"),
+])
+def test_cuda_graphs_refuses_what_it_cannot_combine_with(flags, message, synthetic_dir, tmp_path):
+    result = run_script("train.py", "--device", "cuda", "--cuda-graphs", *flags, "--data-dir", str(synthetic_dir),
+                        "--out", str(tmp_path / "run.pt"))
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "run.pt").exists()

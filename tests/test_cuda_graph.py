@@ -71,6 +71,7 @@ def test_a_checkpoint_of_a_graphed_run_holds_a_plain_adam_that_resumes_exactly()
     resumed_model, resumed = adam_after_steps(0, seed=1)
     resumed_model.load_state_dict(model.state_dict())
     resumed.load_state_dict(graphed)
+    set_learning_rate(resumed, 0.01)  # what train_epoch does before every step
     adam_step(resumed_model, resumed)
     continued, _ = adam_after_steps(3)
     for a, b in zip(resumed_model.parameters(), continued.parameters()):

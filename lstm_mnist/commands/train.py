@@ -243,7 +243,7 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
     try:
         data = load_mnist(args.data_dir, validation_size=config.validation_size).to(device)
     except SplitTooSmall as e:  # --validation-size too large for this data: the command line's fault
-        if args.__dict__.get("train.validation_size") is None:
+        if "validation_size" not in given(args, "train"):  # the default split: the data is too small
             raise
         raise UsageError(f"--validation-size {config.validation_size}: {e}") from None
     length = run_length(config, len(training_split(data, config)))
@@ -254,8 +254,8 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
     if stop.requested:
         raise TrainingInterrupted("stopped before training started")
     say(f"parameters: {count_parameters(model_config):,}; checkpoint: {out}")
-    options = RunOptions(args.log_every, args.stop_after, args.compile, args.tensorboard, stop, args.readable,
-                         args.cuda_graphs)
+    options = RunOptions(log_every=args.log_every, stop_after=args.stop_after, compile=args.compile,
+                         tensorboard=args.tensorboard, stop=stop, readable=args.readable, cuda_graphs=args.cuda_graphs)
     _, metrics = train(model_config, config, data, out, stored, options, names)
     written = [out, ckpt.metrics_path(out)]
     if args.figure and draw_training_figure(out, metrics):
