@@ -52,6 +52,13 @@ VARIANTS = (FAST, "hand-written, readable loop", "readable loop, compiled", "nn.
 GRAPHED = "fast path, CUDA graph (--cuda-graphs)"  # on CUDA only, after FAST: its step recorded and replayed
 
 
+def variants_on(device: torch.device, variants: tuple[str, ...]) -> tuple[str, ...]:
+    """The variants run on ``device``: on CUDA the fast path is also run as a CUDA graph, after it."""
+    if device.type != "cuda" or FAST not in variants:
+        return variants
+    return (FAST, GRAPHED, *(v for v in variants if v != FAST))
+
+
 def build(variant: str, model: LSTMClassifier) -> torch.nn.Module:
     if variant == FAST:  # bptt.py: one autograd node per sequence, backward by hand
         return model
@@ -270,8 +277,7 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
         # cuDNN's LSTM would otherwise multiply in TF32 (10-bit mantissas) while F.linear and
         # torch.mm multiply in full float32 (PyTorch's defaults): compare at the same precision
         torch.backends.cudnn.allow_tf32 = False
-        if FAST in variants:
-            variants = (FAST, GRAPHED, *(v for v in variants if v != FAST))
+    variants = variants_on(device, variants)
     base = LSTMClassifier(hidden_size=hidden_size).to(device)
     models = {v: build(v, base).to(device) for v in variants}
     optimizers = {v: torch.optim.Adam(m.parameters()) for v, m in models.items()}
@@ -400,8 +406,7 @@ def main() -> int:
             parser.error("--device cuda: CUDA is not available here; use --device cpu")
     # everything that can be checked is checked before the benchmark, which takes minutes
     for device in devices:
-        graphed = device.type == "cuda" and FAST in variants  # the graphed variant is one more copy there
-        cli.check_model_size(ModelConfig(hidden_size=args.hidden_size), device, copies=len(variants) + graphed)
+        cli.check_model_size(ModelConfig(hidden_size=args.hidden_size), device, copies=len(variants_on(device, variants)))
     inputs = []
     if args.time_to_accuracy:  # the folder must hold a readable MNIST before the benchmark runs, not after
         try:

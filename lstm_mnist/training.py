@@ -215,10 +215,9 @@ def step_function(model: nn.Module, optimizer: torch.optim.Optimizer, config: Tr
 
     if not options.cuda_graphs:
         return step
-    device = next(model.parameters()).device
-    if device.type != "cuda" or options.compile or distributed.world_size() > 1:
-        raise ValueError(f"CUDA graphs need a CUDA device, without torch.compile or torchrun (here: {device}"
-                         f"{', compile' if options.compile else ''}, {distributed.world_size()} process(es))")
+    reason = cuda_graph.unusable_because(next(model.parameters()).device, options.compile, distributed.world_size())
+    if reason is not None:
+        raise ValueError(reason)
     cuda_graph.make_capturable(optimizer)
     return cuda_graph.GraphedStep(step, optimizer, config.batch_size)
 

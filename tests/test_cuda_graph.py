@@ -80,7 +80,7 @@ def test_a_checkpoint_of_a_graphed_run_holds_a_plain_adam_that_resumes_exactly()
 
 def test_fit_refuses_cuda_graphs_on_a_cpu(synthetic_dir, tmp_path):
     model = LSTMClassifier(hidden_size=8)
-    with pytest.raises(ValueError, match="CUDA graphs need a CUDA device"):
+    with pytest.raises(ValueError, match="--cuda-graphs needs a CUDA device"):
         fit(model, torch.optim.Adam(model.parameters()), load_mnist(synthetic_dir), TrainConfig(epochs=1),
             tmp_path / "run.pt", options=RunOptions(cuda_graphs=True))
     assert not (tmp_path / "run.pt").exists()

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from lstm_mnist import checkpoint as ckpt
-from lstm_mnist import distributed, figures
+from lstm_mnist import cuda_graph, distributed, figures
 from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, batch_size,
                             check_model_size, check_name_length, check_output_folder, check_output_path,
                             class_names, command_line, device_from_flag, finite_float, learning_rate, nonempty_path,
@@ -312,19 +312,10 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
 
 
 def check_cuda_graphs(args: argparse.Namespace, device: torch.device) -> None:
-    """--cuda-graphs records CUDA kernels: it needs CUDA, and no other machinery around the step."""
-    if not args.cuda_graphs:
-        return
-    if device.type != "cuda":
-        raise UsageError(f"--cuda-graphs needs a CUDA device; the device here is {device} (use --device cuda, "
-                         "or train without --cuda-graphs)")
-    if args.compile:
-        raise UsageError("--cuda-graphs and --compile are two ways to launch fewer kernels: choose one")
-    if distributed.launched_by_torchrun():
-        raise UsageError("--cuda-graphs is for one process; under torchrun, train without it")
-    if torch.__version__ < "2.2":  # Adam's learning rate as a tensor on the GPU (cuda_graph.py) came in 2.2
-        raise LSTMMnistError(f"--cuda-graphs needs PyTorch 2.2 or newer (this is {torch.__version__}); upgrade "
-                             "PyTorch, or train without --cuda-graphs")
+    """--cuda-graphs where the step cannot be recorded: a usage error up front, not a failure in training."""
+    reason = cuda_graph.unusable_because(device, args.compile, distributed.world_size()) if args.cuda_graphs else None
+    if reason is not None:
+        raise UsageError(reason)
 
 
 def again(script: str, args: argparse.Namespace, *flags) -> str:
