@@ -121,6 +121,11 @@ def figure_path(checkpoint_path: Path) -> Path:
     return Path(checkpoint_path).with_suffix(".training.png")
 
 
+def files_beside(checkpoint_path: Path) -> tuple[Path, Path]:
+    """What a training run writes beside its checkpoint: the metrics and the figure."""
+    return metrics_path(checkpoint_path), figure_path(checkpoint_path)
+
+
 def _damage(path: Path) -> str:
     """What is wrong with a file torch.load could not read, in words: torch.save writes a zip archive."""
     try:

@@ -70,6 +70,25 @@ def test_sigkill_at_random_moments_never_corrupts_and_resume_stays_exact(synthet
     assert same_weights(ckpt.load(out), ckpt.load(straight))
 
 
+def test_a_run_removes_what_a_killed_run_left_half_written_beside_its_checkpoint(synthetic_dir, tmp_path):
+    """A kill can come while the checkpoint, the metrics or the figure is being written: each leaves
+    its temporary, and the next run on that --out removes all three (and nothing else)."""
+    out = tmp_path / "run.pt"
+    left = [tmp_path / f".{path.name}.k3j_9a0b.tmp" for path in (out, *ckpt.files_beside(out))]
+    for path in left:
+        path.write_bytes(b"half written")
+    other = tmp_path / ".other.pt.k3j_9a0b.tmp"
+    other.write_bytes(b"another run's")
+    result = run_script("train.py", *TINY, "--epochs", "1", "--data-dir", str(synthetic_dir), "--out", str(out),
+                        cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for path in left:
+        assert not path.exists()
+        assert f"removed {path}, left by a run that was killed while writing" in result.stdout
+    assert other.exists()
+    assert sorted(p.name for p in tmp_path.glob(".*.tmp")) == [other.name]
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_saves_and_says_how_to_resume(synthetic_dir, tmp_path, signum):
     out = tmp_path / "run.pt"

@@ -213,8 +213,9 @@ def main() -> int:
     check_outputs(out, args, model_config)
     with exclusive(out, enabled=distributed.is_main()), StopSignals() as stop:  # one run at a time writes ``out``
         if distributed.is_main():  # under the lock: a live run's temporaries are not stale
-            for stale in remove_stale_temporaries(out) + remove_stale_temporaries(ckpt.metrics_path(out)):
-                print(f"removed {stale}, left by a run that was killed while writing")
+            for written in (out, *ckpt.files_beside(out)):
+                for stale in remove_stale_temporaries(written):
+                    print(f"removed {stale}, left by a run that was killed while writing")
         say(device_line + (" (deterministic)" if args.deterministic else ""))
         say(f"model: {model_config}")
         say(f"training: {config}" + (f"; class names: {', '.join(names)}" if names else ""))
@@ -299,7 +300,7 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
     # .metrics.jsonl and .training.png, never an IDX file's name)
     check_output_path(out, may_replace=may_replace, needed_bytes=needed, inputs=files_read_from(args.data_dir),
                       if_exists=f"continue it with --resume {out}, choose another --out, or pass --overwrite")
-    for beside in (ckpt.metrics_path(out), ckpt.figure_path(out)):
+    for beside in ckpt.files_beside(out):
         check_name_length(beside, "--out", given=out)
         if beside.exists() and not may_replace:
             raise UsageError(f"--out {out}: {beside} exists beside it (another run's); choose another --out, "
