@@ -27,6 +27,7 @@ import json
 import math
 import pickle
 import platform
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -150,7 +151,8 @@ def load(path: Path | str, map_location: torch.device | str = "cpu") -> dict:
     except CheckpointError:
         raise
     except pickle.UnpicklingError as e:
-        if "unsupported global" in str(e).lower():  # a class or function to call: code, not data
+        # a class or function to call: code, not data (recent PyTorch says "Unsupported global", 2.3 "Unsupported class")
+        if re.search(r"unsupported (global|class)", str(e), re.IGNORECASE):
             raise CheckpointError(
                 f"{shown(path)}: refused: it holds Python objects other than tensors and plain values, which could run "
                 "code when loaded; it was not written by lstm-mnist"
