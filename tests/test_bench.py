@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from conftest import ROOT, run_script
@@ -30,13 +31,19 @@ def test_benchmark_smoke_run_prints_and_writes_every_variant(tmp_path):
         assert row["ms_per_step"] > 0 and row["eval_10k_seconds"] > 0 and row["ops_per_step"] > 0
     ops = {r["variant"]: r["ops_per_step"] for r in cpu["rows"]}
     assert ops[bench.FAST] < ops["hand-written, readable loop"] / 1.3  # one node per sequence: far fewer ops
-    assert 0 < cpu["fast_path_gpu_ops_per_step"] < ops[bench.FAST]  # tanh: one op on a GPU, three on a CPU
+    if bench.count_gpu_path_ops(bench.LSTMClassifier(hidden_size=16), batch_size=16) is not None:
+        assert 0 < cpu["fast_path_gpu_ops_per_step"] < ops[bench.FAST]  # tanh: one op on a GPU, three on a CPU
+    else:  # an older PyTorch: left out, not guessed
+        assert "fast_path_gpu_ops_per_step" not in cpu and "On a GPU" not in result.stdout
     assert "| nn.LSTM |" in result.stdout and "× nn.LSTM" in result.stdout and cpu["cpu"] in result.stdout
 
 
 def test_gpu_path_op_count_of_the_default_model_is_within_the_target():
     """Issue 12's target: at most 600 computing ops per training step where each is a kernel launch."""
-    assert bench.count_gpu_path_ops(bench.LSTMClassifier(), batch_size=128) <= 600
+    count = bench.count_gpu_path_ops(bench.LSTMClassifier(), batch_size=128)
+    if count is None:
+        pytest.skip(f"PyTorch {torch.__version__}'s meta device cannot run Adam's multi-tensor step")
+    assert count <= 600
 
 
 def test_op_counter_counts_computing_ops_not_views():
