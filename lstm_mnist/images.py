@@ -84,8 +84,8 @@ def to_mnist_form(grey: np.ndarray) -> np.ndarray:
     digit = grey[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]  # the bounding box
     scale = BOX / max(digit.shape)
     height, width = max(1, round(digit.shape[0] * scale)), max(1, round(digit.shape[1] * scale))
-    resized = Image.fromarray(np.uint8(np.round(255 * digit))).resize((width, height), Image.LANCZOS)
-    digit = np.asarray(resized, dtype=np.float32) / 255.0  # (height, width), longer side 20
+    resized = resize_lanczos(np.uint8(np.round(255 * digit)), height, width)
+    digit = resized.astype(np.float32) / 255.0  # (height, width), longer side 20
 
     total = digit.sum()
     centre_y = (digit.sum(axis=1) @ np.arange(height)) / total  # centre of mass, in the box
@@ -95,3 +95,13 @@ def to_mnist_form(grey: np.ndarray) -> np.ndarray:
     field = np.zeros((SIZE, SIZE), dtype=np.float32)
     field[top : top + height, left : left + width] = digit
     return field
+
+
+def resize_lanczos(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
+    """8-bit pixels (h, w) resized to (height, width) with PIL's LANCZOS filter: first along the rows,
+    then along the columns. One ``Image.resize`` makes the same two passes, but Pillow 13 runs them the
+    other way round when the height shrinks most, which moves some pixels by several grey levels; in
+    a fixed order every Pillow, and the browser page (web_assets/images.js), give the same pixels."""
+    image = Image.fromarray(pixels)
+    image = image.resize((width, image.height), Image.LANCZOS)  # each row to ``width`` (a copy if it is already)
+    return np.asarray(image.resize((width, height), Image.LANCZOS))  # each column to ``height``

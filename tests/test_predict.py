@@ -11,7 +11,7 @@ from conftest import run_script, synthetic_digits
 from lstm_mnist import LSTMClassifier
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.errors import LSTMMnistError
-from lstm_mnist.images import load_image
+from lstm_mnist.images import load_image, resize_lanczos
 from lstm_mnist.checkpoint import Progress
 from lstm_mnist.config import TrainConfig
 
@@ -69,6 +69,23 @@ def test_a_large_dark_on_light_drawing_is_brought_to_mnist_form(tmp_path):
     centre = (image.sum(1) @ np.arange(28) / total, image.sum(0) @ np.arange(28) / total)
     assert abs(centre[0] - 13.5) <= 0.5 and abs(centre[1] - 13.5) <= 0.5
     assert image[:3].max() == 0 and image[:, :5].max() == 0  # the page around it is black
+
+
+def test_resizing_is_pillows_lanczos_in_a_fixed_order():
+    """resize_lanczos is PIL's LANCZOS, rows first: where no Pillow would start with the columns (the
+    height does not shrink by more than twice the width's shrink) it equals one Image.resize call,
+    and a tall shrink, where Pillow 13 would start with the columns, is still rows, then columns."""
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        h, w, height, width = (int(n) for n in rng.integers(1, 90, size=4))
+        pixels = rng.integers(0, 256, size=(h, w), dtype=np.uint8)
+        resized = resize_lanczos(pixels, height, width)
+        assert resized.shape == (height, width) and resized.dtype == np.uint8
+        if not (h - height > 0 and h - height > 2 * (w - width)):
+            assert np.array_equal(resized, np.asarray(Image.fromarray(pixels).resize((width, height), Image.LANCZOS)))
+    tall = rng.integers(0, 256, size=(200, 40), dtype=np.uint8)
+    rows_first = Image.fromarray(tall).resize((8, 200), Image.LANCZOS).resize((8, 20), Image.LANCZOS)
+    assert np.array_equal(resize_lanczos(tall, 20, 8), np.asarray(rows_first))
 
 
 def test_a_28x28_image_is_taken_as_it_is_and_a_blank_one_is_refused(tmp_path):

@@ -26,7 +26,7 @@ from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import web
 from lstm_mnist.data import MNIST, load_mnist
 from lstm_mnist.errors import CheckpointError
-from lstm_mnist.images import load_image
+from lstm_mnist.images import load_image, resize_lanczos
 from lstm_mnist.model import ModelConfig
 from lstm_mnist.trace import trace
 from lstm_mnist.training import TrainConfig, train
@@ -218,15 +218,16 @@ def test_images_js_is_images_py(page, synthetic_site, tmp_path, size, dark_on_li
 
 
 def test_lanczos_js_is_pillows(page, synthetic_site):
-    """images.js resizes as PIL's Image.resize(..., LANCZOS) does, to the grey level, shrinking and
-    enlarging, either pass first (Pillow 13 chooses; see resizeLanczos)."""
+    """images.js resizes as images.py's resize_lanczos does with PIL's Image.resize(..., LANCZOS), to the
+    grey level, shrinking and enlarging, whichever side shrinks most (where Pillow 13's own choice of
+    the first pass would differ)."""
     page.get((synthetic_site[0] / "index.html").as_uri())
     rng = np.random.default_rng(0)
     for _ in range(40):
         height, width = (int(n) for n in rng.integers(1, 120, size=2))
         new_height, new_width = (int(n) for n in rng.integers(1, 30, size=2))
         pixels = rng.integers(0, 256, size=(height, width), dtype=np.uint8)
-        expected = np.asarray(Image.fromarray(pixels).resize((new_width, new_height), Image.LANCZOS))
+        expected = resize_lanczos(pixels, new_height, new_width)
         resized = page.execute_script(
             "const [pixels, ...sizes] = arguments;"
             "return Array.from(LSTMMnist.images.resizeLanczos(Uint8Array.from(pixels), ...sizes));",

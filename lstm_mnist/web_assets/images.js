@@ -1,5 +1,5 @@
 /* A drawing brought to MNIST's form, transcribed from lstm_mnist/images.py (load_image and
-   to_mnist_form), with PIL's LANCZOS resampling (Pillow 13's src/libImaging/Resample.c) written
+   to_mnist_form), with PIL's LANCZOS resampling (Pillow's src/libImaging/Resample.c) written
    out, so that the page reads a drawing as `python inspect_digit.py --image drawing.png` does:
    greyscale, inverted if its background is light, the digit scaled to fit a 20x20 box keeping
    its proportions, placed in a 28x28 field with its centre of mass on the centre.
@@ -145,26 +145,16 @@ LSTMMnist.images = (function () {
     return out;
   }
 
-  /** 8-bit (inH, inW) pixels resized to (outH, outW): two passes, each only if its size changes.
-      Pillow 13 runs the vertical pass first when the height shrinks by more than twice as many
-      pixels as the width (ImagingResampleInner); earlier Pillows always start with the
-      horizontal one, which can move a pixel by a grey level or so. */
+  /** 8-bit (inH, inW) pixels resized to (outH, outW), as images.py's resize_lanczos does: along the
+      rows first, then along the columns, each pass only if its size changes. */
   function resizeLanczos(pixels, inW, inH, outW, outH) {
-    const horizontal = (image, lines) => pass(lines, outW, inW, (y, x) => image[y * inW + x]);  // (lines, outW)
-    const vertical = (image, width) => {  // (outH, width)
-      const byColumn = pass(width, outH, inH, (x, y) => image[y * width + x]);  // (width, outH)
-      const out = new Uint8Array(outH * width);
-      for (let x = 0; x < width; x++) for (let y = 0; y < outH; y++) out[y * width + x] = byColumn[x * outH + y];
-      return out;
-    };
-    const horizontalFirst = !(inH - outH > 0 && inH - outH > (inW - outW) * 2);
     let image = pixels;
-    if (horizontalFirst) {
-      if (outW !== inW) image = horizontal(image, inH);
-      if (outH !== inH) image = vertical(image, outW);
-    } else {
-      if (outH !== inH) image = vertical(image, inW);
-      if (outW !== inW) image = horizontal(image, outH);
+    if (outW !== inW) image = pass(inH, outW, inW, (y, x) => pixels[y * inW + x]);  // (inH, outW)
+    if (outH !== inH) {
+      const rows = image;
+      const byColumn = pass(outW, outH, inH, (x, y) => rows[y * outW + x]);  // (outW, outH)
+      image = new Uint8Array(outH * outW);
+      for (let x = 0; x < outW; x++) for (let y = 0; y < outH; y++) image[y * outW + x] = byColumn[x * outH + y];
     }
     return image;
   }
