@@ -172,13 +172,6 @@ def _factors(i: Tensor, f: Tensor, g: Tensor, o: Tensor, c: Tensor) -> tuple[Ten
     return dh_coef, factors
 
 
-def is_compiling() -> bool:
-    """True while torch.compile traces the model (train.py --compile): the model then gives it the
-    readable loop, which it fuses on its own."""
-    check = getattr(torch.compiler, "is_compiling", None)  # PyTorch >= 2.3
-    return bool(check is not None and check())
-
-
 def last_output(cell: LSTMCell, x: Tensor) -> Tensor:
     """The cell's last output h_{T-1} (B, H) after reading the rows x (B, T, I) from a zero
     state: what the readable loop in model.py computes, as one autograd node (or, when no gradient

@@ -38,8 +38,7 @@ Step = Callable[[Tensor, Tensor, int], tuple[Tensor, Tensor]]  # (images, labels
 
 def unusable_because(device: torch.device, compile: bool, processes: int) -> str | None:
     """Why the training step cannot be recorded here (a line for the user), or None: it takes CUDA,
-    a PyTorch whose Adam reads its learning rate from the GPU (2.2 on), and no other machinery
-    around the step (torch.compile, or torchrun's several processes)."""
+    and no other machinery around the step (torch.compile, or torchrun's several processes)."""
     if device.type != "cuda":
         return f"--cuda-graphs needs a CUDA device; the device here is {device} (use --device cuda, or train " \
                "without --cuda-graphs)"
@@ -47,9 +46,6 @@ def unusable_because(device: torch.device, compile: bool, processes: int) -> str
         return "--cuda-graphs and --compile are two ways to launch fewer kernels: choose one"
     if processes > 1:
         return "--cuda-graphs is for one process; under torchrun, train without it"
-    if torch.__version__ < "2.2":
-        return f"--cuda-graphs needs PyTorch 2.2 or newer (this is {torch.__version__}); upgrade PyTorch, or train " \
-               "without --cuda-graphs"
     return None
 
 
