@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 WALKTHROUGH = ROOT / "docs" / "walkthrough.md"
@@ -28,6 +30,9 @@ def replay(arguments: list[str], commands: list[str]) -> str:
     return transcript.replace(f"{ROOT}/", "")
 
 
+@pytest.mark.skipif(sys.version_info[:3] == (3, 13, 0),
+                    reason="Python 3.13.0's pdb takes the script's --flags for its own (CPython issue 125115, "
+                           "fixed in 3.13.1; the walkthrough says so)")
 def test_the_debugger_session_reproduces_exactly():
     arguments, printed = documented_session()
     commands = re.findall(r"^\(Pdb\) (.*)$", printed, re.M)
