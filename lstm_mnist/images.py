@@ -103,5 +103,5 @@ def resize_lanczos(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
     other way round when the height shrinks most, which moves some pixels by several grey levels; in
     a fixed order every Pillow, and the browser page (web_assets/images.js), give the same pixels."""
     image = Image.fromarray(pixels)
-    image = image.resize((width, image.height), Image.LANCZOS)  # each row to ``width`` (a copy if it is already)
-    return np.asarray(image.resize((width, height), Image.LANCZOS))  # each column to ``height``
+    image = image.resize((width, image.height), Image.LANCZOS)  # (h, width): each row (a copy if already so)
+    return np.asarray(image.resize((width, height), Image.LANCZOS))  # (height, width): each column
