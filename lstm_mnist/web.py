@@ -36,7 +36,7 @@ from .cli import (ArgumentParser, HelpFormatter, check_name_length, installed, n
                   whole_number)
 from .data import DOWNLOAD_ROOT, default_data_dir, find_files, has_files, read_images, read_labels
 from .evaluation import class_labels
-from .files import current_umask
+from .files import current_umask, exclusive, is_temporary_of
 from .model import PIXEL_MEAN, PIXEL_STD, RecurrentClassifier
 
 ASSETS = "web_assets"  # the package folder holding index.html, style.css and the .js files
@@ -166,6 +166,28 @@ def write_site(out: Path, data_js: str, overwrite: bool) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def recover_site(out: Path) -> list[str]:
+    """Undo what a build killed mid-way left beside ``out`` (called under ``exclusive(out)``: no build
+    runs): its half-built folder ``.NAME.XXXXXXXX.tmp`` is removed, and the old site it had moved
+    aside, ``.NAME.old-PID``, is put back if ``out`` is missing (killed between write_site's two
+    renames), else removed. Returns what it did, a line each."""
+    done = []
+    for entry in sorted(out.parent.iterdir()) if out.parent.is_dir() else []:
+        if not entry.is_dir() or entry.is_symlink():
+            continue
+        if is_temporary_of(entry.name, out.name):
+            shutil.rmtree(entry, ignore_errors=True)
+            done.append(f"removed {entry}, left by a build that was killed")
+        elif re.fullmatch(rf"\.{re.escape(out.name)}\.old-\d+", entry.name):
+            if out.exists():
+                shutil.rmtree(entry, ignore_errors=True)
+                done.append(f"removed {entry}, left by a build that was killed")
+            else:
+                os.replace(entry, out)
+                done.append(f"put {entry} back as {out}: a build killed while replacing it had moved it aside")
+    return done
+
+
 def site_names() -> set[str]:
     """The names of the files a site is made of (the page's files and the data file)."""
     assets = resources.files(__package__) / ASSETS
@@ -213,7 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         compare_data = model_data(other, other_checkpoint, args.compare)
     samples = sample_digits(args.data_dir, args.samples)
 
-    write_site(out, site_data(main_data, compare_data, samples), args.overwrite)
+    with exclusive(out):  # one build at a time writes --out; what a killed one left is undone first
+        for line in recover_site(out):
+            print(line)
+        write_site(out, site_data(main_data, compare_data, samples), args.overwrite)
     size = sum(f.stat().st_size for f in out.iterdir())
     print(f"wrote {out}/: {len(list(out.iterdir()))} files, {size / 1e6:.1f} MB; model {model.config.cell} "
           f"({model.config.hidden_size} units) from {args.checkpoint}"

@@ -12,6 +12,7 @@ import http.server
 import importlib.util
 import io
 import json
+import os
 import sys
 import threading
 
@@ -344,3 +345,32 @@ def test_the_site_is_written_whole_and_replaced_whole(small_checkpoint, syntheti
     assert (out / "weights.js").read_text() != "// from before" and (out / "index.html").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["site"]  # no temporary folder left beside it
     assert "0 test digits" in capsys.readouterr().out
+
+
+def test_a_build_killed_midway_is_undone_by_the_next(small_checkpoint, tmp_path, capsys):
+    """A kill while the site is built leaves its half-built folder; a kill between write_site's two
+    renames leaves the old site aside and no --out. The next build removes the first and puts the
+    second back (then refuses to replace it without --overwrite, as for any site)."""
+    out = tmp_path / "site"
+    args = [str(small_checkpoint), "--out", str(out), "--samples", "0"]
+    assert web.main(args) == 0
+    (out / "weights.js").write_text("// the old site")
+    half = tmp_path / ".site.k3j_9a0b.tmp"
+    half.mkdir()
+    (half / "index.html").write_text("half built")
+    os.replace(out, tmp_path / ".site.old-4242")
+    other = tmp_path / ".other.k3j_9a0b.tmp"  # another site's: not touched
+    other.mkdir()
+    capsys.readouterr()
+    with pytest.raises(FileExistsError, match="pass --overwrite"):  # the command prints it as one line
+        web.main(args)
+    assert (out / "weights.js").read_text() == "// the old site"  # put back whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.k3j_9a0b.tmp", "site"]
+    printed = capsys.readouterr().out
+    assert f"removed {half}" in printed and f"back as {out}" in printed
+
+    (tmp_path / ".site.old-4243").mkdir()  # and with a site in place, an old one aside is removed
+    assert web.main([*args, "--overwrite"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.k3j_9a0b.tmp", "site"]
+    assert (out / "weights.js").read_text() != "// the old site"
+
