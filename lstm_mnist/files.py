@@ -6,6 +6,8 @@ Writing goes to a temporary file in the same folder (``.NAME.XXXXXXXX.tmp``), wh
 to disk and then renamed over the target (``os.replace``): a reader sees the old file or the new
 one, never half of one, whenever the writer stops. A writer killed mid-write leaves its
 temporary behind; ``remove_stale_temporaries`` finds exactly those names and nothing else.
+train.py removes them at once, under its lock; every other write removes those of its target
+that are over ten minutes old (a live writer's temporary is younger: writing it touches it).
 ``exclusive`` keeps two training runs from writing the same checkpoint at once.
 
 Reading: a path given on the command line may name anything: a FIFO (opening it waits for a
@@ -23,6 +25,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,11 +40,14 @@ except ImportError:  # Windows: no flock
 
 TEMPORARY_PREFIX, TEMPORARY_SUFFIX = ".", ".tmp"  # around the target's name and mkstemp's random part
 RANDOM_PART = re.compile(r"[a-z0-9_]{8}")  # what tempfile.mkstemp puts between prefix and suffix
+STALE_AFTER = 600  # seconds: a temporary untouched this long has no live writer
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``; first
+    remove the temporaries that killed writers of ``path`` left long ago."""
     path = Path(path)
+    remove_stale_temporaries(path, older_than=STALE_AFTER)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{path.name}.", suffix=TEMPORARY_SUFFIX)
     try:
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it private; a saved file is not
@@ -77,16 +83,26 @@ def is_temporary_of(candidate: str, target: str) -> bool:
             and RANDOM_PART.fullmatch(candidate[len(head) : len(candidate) - len(tail)]) is not None)
 
 
-def remove_stale_temporaries(path: Path) -> list[Path]:
+def remove_stale_temporaries(path: Path, older_than: float = 0) -> list[Path]:
     """Delete the temporary files that an earlier writer of ``path`` left when it was killed
-    mid-write, and nothing else. Returns what was removed."""
+    mid-write, and nothing else; with ``older_than``, only those untouched for that many seconds.
+    Returns what was removed."""
     path = Path(path)
     if not path.parent.is_dir():
         return []
     stale = [entry for entry in path.parent.iterdir() if is_temporary_of(entry.name, path.name) and entry.is_file()]
+    if older_than:
+        stale = [entry for entry in stale if _seconds_untouched(entry) > older_than]
     for tmp in stale:
         tmp.unlink(missing_ok=True)
     return stale
+
+
+def _seconds_untouched(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except FileNotFoundError:  # its writer finished meanwhile
+        return 0.0
 
 
 @contextmanager

@@ -32,7 +32,7 @@ from lstm_mnist.cli import MAX_SEED, check_output_folder, check_output_path, cla
 from lstm_mnist.model import count_parameters
 from lstm_mnist.commands import evaluate, inspect_digit, predict, train
 from lstm_mnist.errors import CheckpointError, DataError, LSTMMnistError
-from lstm_mnist.files import remove_stale_temporaries
+from lstm_mnist.files import atomic_write, remove_stale_temporaries
 from lstm_mnist.images import load_image
 from lstm_mnist.checkpoint import Progress
 from lstm_mnist.config import TrainConfig
@@ -356,6 +356,22 @@ def test_stale_temporaries_are_matched_by_their_exact_name_only(tmp_path):
     assert remove_stale_temporaries(tmp_path / "run[1].pt") == [own]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*others, ".run[1].pt.zz_99xyz.tmp"])
 
+
+
+def test_every_write_removes_its_targets_temporaries_left_long_ago_and_only_those(tmp_path):
+    """predict.py, the figures, the scripts: a writer killed mid-write leaves a temporary; the next
+    write of the same file removes it once it is ten minutes old (a live writer's is younger)."""
+    target = tmp_path / "predictions.csv"
+    old, fresh = tmp_path / ".predictions.csv.k3j_9a0b.tmp", tmp_path / ".predictions.csv.zz_99xyz.tmp"
+    others = tmp_path / ".other.csv.k3j_9a0b.tmp"
+    for path in (old, fresh, others):
+        path.write_bytes(b"half written")
+    hours_ago = time.time() - 7200
+    for path in (old, others):
+        os.utime(path, (hours_ago, hours_ago))
+    atomic_write(target, lambda f: f.write(b"label\n"))
+    assert target.read_bytes() == b"label\n"
+    assert not old.exists() and fresh.exists() and others.exists()
 
 # --- 6 and 7. output paths: checked before any work, the same in every command, never an input --
 
