@@ -151,7 +151,7 @@ def load(path: Path | str, map_location: torch.device | str = "cpu") -> dict:
     except CheckpointError:
         raise
     except pickle.UnpicklingError as e:
-        # a class or function to call: code, not data (recent PyTorch says "Unsupported global", 2.3 "Unsupported class")
+        # a class or function to call: code, not data ("Unsupported global"; PyTorch 2.3: "Unsupported class")
         if re.search(r"unsupported (global|class)", str(e), re.IGNORECASE):
             raise CheckpointError(
                 f"{shown(path)}: refused: it holds Python objects other than tensors and plain values, which could run "

@@ -154,7 +154,7 @@ def write_site(out: Path, data_js: str, overwrite: bool) -> None:
         if out.exists():
             if not overwrite and any(out.iterdir()):  # filled since we checked
                 raise FileExistsError(f"{out} is not empty; pass --overwrite to replace it")
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            old = out.with_name(f"{aside_prefix(out)}{os.getpid()}")
             os.replace(out, old)
         os.replace(tmp, out)
     except BaseException:
@@ -164,6 +164,11 @@ def write_site(out: Path, data_js: str, overwrite: bool) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def aside_prefix(out: Path) -> str:
+    """The name, less the process id, under which write_site moves the old site aside: ``.NAME.old-``."""
+    return f".{out.name}.old-"
 
 
 def recover_site(out: Path) -> list[str]:
@@ -178,7 +183,7 @@ def recover_site(out: Path) -> list[str]:
         if is_temporary_of(entry.name, out.name):
             shutil.rmtree(entry, ignore_errors=True)
             done.append(f"removed {entry}, left by a build that was killed")
-        elif re.fullmatch(rf"\.{re.escape(out.name)}\.old-\d+", entry.name):
+        elif entry.name.startswith(aside_prefix(out)) and entry.name[len(aside_prefix(out)):].isdigit():
             if out.exists():
                 shutil.rmtree(entry, ignore_errors=True)
                 done.append(f"removed {entry}, left by a build that was killed")
