@@ -251,18 +251,25 @@ def time_to_accuracy(device: str, data_dir: str, extra: list[str]) -> dict:
 def time_training(steps_of: dict, rounds: int, steps: int, device):
     """Each variant's warm-up time (allocator, kernels, lazy initialisation, compilation: two steps)
     and its seconds per step in each of ``rounds`` rounds, the variants interleaved. ``steps_of``:
-    each variant's ``step_closure``. The CUDA graph is recorded before the rounds."""
-    warm_up, per_step = {}, {v: [] for v in steps_of}
+    each variant's ``step_closure``. The CUDA graph is recorded before the rounds; if it cannot be,
+    that variant is left out, its reason in ``left_out``, and the others are timed all the same."""
+    warm_up, left_out = {}, {}
     for v, step in steps_of.items():
         start = time.perf_counter()
-        time_steps(step, 2, device)
+        try:
+            time_steps(step, 2, device)
+            if v == GRAPHED:  # the rest of its eager warm-up, then the step that records (and replays) the graph
+                time_steps(step, cuda_graph.WARMUP_STEPS - 1, device)
+        except cuda_graph.RecordingError as e:
+            left_out[v] = f"could not be recorded as a CUDA graph: {e.reason}"
+            print(f"benchmark: {v} left out: {left_out[v]}", file=sys.stderr, flush=True)
+            continue
         warm_up[v] = time.perf_counter() - start
-        if v == GRAPHED:  # the rest of its eager warm-up, then the step that records (and replays) the graph
-            time_steps(step, cuda_graph.WARMUP_STEPS - 1, device)
+    per_step = {v: [] for v in warm_up}
     for _ in range(rounds):
-        for v, step in steps_of.items():
-            per_step[v].append(time_steps(step, steps, device))
-    return warm_up, per_step
+        for v in per_step:
+            per_step[v].append(time_steps(steps_of[v], steps, device))
+    return warm_up, per_step, left_out
 
 
 def peak_memory_cuda(step: Callable[[], object], device: torch.device) -> float:
@@ -293,7 +300,8 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
     max_difference = check_agreement(models, images, device)
     steps_of = {v: step_closure(models[v], optimizers[v], images, labels, graphed=v == GRAPHED) for v in variants}
 
-    compile_seconds, per_step = time_training(steps_of, rounds, steps, device)
+    compile_seconds, per_step, left_out = time_training(steps_of, rounds, steps, device)
+    variants = tuple(per_step)  # without any that could not run
     evaluation = {v: [] for v in variants}
     for _ in range(3):  # interleaved too: a machine shared with other work changes speed from minute to minute
         for v in variants:
@@ -325,6 +333,8 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
     result = {"device": name, "cpu": cpu_model(), "batch_size": batch_size, "hidden_size": hidden_size,
               "rounds": rounds, "steps_per_round": steps, "max_logit_difference": max_difference,
               "torch": str(torch.__version__), "rows": rows}
+    if left_out:
+        result["left_out"] = left_out
     if device.type == "cuda":
         result["tf32"] = torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32
     gpu_ops = count_gpu_path_ops(models[FAST], batch_size) if device.type == "cpu" and FAST in variants else None
@@ -346,6 +356,8 @@ def format_table(result: dict) -> str:
         lines.append(f"| {r['variant']} | {r['ms_per_step']:.1f} | {r['seconds_per_epoch']:.1f} | "
                      f"{r['images_per_second']:.0f} | {r['ratio_to_nn_lstm']:.2f} | {r['eval_10k_seconds']:.2f} | "
                      f"{r['warm_up_seconds']:.1f} | {memory} | {ops} |")
+    for variant, reason in result.get("left_out", {}).items():
+        lines.append(f"| {variant} | left out: {reason} |")
     if "fast_path_gpu_ops_per_step" in result:
         lines.append(f"\nOn a GPU the fast path launches {result['fast_path_gpu_ops_per_step']} ops per step "
                      "(counted on PyTorch's meta device, which takes the CUDA code path: tanh is one op there, "

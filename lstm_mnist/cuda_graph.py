@@ -36,6 +36,15 @@ WARMUP_STEPS = 3  # eager steps before the recording (PyTorch's guide uses 3)
 Step = Callable[[Tensor, Tensor, int], tuple[Tensor, Tensor]]  # (images, labels, batch_size) -> (loss, logits)
 
 
+class RecordingError(LSTMMnistError):
+    """The training step could not be recorded as a CUDA graph; ``reason``: why, in one line."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"--cuda-graphs: the training step could not be recorded as a CUDA graph ({reason}); "
+                         "train without --cuda-graphs")
+        self.reason = reason
+
+
 def unusable_because(device: torch.device, compile: bool, processes: int) -> str | None:
     """Why the training step cannot be recorded here (a line for the user), or None: it takes CUDA,
     and no other machinery around the step (torch.compile, or torchrun's several processes)."""
@@ -111,8 +120,7 @@ class GraphedStep:
             # ending a failed recording raises an error of its own, with the first one as its context
             cause = e.__context__ if isinstance(e.__context__, RuntimeError) else e
             reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:200]
-            raise LSTMMnistError(f"--cuda-graphs: the training step could not be recorded as a CUDA graph "
-                                 f"({reason}); train without --cuda-graphs") from e
+            raise RecordingError(reason) from e
 
     def record(self, images: Tensor, labels: Tensor, batch_size: int) -> None:
         """Record one step on copies of this batch (recording computes nothing: the caller

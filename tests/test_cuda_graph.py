@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from conftest import run_script
 from lstm_mnist import LSTMClassifier
+from lstm_mnist import bench
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.checkpoint import Progress
 from lstm_mnist import training
@@ -174,3 +175,26 @@ def test_graphed_step_warms_up_records_full_batches_once_and_replays_them(images
     for name, weight in results[False][0].items():
         assert torch.equal(results[True][0][name], weight), name
     assert [m["running_loss"] for m in results[True][1]] == [m["running_loss"] for m in results[False][1]]
+
+
+def test_benchmark_times_the_other_variants_when_the_step_cannot_be_recorded(monkeypatch):
+    """On a GPU the benchmark also times the step as a CUDA graph. If recording fails, that variant is
+    left out with its reason and the others are still timed, printed and kept (not the whole benchmark
+    lost to one variant). The graph API is emulated, its recording made to fail as a real one does."""
+    emulate_cuda_graphs(monkeypatch, model=None, optimizer=None)
+
+    @contextlib.contextmanager
+    def failing_graph(g):  # the step runs inside the block, then ending the recording fails
+        yield
+        raise RuntimeError("operation not permitted when stream is capturing\nCUDA kernel errors might be ...")
+
+    monkeypatch.setattr(torch.cuda, "graph", failing_graph)
+    monkeypatch.setattr(bench.cuda_graph, "make_capturable", lambda optimizer: None)  # Adam's capturable form: CUDA only
+    monkeypatch.setattr(bench, "variants_on", lambda device, variants: (bench.FAST, bench.GRAPHED, "nn.LSTM"))
+    result = bench.benchmark(torch.device("cpu"), batch_size=8, hidden_size=8, rounds=2, steps=1, eval_batch_size=50,
+                             memory=False, variants=(bench.FAST, "nn.LSTM"), eval_images=100)
+    assert [row["variant"] for row in result["rows"]] == [bench.FAST, "nn.LSTM"]
+    reason = "could not be recorded as a CUDA graph: operation not permitted when stream is capturing"
+    assert result["left_out"] == {bench.GRAPHED: reason}
+    assert all(row["ms_per_step"] > 0 for row in result["rows"])
+    assert f"| {bench.GRAPHED} | left out: {reason} |" in bench.format_table(result)
