@@ -95,7 +95,8 @@ def run_script(*args: str, cwd: Path | None = None, env: dict | None = None, tim
     """Run ``python train.py ...`` (or any script, or ``-m module``) like a user would."""
     full_env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"}
     full_env.update(env or {})
-    full_env["PYTHONPATH"] = str(ROOT)
+    # the repository first, then whatever the caller had there (packages brought along as a folder, say)
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), full_env.get("PYTHONPATH")]))
     return subprocess.run(
         [sys.executable, args[0] if args[0] == "-m" else str(ROOT / args[0]), *args[1:]],
         cwd=cwd or ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
