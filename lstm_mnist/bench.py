@@ -392,7 +392,7 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--rounds", type=cli.positive_int, default=7, help="interleaved rounds (default: 7)")
     parser.add_argument("--steps", type=cli.positive_int, default=10,
                         help="steps per variant per round (default: 10)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--json", type=cli.output_file, metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--overwrite", action="store_true", help="replace the --json file if it exists")
     parser.add_argument("--threads", type=thread_count, default=None, metavar="N",
                         help="CPU threads for PyTorch, at most 4 per core (default: PyTorch's own choice, "

@@ -8,6 +8,7 @@ else (missing data, a bad checkpoint, a diverged run), 130 after Ctrl-C.
 import argparse
 import math
 import os
+import re
 import shutil
 import signal
 import sys
@@ -21,6 +22,7 @@ from .config import LR_MAX, LR_MIN
 from .data import MAX_SEED, NUM_CLASSES, default_data_dir
 from .errors import LSTMMnistError, UsageError
 from .evaluation import unfit_name
+from . import files
 from .files import kind, shown
 from .model import FLOAT32_MAX, count_parameters
 
@@ -29,8 +31,18 @@ INTERRUPTED = 130
 BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell shows for a program stopped by a closed pipe
 
 
+# Every negative number, as a flag's value: argparse's own pattern knows only '-1' and '-.5', and reads
+# '-1e-3' or '-inf' as an unknown option ('--lr -1e-3: expected one argument'), not as the value to check
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse with a one-line error message (usage errors exit with status 2)."""
+    """argparse with a one-line error message (usage errors exit with status 2), and any negative
+    number taken as a value (no flag of this project looks like one)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
 
     def error(self, message: str):
         self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see --help)\n")
@@ -50,6 +62,15 @@ def nonempty_path(text: str) -> Path:
     if not text:
         raise argparse.ArgumentTypeError("is empty; give a path")
     return Path(text)
+
+
+def output_file(text: str) -> Path:
+    """A flag's value naming a file to write. Not empty, and not a name that ends in a folder
+    ('runs/', 'runs/.'): ``Path`` would drop the slash, and the file 'runs' be written instead."""
+    path = nonempty_path(text)
+    if text.endswith(("/", os.sep)) or os.path.basename(text) in (".", ".."):
+        raise argparse.ArgumentTypeError(f"{shown(text)} names a folder; give the name of a file (in it, or elsewhere)")
+    return path
 
 
 def whole_number(text: str, minimum: int, maximum: int = MAX_WHOLE) -> int:
@@ -184,9 +205,10 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag
 
     Folders: a command writes the file (or, for ``--plots``, the folder) it is asked to write,
     never the folders above it: a missing one is refused, in every command alike."""
-    path = Path(path)
-    name = f"{flag} {shown(path)}"
-    check_name_length(path, flag)
+    given = Path(path)
+    name = f"{flag} {shown(given)}"
+    path = files.through_links(given)  # a symbolic link: the file it points to is written, and checked here
+    check_name_length(path, flag, given if path != given else None)
     if path.is_dir():
         raise UsageError(f"{name}: is a folder; give the name of a file in it")
     parent = path.parent
@@ -337,9 +359,27 @@ def run(main: Callable[[], int | None], prog: str) -> int:
     except OSError as e:  # disk full, permissions, ...: no traceback for those either
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 1
+    except (MemoryError, RuntimeError) as e:
+        if not out_of_memory(e):
+            raise  # a bug: its traceback is what a report needs
+        print(f"{prog}: error: {out_of_memory(e)}", file=sys.stderr)
+        return 1
     finally:
         if previous is signal.SIG_DFL:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def out_of_memory(e: BaseException) -> str | None:
+    """A line for the user if ``e`` says the memory ran out (Python's MemoryError, PyTorch's CPU
+    allocator or CUDA's), else None. The checks before a run count the model, not each batch's work."""
+    text = str(e)
+    if not (isinstance(e, (MemoryError, torch.cuda.OutOfMemoryError)) or "can't allocate memory" in text):
+        return None
+    cpu = re.search(r"allocate (\d+) bytes", text)  # PyTorch's CPU allocator: "you tried to allocate N bytes"
+    cuda = re.search(r"allocate ([\d.]+ [KMGT]?i?B)", text)  # CUDA's: "Tried to allocate 2.00 GiB"
+    asked = f"{int(cpu[1]) / 1e9:.1f} GB" if cpu else cuda[1] if cuda else None
+    return (f"out of memory{f' (it asked for {asked} at once)' if asked else ''}: try a smaller --batch-size "
+            "or a smaller model, or close other programs")
 
 
 def _interrupt(signum, frame):

@@ -1,9 +1,10 @@
 """The figures: training curves, confusion matrix, misclassified digits, one digit's trace,
 and the gradient that reaches each row.
 
-Each function draws one PNG with matplotlib's object-oriented API (no global pyplot state,
-no display needed) and writes it atomically, like the checkpoints. matplotlib is imported
-here only, so the rest of the package works without it.
+Each function draws one figure with matplotlib's object-oriented API (no global pyplot state,
+no display needed) and writes it atomically, like the checkpoints: a PNG, or the format its
+name asks for (``FORMATS``). matplotlib is imported here only, so the rest of the package works
+without it.
 """
 
 import io
@@ -12,11 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from .files import atomic_write
-from .errors import LSTMMnistError
+from .errors import LSTMMnistError, UsageError
 from .evaluation import class_labels
 from .trace import Trace
 
 DPI = 100
+FORMATS = ("png", "svg", "pdf", "jpg", "jpeg")  # what a figure's name may ask for; no suffix: PNG
+ANIMATION_FORMATS = ("gif",)
 TRAINING_CURVES_SIZE = (10, 4)  # inches: loss and accuracy side by side
 
 
@@ -29,8 +32,20 @@ def new_figure(width: float, height: float):
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
+def check_name(path: Path, flag: str, formats: tuple[str, ...] = FORMATS) -> None:
+    """A ``UsageError`` before any work if the name of a figure (or, with ``ANIMATION_FORMATS``, an
+    animation) ends in a suffix of a format it cannot be written in: 'trace.mp4' would otherwise
+    hold a GIF, a file every program reading .mp4 refuses."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix and suffix not in formats:
+        raise UsageError(f"{flag} {Path(path).name}: cannot be written as .{suffix}; name it "
+                         f"{' or '.join('.' + f for f in formats)}")
+
+
 def save(figure, path: Path) -> Path:
-    atomic_write(Path(path), lambda f: figure.savefig(f, format="png", dpi=DPI))
+    """Write ``figure`` to ``path``, in the format its suffix names (``FORMATS``), else as PNG."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    atomic_write(Path(path), lambda f: figure.savefig(f, format=suffix if suffix in FORMATS else "png", dpi=DPI))
     return Path(path)
 
 

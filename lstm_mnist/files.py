@@ -23,6 +23,7 @@ printed or written anywhere (``caf\\xe9.png``).
 import json
 import os
 import re
+import shlex
 import stat
 import tempfile
 import time
@@ -45,8 +46,9 @@ STALE_AFTER = 600  # seconds: a temporary untouched this long has no live writer
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``; first
-    remove the temporaries that killed writers of ``path`` left long ago."""
-    path = Path(path)
+    remove the temporaries that killed writers of ``path`` left long ago. A symbolic link is
+    written through: the file it points to is replaced, and the link stays."""
+    path = through_links(Path(path))
     remove_stale_temporaries(path, older_than=STALE_AFTER)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{path.name}.", suffix=TEMPORARY_SUFFIX)
     try:
@@ -67,6 +69,13 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
             os.close(dir_fd)
     except OSError:
         pass  # some file systems cannot fsync a folder; the rename is still atomic
+
+
+def through_links(path: Path) -> Path:
+    """``path``, or where it leads if it is a symbolic link (through every link on the way, to a
+    file that may not exist yet): what writing ``path`` should replace. A rename over the link
+    itself would replace the link with a file, and leave the file it points to as it was."""
+    return Path(os.path.realpath(path)) if os.path.islink(path) else path
 
 
 def current_umask() -> int:
@@ -170,6 +179,16 @@ def open_regular(path: Path | str, error: type[LSTMMnistError] = LSTMMnistError,
 def shown(path: Path | str) -> str:
     """A path as printable text: bytes that are not UTF-8 come out as ``\\xe9`` escapes."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def shell_word(text: Path | str) -> str:
+    """``text`` as one word for a shell command line the user can paste: quoted as ``shlex.quote``
+    does, or, for a name that is not UTF-8, as bash's ``$'caf\\xe9.pt'``, which means those bytes."""
+    raw = os.fsencode(text)
+    try:
+        return shlex.quote(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "$'" + "".join(chr(b) if 32 <= b < 127 and b not in b"'\\" else f"\\x{b:02x}" for b in raw) + "'"
 
 
 def write_json(path: Path, value) -> None:

@@ -43,6 +43,7 @@ from .config import TrainConfig
 from .data import MNIST, Split, random_affine, shuffled_batches
 from .errors import LSTMMnistError
 from .evaluation import evaluate
+from .files import shown
 from .model import ModelConfig, RecurrentClassifier
 from .presets import initialize
 from .reporting import Reporter
@@ -189,7 +190,7 @@ def fit(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, data: MNIS
                 save(progress)
                 raise TrainingInterrupted(
                     f"stopped in epoch {progress.epoch + 1}/{length.epochs} after step {progress.step}/"
-                    f"{length.steps_in_epoch(progress.epoch)}; saved {out}"
+                    f"{length.steps_in_epoch(progress.epoch)}; saved {shown(out)}"
                 )
             reporter.epoch(epoch_record(progress, evaluate(model, data.val)), length.epochs)
             progress = Progress(epoch=progress.epoch + 1)
@@ -328,7 +329,7 @@ def check_finite(running_loss: float, epoch: int, done: int, steps: int, out: Pa
         return
     raise TrainingDiverged(
         f"the loss became {running_loss} in epoch {epoch + 1} by step {done}/{steps}; "
-        + (f"the last good checkpoint is kept in {out}; " if out.exists() else "no checkpoint was written; ")
+        + (f"the last good checkpoint is kept in {shown(out)}; " if out.exists() else "no checkpoint was written; ")
         + f"try a lower --lr (now {lr:g})"
     )
 

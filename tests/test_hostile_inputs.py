@@ -537,7 +537,7 @@ def test_no_command_writes_over_the_mnist_files_it_reads(tmp_path, synthetic_dir
         assert status == 2 and f"{flag} " in err and "is this command's own input" in err, err
         assert out == "" and len(err.strip().splitlines()) == 1
     assert {f.name: f.read_bytes() for f in data.iterdir()} == before  # nothing written, nothing added
-    figure = tmp_path / "same.png"
+    figure = tmp_path / "same"  # no suffix: a PNG, or a GIF, as either name may be
     status, _, err = command(inspect_digit, ck, "--index", "0", "--figure", figure, "--animation", figure,
                              "--data-dir", data, monkeypatch=monkeypatch, capsys=capsys)
     assert status == 2 and "is also the --figure" in err and not figure.exists()
@@ -706,3 +706,143 @@ def test_the_web_page_never_replaces_its_inputs_and_shows_the_checkpoints_class_
     names = tuple("T Tr P D C S Sh Sn B A".split())
     model, checkpoint = ckpt.load_model(saved[0])
     assert web.model_data(model, checkpoint | {"class_names": list(names)}, saved[0])["class_labels"] == list(names)
+
+
+# --- 13. outputs as a newcomer names them -----------------------------------------------------
+
+
+def test_an_output_through_a_symbolic_link_writes_the_file_it_points_to(tmp_path, saved, monkeypatch, capsys):
+    """Every command writes through a link (as train.py --out always did): the file it points to is
+    replaced and the link stays. A link to something that is not a file is refused before any work."""
+    ck, folder = saved
+    real, link = tmp_path / "real.csv", tmp_path / "link.csv"
+    real.write_text("old\n")
+    link.symlink_to(real)
+    status, _, _ = command(predict, ck, folder, "--out", link, "--overwrite", "--device", "cpu",
+                           monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 0 and link.is_symlink() and real.read_text().startswith("file,")
+    figure, figure_link = tmp_path / "figures" / "trace.png", tmp_path / "trace.png"
+    figure.parent.mkdir()
+    figure_link.symlink_to(figure)  # to a file not written yet
+    status, _, _ = command(inspect_digit, ck, "--image", folder / "0.png", "--figure", figure_link, "--device", "cpu",
+                           monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 0 and figure_link.is_symlink() and figure.read_bytes().startswith(b"\x89PNG")
+    atomic_write(link, lambda f: f.write(b"through"))  # what every other output is written with
+    assert link.is_symlink() and real.read_bytes() == b"through"
+
+    device, to_folder = tmp_path / "device.csv", tmp_path / "folder.csv"
+    device.symlink_to("/dev/null")  # as /dev/stdout is, on a terminal
+    to_folder.symlink_to(folder)
+    for out, message in ((device, "exists and is a character device, not a file to replace"),
+                         (to_folder, "is a folder")):
+        status, _, err = command(predict, ck, folder, "--out", out, "--overwrite", "--device", "cpu",
+                                 monkeypatch=monkeypatch, capsys=capsys)
+        assert status == 2 and message in err and out.is_symlink(), err
+    assert os.path.realpath(device) == "/dev/null"
+
+
+def test_an_output_name_ending_in_a_folder_is_a_usage_error(tmp_path, saved, monkeypatch, capsys):
+    """'--out runs/' names a folder: it is refused, never written as the file 'runs'."""
+    ck, folder = saved
+    no_data = ["--data-dir", tmp_path / "no-data"]  # were the name taken, the work would fail, not run
+    for module, args in ((train, ["--out"]), (predict, [ck, folder, "--out"]), (inspect_digit, [ck, "--figure"]),
+                         (inspect_digit, [ck, "--animation"])):
+        for name in ("runs/", "runs/.", "runs/.."):
+            status, out, err = command(module, *args, f"{tmp_path}/{name}", "--device", "cpu",
+                                       *([] if module is predict else no_data),
+                                       monkeypatch=monkeypatch, capsys=capsys)
+            assert status == 2 and "names a folder; give the name of a file" in err and out == "", err
+    assert not (tmp_path / "runs").exists()
+    with pytest.raises(SystemExit) as exit_:
+        from lstm_mnist import bench
+        monkeypatch.setattr(sys, "argv", ["bench", "--json", f"{tmp_path}/runs/"])
+        bench.main()
+    assert exit_.value.code == 2 and "names a folder" in capsys.readouterr().err
+
+
+def test_a_figure_is_written_in_the_format_its_name_asks_for_or_refused(tmp_path, saved, monkeypatch, capsys):
+    """inspect_digit.py --figure trace.svg writes SVG (and .pdf a PDF, .jpg a JPEG); a name whose
+    format cannot be written (.mp4, or anything but .gif for --animation) is refused before any work."""
+    ck, folder = saved
+    starts = {"svg": b"<?xml", "pdf": b"%PDF", "jpg": b"\xff\xd8", "png": b"\x89PNG", "": b"\x89PNG"}
+    for suffix, start in starts.items():
+        figure = tmp_path / f"trace{'.' + suffix if suffix else ''}"
+        status, _, err = command(inspect_digit, ck, "--image", folder / "0.png", "--figure", figure, "--device", "cpu",
+                                 monkeypatch=monkeypatch, capsys=capsys)
+        assert status == 0 and figure.read_bytes().startswith(start), (suffix, err)
+    for flag, name, message in (("--figure", "t.mp4", "t.mp4: cannot be written as .mp4; name it .png or .svg or"),
+                                ("--animation", "a.mp4", "a.mp4: cannot be written as .mp4; name it .gif"),
+                                ("--animation", "a.png", "a.png: cannot be written as .png; name it .gif")):
+        status, out, err = command(inspect_digit, ck, "--image", folder / "0.png", flag, tmp_path / name,
+                                   "--device", "cpu", monkeypatch=monkeypatch, capsys=capsys)
+        assert status == 2 and message in err and out == "" and not (tmp_path / name).exists(), err
+
+
+@pytest.mark.parametrize("value", ["-1e-3", "-1E+2", "-2.5e-1", "-.5", "-1"])
+def test_a_negative_number_in_any_notation_is_a_value(value, tmp_path):
+    """'--forget-bias -1e-3' is the number, as '-1' always was (argparse alone reads '-1e-3' as an unknown flag)."""
+    args = train.build_parser().parse_args(["--forget-bias", value, "--out", str(tmp_path / "r.pt")])
+    assert getattr(args, "model.forget_bias") == float(value)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--lr", "-1e-3"], "argument --lr: must be"),
+    (["--lr", "-inf"], "argument --lr: must be"),
+    (["--forget-bias", "-inf"], "argument --forget-bias: must be a finite number"),
+])
+def test_a_negative_number_out_of_range_is_checked_as_a_number(flags, message, tmp_path, monkeypatch, capsys):
+    status, _, err = command(train, *flags, "--out", tmp_path / "r.pt", monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 2 and message in err and "expected one argument" not in err, err
+
+
+def test_running_out_of_memory_is_one_line_not_a_traceback(capsys):
+    """The checks before a run count the model's weights, not each batch's work: an allocation that
+    fails later (CPU or CUDA) ends the command with one line saying what to change."""
+    def allocate_too_much():
+        torch.empty(2**50, dtype=torch.uint8)  # a petabyte
+
+    def cuda_out_of_memory():
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total ...")
+
+    assert cli.run(allocate_too_much, "train.py") == 1
+    assert capsys.readouterr().err == ("train.py: error: out of memory (it asked for 1125899.9 GB at once): try a "
+                                       "smaller --batch-size or a smaller model, or close other programs\n")
+    assert cli.run(cuda_out_of_memory, "train.py") == 1
+    assert "out of memory (it asked for 2.00 GiB at once)" in capsys.readouterr().err
+
+    def bug():
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+
+    with pytest.raises(RuntimeError, match="shapes"):  # any other error is a bug: its traceback is kept
+        cli.run(bug, "train.py")
+
+
+def test_train_prints_a_name_that_is_not_utf8_escaped_and_resumable(tmp_path, synthetic_dir, monkeypatch, capsys):
+    """A checkpoint named in another encoding: the messages show it escaped (caf\\xe9.pt), and the
+    resume command they give, pasted into bash, names the very file ($'caf\\xe9.pt')."""
+    out = tmp_path / os.fsdecode(b"caf\xe9.pt")
+    status, text, err = command(train, "--out", out, "--data-dir", synthetic_dir, "--device", "cpu", "--epochs", 2,
+                                "--stop-after", 1, "--hidden-size", 8, "--no-figure", monkeypatch=monkeypatch,
+                                capsys=capsys)
+    assert status == 0 and out.exists(), err
+    assert "caf\\xe9.pt" in text and "\udce9" not in text
+    resume = text.split("resume with: ")[1].split()
+    assert resume[:4] == ["python", "train.py", "--resume", f"$'{tmp_path}/caf\\xe9.pt'"]
+    shell = subprocess.run(["bash", "-c", f"printf %s {resume[3]}"], capture_output=True)
+    assert shell.stdout == os.fsencode(out)
+
+
+def test_resuming_with_fewer_epochs_than_trained_is_a_usage_error(tmp_path, synthetic_dir, monkeypatch, capsys):
+    """--resume of a 2-epoch run with --epochs 1 asks for less than was done: one line, exit 2 (not
+    'has already trained 2 of 1 epochs' and success); with --epochs 2 there is nothing left to do."""
+    out = tmp_path / "run.pt"
+    small = ["--data-dir", synthetic_dir, "--device", "cpu", "--hidden-size", 8, "--no-figure"]
+    assert command(train, "--out", out, "--epochs", 2, *small, monkeypatch=monkeypatch, capsys=capsys)[0] == 0
+    before = out.read_bytes()
+    status, _, err = command(train, "--resume", out, "--epochs", 1, *small, monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 2 and err.strip() == (f"train.py: error: --resume {out}: has already trained 2 epochs, more than "
+                                           "the 1 asked for; pass a larger --epochs (or --train-samples) to train "
+                                           "further (see --help)")
+    status, text, _ = command(train, "--resume", out, "--epochs", 2, *small, monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 0 and f"{out} has already trained all 2 epochs" in text
+    assert out.read_bytes() == before

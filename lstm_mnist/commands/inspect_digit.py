@@ -21,7 +21,7 @@ from pathlib import Path
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag, check_output_path,
-                            command_line, device_from_flag, non_negative_int, program_name, run, same_file)
+                            command_line, device_from_flag, non_negative_int, output_file, program_name, run, same_file)
 from lstm_mnist.data import files_read_from, load_mnist
 from lstm_mnist.evaluation import class_labels
 from lstm_mnist.files import shown
@@ -44,11 +44,11 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--row", type=non_negative_int, default=None, metavar="T",
                         help="the row to mark in the figure (default: the row from which the final answer "
                              "stays the most probable)")
-    parser.add_argument("--figure", type=nonempty_path, default=None, metavar="PNG",
-                        help="where to draw the figure, replacing any file there (default: trace-test-N.png, "
-                             "or trace-NAME.png for --image NAME.png)")
+    parser.add_argument("--figure", type=output_file, default=None, metavar="FILE",
+                        help="where to draw the figure, replacing any file there: .png, .svg, .pdf or .jpg "
+                             "(default: trace-test-N.png, or trace-NAME.png for --image NAME.png)")
     parser.add_argument("--no-figure", action="store_true", help="print the text only")
-    parser.add_argument("--animation", type=nonempty_path, default=None, metavar="GIF",
+    parser.add_argument("--animation", type=output_file, default=None, metavar="GIF",
                         help="also draw the model reading the digit row by row, as an animated GIF there")
     parser.add_argument("--ascii", action="store_true",
                         help="plain ASCII shades, for terminals that cannot show block characters "
@@ -71,6 +71,7 @@ def check_output(path: Path, flag: str, args) -> None:
     never the checkpoint or image read."""
     inputs = [args.checkpoint] + ([args.image] if args.image is not None else files_read_from(args.data_dir))
     check_output_path(path, may_replace=True, flag=flag, inputs=inputs)  # a UsageError: exit 2, by cli.run
+    figures.check_name(path, flag, figures.ANIMATION_FORMATS if flag == "--animation" else figures.FORMATS)
 
 
 def main() -> int:

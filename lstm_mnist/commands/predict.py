@@ -23,7 +23,7 @@ import torch
 
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_device_flag, batch_size, check_output_path,
-                            command_line, device_from_flag, program_name, run)
+                            command_line, device_from_flag, output_file, program_name, run)
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
 from lstm_mnist.files import atomic_write, shown
@@ -37,7 +37,7 @@ def build_parser() -> ArgumentParser:
                             description=__doc__.replace("python predict.py", command_line("predict.py")))
     parser.add_argument("checkpoint", type=nonempty_path, help="checkpoint written by train.py")
     parser.add_argument("folder", type=nonempty_path, help="folder of .png / .jpg / .jpeg images, or one such image")
-    parser.add_argument("--out", type=nonempty_path, default=Path("predictions.csv"), metavar="PATH",
+    parser.add_argument("--out", type=output_file, default=Path("predictions.csv"), metavar="PATH",
                         help="the CSV to write (default: predictions.csv)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     add_device_flag(parser)

@@ -9,7 +9,6 @@
 import argparse
 import shutil
 import os
-import shlex
 import sys
 import time
 from dataclasses import asdict
@@ -22,11 +21,11 @@ from lstm_mnist import cuda_graph, distributed, figures
 from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, batch_size,
                             check_model_size, check_name_length, check_output_folder, check_output_path,
                             class_names, command_line, device_from_flag, finite_float, learning_rate, nonempty_path,
-                            positive_float, positive_int, program_name, run, seed)
+                            output_file, positive_float, positive_int, program_name, run, seed)
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import SplitTooSmall, files_read_from, load_mnist
 from lstm_mnist.errors import LSTMMnistError, UsageError
-from lstm_mnist.files import exclusive, remove_stale_temporaries
+from lstm_mnist.files import exclusive, remove_stale_temporaries, shell_word, shown
 from lstm_mnist.model import CELLS, ModelConfig, count_parameters
 from lstm_mnist.presets import PRESETS
 from lstm_mnist.training import (RunOptions, StopSignals, TrainingInterrupted, make_deterministic, run_length,
@@ -105,7 +104,7 @@ def add_running_flags(io) -> None:
     """Where the data and the files are, and how to run: nothing here changes what is computed."""
     add_data_dir_flag(io)
     add_device_flag(io)
-    io.add_argument("--out", type=nonempty_path, default=None, metavar="PATH",
+    io.add_argument("--out", type=output_file, default=None, metavar="PATH",
                     help="checkpoint to write after every epoch; the metrics go beside it as .metrics.jsonl "
                          "(default: checkpoint.pt, or the --resume file)")
     io.add_argument("--resume", type=nonempty_path, default=None, metavar="PATH",
@@ -215,7 +214,7 @@ def main() -> int:
         if distributed.is_main():  # under the lock: a live run's temporaries are not stale
             for written in (out, *ckpt.files_beside(out)):
                 for stale in remove_stale_temporaries(written):
-                    print(f"removed {stale}, left by a run that was killed while writing")
+                    print(f"removed {shown(stale)}, left by a run that was killed while writing")
         say(device_line + (" (deterministic)" if args.deterministic else ""))
         say(f"model: {model_config}")
         say(f"training: {config}" + (f"; class names: {', '.join(names)}" if names else ""))
@@ -225,15 +224,15 @@ def main() -> int:
             return interrupted(e, out, args, started)
         except OSError as e:  # a full disk, say, while a checkpoint was written: the last one is intact
             where = f"{e.filename}: " if e.filename else ""
-            hint = (f"; {out} holds the last checkpoint written: resume with: {again('train.py', args, '--resume', out)}"
+            hint = (f"; {shown(out)} holds the last checkpoint written: resume with: {again('train.py', args, '--resume', out)}"
                     if out.exists() and (args.resume is not None or out.stat().st_mtime >= started) else "")
             raise LSTMMnistError(f"{where}{e.strerror or e}{hint}") from None
         except RuntimeError as e:  # under torchrun: the process group broke (gloo's and NCCL's errors)
             if not distributed.lost_a_worker(e):
                 raise
-            raise LSTMMnistError(f"a worker process was lost ({str(e).strip().splitlines()[-1][:200]}); {out} "
+            raise LSTMMnistError(f"a worker process was lost ({str(e).strip().splitlines()[-1][:200]}); {shown(out)} "
                                  f"holds the last checkpoint written; resume with: torchrun --nproc_per_node=N "
-                                 f"{program_name('train.py')} --resume {out}") from None
+                                 f"{program_name('train.py')} --resume {shown(out)}") from None
 
 
 def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, model_config: ModelConfig,
@@ -254,7 +253,7 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
         return 0
     if stop.requested:
         raise TrainingInterrupted("stopped before training started")
-    say(f"parameters: {count_parameters(model_config):,}; checkpoint: {out}")
+    say(f"parameters: {count_parameters(model_config):,}; checkpoint: {shown(out)}")
     options = RunOptions(log_every=args.log_every, stop_after=args.stop_after, compile=args.compile,
                          tensorboard=args.tensorboard, stop=stop, readable=args.readable, cuda_graphs=args.cuda_graphs)
     _, metrics = train(model_config, config, data, out, stored, options, names)
@@ -263,11 +262,11 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
         written.append(ckpt.figure_path(out))
     if metrics[-1]["event"] != "test":  # --stop-after ended the run early, as asked
         done = max(m["epoch"] for m in metrics if m["event"] == "epoch")
-        say(f"stopped after epoch {done} of {length.epochs} (--stop-after); saved {out}; "
+        say(f"stopped after epoch {done} of {length.epochs} (--stop-after); saved {shown(out)}; "
             f"resume with: {again('train.py', args, '--resume', out)}")
         return 0
     say(f"test accuracy: {100 * metrics[-1]['accuracy']:.2f}% ({metrics[-1]['n']} images)")
-    say(f"saved {', '.join(map(str, written))}; evaluate with: {again('evaluate.py', args, out)}")
+    say(f"saved {', '.join(map(shown, written))}; evaluate with: {again('evaluate.py', args, out)}")
     return 0
 
 
@@ -280,13 +279,17 @@ def load_resumable(path: Path) -> dict:
 def say_resuming(path: Path, stored: dict, epochs: int) -> bool:
     """Say where a resumed run continues; False if nothing is left to do."""
     progress = ckpt.progress(stored)
-    if progress.epoch >= epochs and ckpt.finished(stored):
-        say(f"{path} has already trained {progress.epoch} of {epochs} epochs; pass a larger --epochs (or --train-samples) to train further")
+    if progress.epoch > epochs:  # asked for fewer than it has: not a run this checkpoint can continue
+        raise UsageError(f"--resume {shown(path)}: has already trained {progress.epoch} epochs, more than the "
+                         f"{epochs} asked for; pass a larger --epochs (or --train-samples) to train further")
+    if progress.epoch == epochs and ckpt.finished(stored):
+        say(f"{shown(path)} has already trained all {epochs} epochs; pass a larger --epochs (or --train-samples) "
+            "to train further")
         return False
     if progress.epoch >= epochs:
-        say(f"resuming {path}: training is done; the test evaluation is left")
+        say(f"resuming {shown(path)}: training is done; the test evaluation is left")
     else:
-        say(f"resuming {path} at epoch {progress.epoch + 1}" + (f", step {progress.step + 1}" if progress.step else ""))
+        say(f"resuming {shown(path)} at epoch {progress.epoch + 1}" + (f", step {progress.step + 1}" if progress.step else ""))
     return True
 
 
@@ -299,11 +302,11 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
     # the MNIST files read are never written over, --overwrite or not (the files beside --out end in
     # .metrics.jsonl and .training.png, never an IDX file's name)
     check_output_path(out, may_replace=may_replace, needed_bytes=needed, inputs=files_read_from(args.data_dir),
-                      if_exists=f"continue it with --resume {out}, choose another --out, or pass --overwrite")
+                      if_exists=f"continue it with --resume {shown(out)}, choose another --out, or pass --overwrite")
     for beside in ckpt.files_beside(out):
         check_name_length(beside, "--out", given=out)
         if beside.exists() and not may_replace:
-            raise UsageError(f"--out {out}: {beside} exists beside it (another run's); choose another --out, "
+            raise UsageError(f"--out {shown(out)}: {shown(beside)} exists beside it (another run's); choose another --out, "
                              "or pass --overwrite")
     if args.tensorboard is not None:  # a folder of event files: made if its parent exists, added to if it exists
         check_output_folder(args.tensorboard, (), "--tensorboard")
@@ -321,8 +324,8 @@ def check_cuda_graphs(args: argparse.Namespace, device: torch.device) -> None:
 
 def again(script: str, args: argparse.Namespace, *flags) -> str:
     """The command line that goes on from this run (``flags``), with the data folder it read."""
-    data = ["--data-dir", str(args.data_dir)] if args.data_dir is not None else []
-    return " ".join([command_line(script), *map(shlex.quote, [*map(str, flags), *data])])
+    data = ["--data-dir", args.data_dir] if args.data_dir is not None else []
+    return " ".join([command_line(script), *map(shell_word, [*flags, *data])])
 
 
 def interrupted(e: BaseException, out: Path, args: argparse.Namespace, started: float) -> int:
