@@ -846,3 +846,9 @@ def test_resuming_with_fewer_epochs_than_trained_is_a_usage_error(tmp_path, synt
     status, text, _ = command(train, "--resume", out, "--epochs", 2, *small, monkeypatch=monkeypatch, capsys=capsys)
     assert status == 0 and f"{out} has already trained all 2 epochs" in text
     assert out.read_bytes() == before
+
+
+def test_evaluate_refuses_max_images_without_plots(saved, monkeypatch, capsys):
+    """--max-images bounds the mistakes drawn by --plots: alone it would do nothing, so it is refused."""
+    status, out, err = command(evaluate, saved[0], "--max-images", 5, monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 2 and out == "" and "--max-images is for the mistakes drawn with --plots DIR" in err

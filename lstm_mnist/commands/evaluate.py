@@ -19,6 +19,7 @@ from lstm_mnist.files import shown
 from lstm_mnist.evaluation import format_report, logits_of, metrics_of
 
 MAX_PLOTTED = 1000  # --max-images
+PLOTTED = 100  # --max-images' default
 
 
 def plotted_count(text: str) -> int:
@@ -42,9 +43,9 @@ def build_parser() -> ArgumentParser:
                         help="also draw DIR/confusion_matrix.png and DIR/misclassified.png (the most confident "
                              "mistakes, with their true and predicted labels), replacing any there; DIR is created if its "
                              "parent folder exists")
-    parser.add_argument("--max-images", type=plotted_count, default=100, metavar="N",
-                        help=f"at most this many images in misclassified.png, {MAX_PLOTTED} at most: a figure "
-                             "of more would take minutes to draw and be unreadable (default: 100)")
+    parser.add_argument("--max-images", type=plotted_count, default=None, metavar="N",
+                        help=f"with --plots: at most this many images in misclassified.png, {MAX_PLOTTED} at most: "
+                             f"a figure of more would take minutes to draw and be unreadable (default: {PLOTTED})")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (accuracy as a fraction, per_class, confusion_matrix, n)")
     return parser
@@ -54,6 +55,8 @@ def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
     device, device_line = device_from_flag(parser, args.device)
+    if args.max_images is not None and args.plots is None:  # a flag that would do nothing is refused, not ignored
+        parser.error("--max-images is for the mistakes drawn with --plots DIR: add --plots, or leave it out")
     if args.plots is not None:  # before any work; a UsageError is reported as exit 2 by cli.run
         check_output_folder(args.plots, PLOTS, "--plots", inputs=[args.checkpoint, *files_read_from(args.data_dir)])
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
@@ -69,8 +72,8 @@ def main() -> int:
         print(f"model: {model.config}")
         print(format_report(metrics, title=args.split, class_names=names))
     if args.plots is not None:
-        drawn = draw_plots(split, logits, metrics, args.plots, names, args.max_images, args.split)
-        print(f"wrote {', '.join(map(str, drawn))}", file=sys.stderr if args.json else sys.stdout)
+        drawn = draw_plots(split, logits, metrics, args.plots, names, args.max_images or PLOTTED, args.split)
+        print(f"wrote {', '.join(map(shown, drawn))}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
