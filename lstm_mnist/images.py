@@ -3,7 +3,8 @@
 MNIST was made this way (LeCun et al.): each digit was scaled to fit a 20x20 box, keeping its
 proportions, then placed in a 28x28 field so that its centre of mass falls on the centre. A
 photo or a drawing of any size goes through the same steps here, after being read as greyscale
-and inverted if its background is light. An image that is already 28x28 is taken as it is
+(at any bit depth: a 16-bit or floating-point image is scaled from its own range, so that it
+reads as its 8-bit copy does) and inverted if its background is light. An image that is already 28x28 is taken as it is
 (inverted if needed): it is most likely an MNIST-style digit already.
 """
 
@@ -33,7 +34,7 @@ def load_image(path: Path) -> torch.Tensor:
                 width, height = file.size
                 if width * height > MAX_PIXELS:
                     raise LSTMMnistError(too_large(path, f"{width}x{height}"))
-                grey = np.asarray(greyscale(file), dtype=np.float32) / 255.0  # (height, width), 8-bit
+                grey = greyscale(file) / 255.0  # (height, width), float32 in [0, 1]
         except LSTMMnistError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:  # Pillow's own limit, in open()
@@ -62,18 +63,67 @@ def too_large(path: Path, size: str) -> str:
             "(a decompression bomb?); scale it down first")
 
 
-def greyscale(image: Image.Image) -> Image.Image:
-    """The image in 8-bit greyscale ("L"). A drawing with transparency (RGBA, LA, a palette with
+DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # more than 8 bits a pixel: read by deep_greyscale
+
+
+def greyscale(image: Image.Image) -> np.ndarray:
+    """The image's brightness in any mode Pillow opens: (height, width) float32 from 0 (black)
+    to 255 (white). 8-bit images are converted to "L" by Pillow (a 16-bit RGB or RGBA PNG opens
+    as 8-bit: its high bytes); deeper greyscale ones (16-bit, 32-bit, float) are scaled from their
+    own range. A drawing with transparency (RGBA, LA, a palette with
     a transparent colour) is first laid on the background its strokes stand out from: white
     under dark strokes, black under light ones (its transparent pixels' own colour means nothing)."""
+    if image.mode in DEEP_MODES:
+        return deep_greyscale(image)
+    if image.mode in ("La", "RGBa"):  # alpha premultiplied (a TIFF's "associated" alpha): as LA, RGBA
+        image = image.convert(image.mode[:-1] + "A")
+    elif image.mode == "LAB":  # CIELAB (a TIFF's): convert() cannot turn it into anything else
+        from PIL import ImageCms  # LittleCMS, in every Pillow wheel
+
+        image = ImageCms.applyTransform(image, ImageCms.buildTransform(
+            ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB"))
     if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
-        return image.convert("L")
+        return np.asarray(image.convert("L"), dtype=np.float32)
     rgba = image.convert("RGBA")
     alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0  # (height, width)
     ink = np.asarray(rgba.convert("L"), dtype=np.float32) / 255.0  # the strokes' brightness
     strokes = float((ink * alpha).sum() / alpha.sum()) if alpha.sum() > 0 else 0.0
     background = Image.new("RGBA", rgba.size, (255, 255, 255, 255) if strokes < 0.5 else (0, 0, 0, 255))
-    return Image.alpha_composite(background, rgba).convert("L")
+    return np.asarray(Image.alpha_composite(background, rgba).convert("L"), dtype=np.float32)
+
+
+def deep_greyscale(image: Image.Image) -> np.ndarray:
+    """A greyscale image of more than 8 bits (modes "I;16", "I", "F") as (height, width) float32
+    from 0 to 255: the same picture as an 8-bit one (a 16-bit 257 * v is v exactly), never clipped
+    as Pillow's ``convert("L")`` clips at 255. White is ``white_level``; values beyond it, or
+    below 0, are refused (ValueError). A transparent value (a 16-bit PNG's tRNS) is laid on white
+    or black, as ``greyscale`` lays a drawing."""
+    values = np.asarray(image, dtype=np.float64)  # (height, width)
+    if not np.isfinite(values).all():
+        raise ValueError("some pixels are not numbers (NaN or infinite)")
+    white = white_level(image, values)
+    if values.min() < 0 or values.max() > white:
+        raise ValueError(f"pixels from {values.min():g} to {values.max():g}, outside the 0 (black) to {white:g} "
+                         f"(white) of its mode, {image.mode}")
+    grey = values * 255.0 / white  # exact where the value is a multiple of white / 255
+    transparent = image.info.get("transparency")
+    if isinstance(transparent, int):
+        clear = np.asarray(image) == transparent
+        if clear.any() and not clear.all():
+            grey[clear] = 255.0 if grey[~clear].mean() < 127.5 else 0.0
+    return grey.astype(np.float32)
+
+
+def white_level(image: Image.Image, values: np.ndarray) -> float:
+    """The value of white in a deep image: 2**bits - 1 for integers, ``bits`` a TIFF's BitsPerSample
+    (12, 16, 32; one less for signed samples) and 16 for every other file (a 16-bit PNG, PGM,
+    JPEG 2000); 1.0 for floats that stay within [0, 1], else 255 (Pillow's own "L" to "F")."""
+    if image.mode == "F":
+        return 1.0 if values.max() <= 1.0 else 255.0
+    tags = getattr(image, "tag_v2", {})  # a TIFF's tags; a tuple or a number each
+    bits = int(np.ravel(tags.get(258, 16))[0])  # BitsPerSample
+    signed = int(np.ravel(tags.get(339, 1))[0] == 2)  # SampleFormat 2: signed integers
+    return float(2 ** (bits - signed) - 1)
 
 
 def to_mnist_form(grey: np.ndarray) -> np.ndarray:

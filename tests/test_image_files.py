@@ -1,0 +1,129 @@
+"""Your own image files, read as the picture a viewer shows: at any bit depth and in any mode
+Pillow opens."""
+
+import csv
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import ROOT
+from lstm_mnist.errors import LSTMMnistError
+from lstm_mnist.images import greyscale, load_image
+
+SHIPPED = ROOT / "docs" / "model" / "lstm-mnist.pt"
+
+
+def dark_three() -> np.ndarray:
+    """MNIST test image 3 (a 0) as a user draws it: dark on white, (28, 28) uint8 with every shade."""
+    with Image.open(ROOT / "docs" / "digits" / "test-3.png") as png:
+        return 255 - np.asarray(png)
+
+
+def png16(pixels: np.ndarray, colour_type: int) -> bytes:
+    """A 16-bit PNG of ``pixels`` ((h, w) or (h, w, channels), uint16): grey (colour type 0), grey
+    and alpha (4), RGB (2) or RGBA (6). Pillow writes only the grey one itself."""
+    pixels = pixels.reshape(pixels.shape[0], pixels.shape[1], -1)
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in pixels)  # filter 0 on every row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", pixels.shape[1], pixels.shape[0], 16, colour_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def in_mode(grey: np.ndarray, mode: str) -> Image.Image:
+    """The 8-bit picture ``grey`` (h, w), dark on white, as an image in Pillow's ``mode``, at that
+    mode's own scale; in the modes with alpha, its white page is transparent (and black beneath)."""
+    size, wide = grey.shape[::-1], grey.astype(np.uint16) * 257  # 16-bit: 257 * v is v's shade exactly
+    page = grey == 255
+    ink, alpha = np.where(page, 0, grey).astype(np.uint8), np.where(page, 0, 255).astype(np.uint8)
+    made = {
+        "I;16": lambda: Image.frombytes("I;16", size, wide.astype("<u2").tobytes()),
+        "I;16L": lambda: Image.frombytes("I;16L", size, wide.astype("<u2").tobytes()),
+        "I;16N": lambda: Image.frombytes("I;16N", size, wide.astype("=u2").tobytes()),
+        "I;16B": lambda: Image.frombytes("I;16B", size, wide.astype(">u2").tobytes()),
+        "I": lambda: Image.fromarray(wide.astype(np.int32)),  # as a 16-bit PGM opens
+        "F": lambda: Image.fromarray(grey.astype(np.float32) / 255),
+        "LA": lambda: Image.frombytes("LA", size, np.stack([ink, alpha], -1).tobytes()),
+        "La": lambda: Image.frombytes("La", size, np.stack([ink, alpha], -1).tobytes()),  # premultiplied: the same
+        "PA": lambda: with_alpha(Image.fromarray(ink).convert("P").convert("PA"), alpha),
+        "RGBA": lambda: Image.frombytes("RGBA", size, np.stack([ink] * 3 + [alpha], -1).tobytes()),
+        "RGBa": lambda: Image.frombytes("RGBa", size, np.stack([ink] * 3 + [alpha], -1).tobytes()),
+    }
+    if mode in made:
+        return made[mode]()
+    return Image.fromarray(grey).convert(mode if mode in ("1", "L", "P") else "RGB").convert(mode)
+
+
+def with_alpha(image: Image.Image, alpha: np.ndarray) -> Image.Image:
+    image.putalpha(Image.fromarray(alpha))
+    return image
+
+
+def test_every_mode_pillow_opens_reads_as_the_same_picture():
+    """A digit is read the same whatever mode its file opens in: 16-bit, 32-bit and float
+    greyscale are scaled from their own range to 0..255, never clipped (a 16-bit image was once
+    read as pure black and white); colour, palette and CIELAB images are their grey; a transparent
+    page is white under dark strokes in every mode with alpha, premultiplied too. A mode Pillow
+    adds later fails here until images.greyscale is taught it."""
+    grey = dark_three()
+    black_and_white = np.where(grey > 127, 255, 0).astype(np.uint8)  # what mode "1" can hold
+    for mode in Image.MODES:
+        picture = black_and_white if mode == "1" else grey
+        read = np.asarray(greyscale(in_mode(picture, mode)), dtype=np.float32)
+        assert read.shape == picture.shape, mode
+        tolerance = {"YCbCr": 1, "LAB": 2}.get(mode, 0)  # conversions through another colour space
+        assert np.abs(read - picture).max() <= tolerance + 1e-4, mode
+
+
+@pytest.mark.parametrize("size", [28, 84])  # taken as it is; brought to MNIST's form
+def test_a_16_bit_file_reads_exactly_as_its_8_bit_original(tmp_path, size):
+    """The 16-bit copy of an 8-bit image (every value times 257) gives exactly the same 28x28
+    input, whether a PNG (grey, grey and alpha, RGB, RGBA), a TIFF or a PGM; a float TIFF in
+    [0, 1] the same within float rounding."""
+    grey = np.kron(dark_three(), np.ones((size // 28, size // 28), dtype=np.uint8))  # (size, size)
+    Image.fromarray(grey).save(tmp_path / "8-bit.png")
+    expected = load_image(tmp_path / "8-bit.png")
+    wide = grey.astype(np.uint16) * 257
+    Image.fromarray(wide).save(tmp_path / "grey.png")  # Pillow's I;16
+    Image.frombytes("I;16B", grey.shape[::-1], wide.astype(">u2").tobytes()).save(tmp_path / "grey.tif")
+    Image.fromarray(wide).save(tmp_path / "grey.pgm")  # opens as "I"
+    (tmp_path / "grey-alpha.png").write_bytes(png16(np.stack([wide, np.full_like(wide, 65535)], -1), 4))
+    (tmp_path / "rgb.png").write_bytes(png16(np.stack([wide] * 3, -1), 2))
+    (tmp_path / "rgba.png").write_bytes(png16(np.stack([wide] * 3 + [np.full_like(wide, 65535)], -1), 6))
+    for name in ("grey.png", "grey.tif", "grey.pgm", "grey-alpha.png", "rgb.png", "rgba.png"):
+        assert torch.equal(load_image(tmp_path / name), expected), name
+    Image.fromarray(grey.astype(np.float32) / 255).save(tmp_path / "float.tif")
+    torch.testing.assert_close(load_image(tmp_path / "float.tif"), expected, atol=1e-6, rtol=0)
+
+
+def test_a_16_bit_digit_is_classified_as_its_8_bit_original(tmp_path, run_in_process):
+    """predict.py gives a 16-bit PNG the 8-bit one's prediction and probabilities (the 16-bit
+    copy of this 0 was once read as a 4)."""
+    grey = dark_three()
+    Image.fromarray(grey).save(tmp_path / "a.png")
+    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "b.png")
+    result = run_in_process("predict.py", str(SHIPPED), str(tmp_path), "--out", str(tmp_path / "p.csv"))
+    assert result.returncode == 0, result.stderr
+    eight, sixteen = list(csv.reader((tmp_path / "p.csv").open()))[1:]
+    assert eight[0] == "a.png" and eight[1] == "0" and eight[1:] == sixteen[1:]
+
+
+def test_deep_pixels_outside_their_range_are_refused_in_one_line(tmp_path):
+    """A float image with values its depth cannot hold (over 255, negative, NaN) names the file
+    and the values in one line, rather than being read clipped; a 16-bit PNG's transparent
+    value is laid on white under dark strokes, as an 8-bit drawing's transparency is."""
+    for name, values in (("over.tif", [0, 300]), ("negative.tif", [-1, 0.5]), ("nan.tif", [0, np.nan])):
+        Image.fromarray(np.array([values] * 4, dtype=np.float32)).save(tmp_path / name)
+        with pytest.raises(LSTMMnistError, match=f"^{tmp_path / name}: not a readable image \\(.*(pixels|numbers)"):
+            load_image(tmp_path / name)
+    drawing = np.full((40, 40), 7, dtype=np.uint16)  # the transparent value, wherever nothing is drawn
+    drawing[5:35, 18:22] = 1000  # a dark stroke
+    Image.fromarray(drawing).save(tmp_path / "clear.png", transparency=7)
+    image = load_image(tmp_path / "clear.png").numpy()
+    assert image.max() > 0.98 and image[0].max() == 0  # inverted: a white stroke (1000 of 65535) on black
