@@ -2,10 +2,11 @@
 
 MNIST was made this way (LeCun et al.): each digit was scaled to fit a 20x20 box, keeping its
 proportions, then placed in a 28x28 field so that its centre of mass falls on the centre. A
-photo or a drawing of any size goes through the same steps here, after being read as greyscale
-(at any bit depth: a 16-bit or floating-point image is scaled from its own range, so that it
-reads as its 8-bit copy does) and inverted if its background is light. An image that is already 28x28 is taken as it is
-(inverted if needed): it is most likely an MNIST-style digit already.
+photo or a drawing of any size goes through the same steps here, after being turned upright as
+its EXIF orientation says (as viewers show a phone's photo), read as greyscale (at any bit
+depth: a 16-bit or floating-point image is scaled from its own range, so that it reads as its
+8-bit copy does) and inverted if its background is light. An image that is already 28x28 is
+taken as it is (inverted if needed): it is most likely an MNIST-style digit already.
 """
 
 import re
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import LSTMMnistError
 from .files import open_regular, shown
@@ -34,6 +35,7 @@ def load_image(path: Path) -> torch.Tensor:
                 width, height = file.size
                 if width * height > MAX_PIXELS:
                     raise LSTMMnistError(too_large(path, f"{width}x{height}"))
+                upright(file)
                 grey = greyscale(file) / 255.0  # (height, width), float32 in [0, 1]
         except LSTMMnistError:
             raise
@@ -61,6 +63,19 @@ def load_image(path: Path) -> torch.Tensor:
 def too_large(path: Path, size: str) -> str:
     return (f"{shown(path)}: claims {size} pixels, more than the {MAX_PIXELS // 10**6} million this reader accepts "
             "(a decompression bomb?); scale it down first")
+
+
+def upright(image: Image.Image) -> None:
+    """Turn ``image``, in place, as its EXIF orientation says: as viewers show it (a phone stores its
+    photos sideways, with that tag). An EXIF block too damaged to read is ignored, as viewers
+    ignore it: the image is then read as stored, silently (Pillow's warnings about it are not shown)."""
+    image.load()  # a PNG's EXIF may follow its pixels
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data"
+        try:
+            ImageOps.exif_transpose(image, in_place=True)
+        except Exception:  # noqa: BLE001 - Pillow's EXIF parser raises many types for a damaged block
+            pass
 
 
 DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # more than 8 bits a pixel: read by deep_greyscale

@@ -127,3 +127,46 @@ def test_deep_pixels_outside_their_range_are_refused_in_one_line(tmp_path):
     Image.fromarray(drawing).save(tmp_path / "clear.png", transparency=7)
     image = load_image(tmp_path / "clear.png").numpy()
     assert image.max() > 0.98 and image[0].max() == 0  # inverted: a white stroke (1000 of 65535) on black
+
+
+STORED = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+          5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90, 7: Image.Transpose.TRANSVERSE,
+          8: Image.Transpose.ROTATE_270}  # EXIF Orientation: how a camera stores an upright picture under it
+
+
+def stored_sideways(upright: np.ndarray, orientation: int, path, **options) -> None:
+    """Save ``upright`` (h, w) as a camera would under that EXIF ``orientation``: the pixels turned, the tag set."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # Orientation
+    Image.fromarray(upright).transpose(STORED[orientation]).save(path, exif=exif, **options)
+
+
+@pytest.mark.parametrize("suffix, options", [(".png", {}), (".tif", {}), (".webp", {"lossless": True})])
+def test_an_exif_orientation_is_applied_as_viewers_apply_it(tmp_path, suffix, options):
+    """Viewers show an image turned as its EXIF Orientation says (phones store photos sideways
+    with the tag): read the same way, each of the 7 turns gives exactly the upright image's input
+    (a TIFF, which Pillow turns itself, is not turned twice). An EXIF block too damaged to read
+    is ignored, as viewers ignore it: the image is read as stored, not refused."""
+    upright = np.full((60, 40), 255, dtype=np.uint8)  # a page, taller than wide
+    upright[10:50, 8:32] = np.kron(dark_three()[4:24, 8:20], np.ones((2, 2), dtype=np.uint8))
+    Image.fromarray(upright).save(tmp_path / f"upright{suffix}", **options)
+    expected = load_image(tmp_path / f"upright{suffix}")
+    for orientation in STORED:
+        stored_sideways(upright, orientation, tmp_path / f"turned{suffix}", **options)
+        assert torch.equal(load_image(tmp_path / f"turned{suffix}"), expected), orientation
+    if suffix != ".tif":  # PNG and WebP hold EXIF as a block of bytes; a TIFF, as its own tags
+        Image.fromarray(upright).save(tmp_path / f"damaged{suffix}", exif=b"Exif\x00\x00not a TIFF header", **options)
+        assert torch.equal(load_image(tmp_path / f"damaged{suffix}"), expected)
+
+
+def test_a_sideways_phone_photo_is_classified_upright(tmp_path, run_in_process):
+    """A JPEG stored sideways with Orientation 6, as phones save photos, is read as every viewer
+    shows it, by predict.py and inspect_digit.py --image alike (this 7 was once read as a 0)."""
+    with Image.open(ROOT / "docs" / "digits" / "test-0.png") as png:  # a 7
+        seven = np.kron(255 - np.asarray(png), np.ones((4, 4), dtype=np.uint8))  # (112, 112), dark on white
+    stored_sideways(seven, 6, tmp_path / "photo.jpg", quality=95)
+    result = run_in_process("predict.py", str(SHIPPED), str(tmp_path / "photo.jpg"), "--out", str(tmp_path / "p.csv"))
+    assert result.returncode == 0, result.stderr
+    assert list(csv.reader((tmp_path / "p.csv").open()))[1][:2] == ["photo.jpg", "7"]
+    result = run_in_process("inspect_digit.py", str(SHIPPED), "--image", str(tmp_path / "photo.jpg"), "--no-figure")
+    assert result.returncode == 0 and "prediction: 7 (" in result.stdout, result.stderr

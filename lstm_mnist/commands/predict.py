@@ -4,13 +4,14 @@
     python predict.py checkpoint.pt my_digits/ --out p.csv --device cuda
     python predict.py checkpoint.pt my_digits/seven.png        # one image
 
-Every .png, .jpg and .jpeg file in the folder is read as greyscale, inverted if its background
-is light (MNIST digits are white on black) and, unless it is 28x28 already, brought to MNIST's
-form: the digit scaled to fit 20x20 and centred by its centre of mass in 28x28 (images.py). The
-CSV has one row per image: file, predicted label, its probability, and the probability of
-each of the 10 labels. The images go through the model in batches. A file that cannot be read as
-a digit (damaged, blank, not an image) is skipped with one line saying why; the others are
-classified (exit status 1 if none could be).
+Every .png, .jpg and .jpeg file in the folder is turned upright as its EXIF orientation says (as
+viewers show a phone's photo), read as greyscale, inverted if its background is light (MNIST
+digits are white on black) and, unless it is 28x28 already, brought to MNIST's form: the digit
+scaled to fit 20x20 and centred by its centre of mass in 28x28 (images.py). The CSV has one row
+per image: file, predicted label, its probability, and the probability of each of the 10
+labels. The images go through the model in batches. A file that cannot be read as a digit
+(damaged, blank, not an image) is skipped with one line saying why; the others are classified
+(exit status 1 if none could be).
 """
 
 import csv
