@@ -170,3 +170,33 @@ def test_a_sideways_phone_photo_is_classified_upright(tmp_path, run_in_process):
     assert list(csv.reader((tmp_path / "p.csv").open()))[1][:2] == ["photo.jpg", "7"]
     result = run_in_process("inspect_digit.py", str(SHIPPED), "--image", str(tmp_path / "photo.jpg"), "--no-figure")
     assert result.returncode == 0 and "prediction: 7 (" in result.stdout, result.stderr
+
+
+def test_any_image_pillow_reads_is_read_by_both_commands_whatever_its_name(tmp_path, run_in_process):
+    """An image named on the command line is read whenever Pillow reads it, whatever its name
+    (BMP, GIF, TIFF, WebP, a PNG called .dat), by predict.py and inspect_digit.py --image alike
+    (predict.py once refused all but .png, .jpg and .jpeg); a folder's scan picks these formats'
+    files too; a file that is not an image is refused by both in one line (exit 1)."""
+    with Image.open(ROOT / "docs" / "digits" / "test-0.png") as png:  # a 7
+        seven = Image.fromarray(255 - np.asarray(png))
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for name, format, options in (("a.bmp", None, {}), ("b.gif", None, {}), ("c.tiff", None, {}), ("d.TIF", "TIFF", {}),
+                                  ("e.webp", None, {"lossless": True}), ("f.dat", "PNG", {})):
+        seven.save(folder / name, format=format, **options)
+    (folder / "notes.txt").write_text("not an image")
+    result = run_in_process("predict.py", str(SHIPPED), str(folder), "--out", str(tmp_path / "all.csv"))
+    assert result.returncode == 0 and "5 images classified;" in result.stdout, result.stderr
+    rows = list(csv.reader((tmp_path / "all.csv").open()))[1:]
+    assert [row[:2] for row in rows] == [[name, "7"] for name in ("a.bmp", "b.gif", "c.tiff", "d.TIF", "e.webp")]
+    for name in ("a.bmp", "b.gif", "c.tiff", "d.TIF", "e.webp", "f.dat"):
+        result = run_in_process("predict.py", str(SHIPPED), str(folder / name), "--out", str(tmp_path / f"{name}.csv"))
+        assert result.returncode == 0, result.stderr
+        assert list(csv.reader((tmp_path / f"{name}.csv").open()))[1][:2] == [name, "7"]
+        result = run_in_process("inspect_digit.py", str(SHIPPED), "--image", str(folder / name), "--no-figure")
+        assert result.returncode == 0 and "prediction: 7 (" in result.stdout, result.stderr
+    why = f"{folder / 'notes.txt'}: not an image (empty, or in no format Pillow reads, such as PNG or JPEG)"
+    result = run_in_process("predict.py", str(SHIPPED), str(folder / "notes.txt"), "--out", str(tmp_path / "n.csv"))
+    assert (result.returncode, result.stderr) == (1, f"predict.py: error: {why}\n")
+    result = run_in_process("inspect_digit.py", str(SHIPPED), "--image", str(folder / "notes.txt"), "--no-figure")
+    assert (result.returncode, result.stderr) == (1, f"inspect_digit.py: error: {why}\n")

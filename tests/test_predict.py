@@ -53,7 +53,7 @@ def test_folder_to_csv_matches_the_model(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     none = run_script("predict.py", str(tmp_path / "m.pt"), str(empty), "--out", str(tmp_path / "r.csv"))
-    assert none.returncode == 1 and "no .png, .jpg or .jpeg images" in none.stderr
+    assert none.returncode == 1 and "no images in it (.png, .jpg, .jpeg, .bmp, .gif, .tif, .tiff or .webp)" in none.stderr
 
 
 def test_a_large_dark_on_light_drawing_is_brought_to_mnist_form(tmp_path):

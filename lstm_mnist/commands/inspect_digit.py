@@ -37,9 +37,10 @@ def build_parser() -> ArgumentParser:
     which.add_argument("--index", type=non_negative_int, default=None, metavar="N",
                        help="read image N of the --split (default: 0)")
     which.add_argument("--image", type=nonempty_path, default=None, metavar="FILE",
-                       help="read this PNG or JPEG instead: upright as its EXIF orientation says, greyscale, inverted "
-                            "if its background is light, scaled to fit 20x20 and centred by its centre of mass, "
-                            "as MNIST's digits were")
+                       help="read this image instead (PNG, JPEG, BMP, GIF, TIFF, WebP: any format Pillow reads, "
+                            "whatever its name), as predict.py does: upright as its EXIF orientation says, "
+                            "greyscale, inverted if its background is light, scaled to fit 20x20 and centred by its "
+                            "centre of mass, as MNIST's digits were")
     parser.add_argument("--split", choices=("test", "val"), default=None,
                         help="where --index looks: the test or the validation images (default: test)")
     parser.add_argument("--row", type=non_negative_int, default=None, metavar="T",

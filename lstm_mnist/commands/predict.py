@@ -4,14 +4,15 @@
     python predict.py checkpoint.pt my_digits/ --out p.csv --device cuda
     python predict.py checkpoint.pt my_digits/seven.png        # one image
 
-Every .png, .jpg and .jpeg file in the folder is turned upright as its EXIF orientation says (as
-viewers show a phone's photo), read as greyscale, inverted if its background is light (MNIST
-digits are white on black) and, unless it is 28x28 already, brought to MNIST's form: the digit
-scaled to fit 20x20 and centred by its centre of mass in 28x28 (images.py). The CSV has one row
-per image: file, predicted label, its probability, and the probability of each of the 10
-labels. The images go through the model in batches. A file that cannot be read as a digit
-(damaged, blank, not an image) is skipped with one line saying why; the others are classified
-(exit status 1 if none could be).
+Every image in the folder (.png, .jpg, .jpeg, .bmp, .gif, .tif, .tiff and .webp files; one image
+named by itself may be in any format Pillow reads, whatever its name) is turned upright as its
+EXIF orientation says (as viewers show a phone's photo), read as greyscale, inverted if its
+background is light (MNIST digits are white on black) and, unless it is 28x28 already, brought
+to MNIST's form: the digit scaled to fit 20x20 and centred by its centre of mass in 28x28
+(images.py). The CSV has one row per image: file, predicted label, its probability, and the
+probability of each of the 10 labels. The images go through the model in batches. A file that
+cannot be read as a digit (damaged, blank, not an image) is skipped with one line saying why;
+the others are classified (exit status 1 if none could be).
 """
 
 import csv
@@ -30,14 +31,16 @@ from lstm_mnist.evaluation import class_labels
 from lstm_mnist.files import atomic_write, shown
 from lstm_mnist.images import load_image
 
-EXTENSIONS = {".png", ".jpg", ".jpeg"}
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")  # what a folder's scan reads
+LISTED = ", ".join(EXTENSIONS[:-1]) + " or " + EXTENSIONS[-1]
 
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=program_name("predict.py"), formatter_class=HelpFormatter,
                             description=__doc__.replace("python predict.py", command_line("predict.py")))
     parser.add_argument("checkpoint", type=nonempty_path, help="checkpoint written by train.py")
-    parser.add_argument("folder", type=nonempty_path, help="folder of .png / .jpg / .jpeg images, or one such image")
+    parser.add_argument("folder", type=nonempty_path,
+                        help=f"folder of images ({LISTED}), or one image in any format Pillow reads")
     parser.add_argument("--out", type=output_file, default=Path("predictions.csv"), metavar="PATH",
                         help="the CSV to write (default: predictions.csv)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
@@ -90,18 +93,17 @@ def main() -> int:
 
 
 def image_files(folder: Path) -> list[Path]:
-    """The images to classify: the .png, .jpg and .jpeg files in ``folder``, or ``folder`` itself if it
-    is one such file. Raises ``LSTMMnistError`` (one line) if there are none."""
+    """The images to classify: the files in ``folder`` named as images (``EXTENSIONS``), or ``folder``
+    itself if it is a file, whatever its name (``load_image`` says so if it is not an image, as
+    ``inspect_digit.py --image`` does). Raises ``LSTMMnistError`` (one line) if there are none."""
     if os.path.isfile(folder):
-        if folder.suffix.lower() not in EXTENSIONS:
-            raise LSTMMnistError(f"{shown(folder)}: not a .png, .jpg or .jpeg image, nor a folder of them")
         return [folder]
     if not folder.is_dir():
         what = "no such file or folder" if not os.path.lexists(folder) else "not a folder of images, nor an image"
         raise LSTMMnistError(f"{shown(folder)}: {what}")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS and p.is_file())
     if not files:
-        raise LSTMMnistError(f"{shown(folder)}: no .png, .jpg or .jpeg images in it")
+        raise LSTMMnistError(f"{shown(folder)}: no images in it ({LISTED})")
     return files
 
 
