@@ -157,11 +157,14 @@ def kind(mode: int) -> str:
 
 def open_regular(path: Path | str, error: type[LSTMMnistError] = LSTMMnistError, what: str = "file") -> BinaryIO:
     """``path`` opened for binary reading if it is a regular file (or a link to one); else
-    ``error`` with one line that names it and what it is. Never blocks."""
+    ``error`` with one line that names it and what it is (a link to nothing says what it names).
+    Never blocks."""
     path = Path(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
+        if os.path.islink(path):  # the link is there; what it names is not
+            raise error(f"{shown(path)} is a link to {shown(os.readlink(path))}, which does not exist") from None
         raise error(f"{what} {shown(path)} not found") from None
     except IsADirectoryError:
         raise error(f"{shown(path)} is a folder, not a {what}") from None

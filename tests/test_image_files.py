@@ -2,6 +2,7 @@
 Pillow opens."""
 
 import csv
+import os
 import struct
 import zlib
 
@@ -200,3 +201,28 @@ def test_any_image_pillow_reads_is_read_by_both_commands_whatever_its_name(tmp_p
     assert (result.returncode, result.stderr) == (1, f"predict.py: error: {why}\n")
     result = run_in_process("inspect_digit.py", str(SHIPPED), "--image", str(folder / "notes.txt"), "--no-figure")
     assert (result.returncode, result.stderr) == (1, f"inspect_digit.py: error: {why}\n")
+
+
+def test_every_file_named_as_an_image_is_classified_or_said_to_be_skipped(tmp_path, run_in_process):
+    """predict.py's folder scan leaves nothing out unsaid: a link to nothing, a FIFO or a folder
+    named as an image is skipped with one line saying what it is, and counted among the skipped
+    (they were once left out in silence). A link to nothing named by itself says that the file it
+    names does not exist, in both commands."""
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    Image.fromarray(dark_three()).save(folder / "a.png")
+    (folder / "gone.png").symlink_to("missing.png")
+    os.mkfifo(folder / "pipe.png")
+    (folder / "sub.png").mkdir()
+    result = run_in_process("predict.py", str(SHIPPED), str(folder), "--out", str(tmp_path / "p.csv"))
+    assert result.returncode == 0 and "1 images classified, 3 skipped;" in result.stdout, result.stderr
+    assert result.stderr.splitlines() == [
+        f"predict.py: skipped {folder / 'gone.png'} is a link to missing.png, which does not exist",
+        f"predict.py: skipped {folder / 'pipe.png'} is a FIFO (named pipe), not a regular file; give the image itself",
+        f"predict.py: skipped {folder / 'sub.png'} is a folder, not a regular file; give the image itself"]
+    result = run_in_process("predict.py", str(SHIPPED), str(folder / "gone.png"), "--out", str(tmp_path / "q.csv"))
+    assert (result.returncode, result.stderr) == (
+        1, f"predict.py: error: {folder / 'gone.png'} is a link to missing.png, which does not exist\n")
+    result = run_in_process("inspect_digit.py", str(SHIPPED), "--image", str(folder / "gone.png"), "--no-figure")
+    assert (result.returncode, result.stderr) == (
+        1, f"inspect_digit.py: error: {folder / 'gone.png'} is a link to missing.png, which does not exist\n")

@@ -11,8 +11,8 @@ background is light (MNIST digits are white on black) and, unless it is 28x28 al
 to MNIST's form: the digit scaled to fit 20x20 and centred by its centre of mass in 28x28
 (images.py). The CSV has one row per image: file, predicted label, its probability, and the
 probability of each of the 10 labels. The images go through the model in batches. A file that
-cannot be read as a digit (damaged, blank, not an image) is skipped with one line saying why;
-the others are classified (exit status 1 if none could be).
+cannot be read as a digit (damaged, blank, not an image; a link to nothing, a FIFO) is skipped
+with one line saying why, and counted; the others are classified (exit status 1 if none could be).
 """
 
 import csv
@@ -93,15 +93,15 @@ def main() -> int:
 
 
 def image_files(folder: Path) -> list[Path]:
-    """The images to classify: the files in ``folder`` named as images (``EXTENSIONS``), or ``folder``
-    itself if it is a file, whatever its name (``load_image`` says so if it is not an image, as
-    ``inspect_digit.py --image`` does). Raises ``LSTMMnistError`` (one line) if there are none."""
-    if os.path.isfile(folder):
+    """The images to classify: everything in ``folder`` named as an image (``EXTENSIONS``), or
+    ``folder`` itself if it is not a folder, whatever its name. ``load_image`` then reads each or
+    says in one line why not, as ``inspect_digit.py --image`` does: not an image, a FIFO, a link to
+    nothing (so none is left out unsaid). Raises ``LSTMMnistError`` (one line) if there are none."""
+    if not os.path.isdir(folder):
+        if not os.path.lexists(folder):
+            raise LSTMMnistError(f"{shown(folder)}: no such file or folder")
         return [folder]
-    if not folder.is_dir():
-        what = "no such file or folder" if not os.path.lexists(folder) else "not a folder of images, nor an image"
-        raise LSTMMnistError(f"{shown(folder)}: {what}")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS and p.is_file())
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS)
     if not files:
         raise LSTMMnistError(f"{shown(folder)}: no images in it ({LISTED})")
     return files
