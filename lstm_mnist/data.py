@@ -168,14 +168,18 @@ def _split_from_arrays(images: np.ndarray, labels: np.ndarray, images_path: Path
 # --- finding the files ------------------------------------------------------------------
 
 
-def find_files(directory: Path) -> dict[str, Path]:
-    """The four IDX files in ``directory`` or its ``MNIST/raw`` (torchvision's layout),
-    raw or ``.gz``. Raises ``DataError`` naming the missing ones."""
+TEST_FILES = ("test_images", "test_labels")  # all that evaluating or inspecting the test split reads
+
+
+def find_files(directory: Path, needed=tuple(FILES)) -> dict[str, Path]:
+    """The IDX files in ``directory`` or its ``MNIST/raw`` (torchvision's layout), raw or
+    ``.gz``: the four, or those ``needed`` (keys of ``FILES``). Raises ``DataError`` naming the
+    missing ones."""
     directory = Path(directory)
     if not directory.is_dir():
         raise DataError(f"data folder {directory} does not exist" if not directory.exists() else f"{directory} is not a folder")
     found, missing = {}, []
-    for key, name in FILES.items():
+    for key, name in ((key, FILES[key]) for key in needed):
         candidates = [folder / (name + ext) for folder in (directory, directory / "MNIST" / "raw") for ext in ("", ".gz")]
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
@@ -189,7 +193,7 @@ def find_files(directory: Path) -> dict[str, Path]:
     if missing:
         raise DataError(
             f"{directory} lacks {', '.join(missing)} (looked in it and in its MNIST/raw); "
-            "put the four MNIST IDX files there"
+            f"put the {'four MNIST IDX files' if len(needed) == len(FILES) else 'MNIST test files'} there"
         )
     return found
 
@@ -204,9 +208,9 @@ def files_read_from(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT) 
             for name in FILES.values() for ext in ("", ".gz")]
 
 
-def has_files(directory: Path) -> bool:
+def has_files(directory: Path, needed=tuple(FILES)) -> bool:
     try:
-        find_files(directory)
+        find_files(directory, needed)
         return True
     except DataError:
         return False
@@ -241,12 +245,13 @@ def download(root: Path = DOWNLOAD_ROOT, timeout_s: float = DOWNLOAD_TIMEOUT_S) 
         socket.setdefaulttimeout(previous_timeout)
 
 
-def locate(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT) -> dict[str, Path]:
-    """Where the four files are, trying ``data_dir``, then ``download_root``, then a download."""
+def locate(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT, needed=tuple(FILES)) -> dict[str, Path]:
+    """Where the four files (or those ``needed``) are, trying ``data_dir``, then ``download_root``,
+    then a download (of all four)."""
     if data_dir is not None:
-        return find_files(data_dir)
-    if has_files(download_root):
-        return find_files(download_root)
+        return find_files(data_dir, needed)
+    if has_files(download_root, needed):
+        return find_files(download_root, needed)
     try:
         download(download_root)
     except DataError as e:
@@ -255,7 +260,7 @@ def locate(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT) -> dict[s
             f"({e}). Put the four files ({', '.join(n + '.gz' for n in FILES.values())}) in a folder "
             "and pass --data-dir FOLDER or set MNIST_DIR=FOLDER"
         ) from None
-    return find_files(download_root)
+    return find_files(download_root, needed)
 
 
 class SplitTooSmall(DataError):
@@ -281,6 +286,17 @@ def load_mnist(data_dir: Path | str | None = None, download_root: Path = DOWNLOA
     val = Split(full_train.images[:validation_size], full_train.labels[:validation_size])
     train = Split(full_train.images[validation_size:], full_train.labels[validation_size:])
     return MNIST(train=train, val=val, test=test)
+
+
+def load_split(name: str, data_dir: Path | str | None = None, download_root: Path = DOWNLOAD_ROOT,
+               validation_size: int = VALIDATION_SIZE) -> Split:
+    """One split of MNIST ("train", "val" or "test"). The test split reads the two test files
+    only: evaluating a model needs neither the training files nor their being intact."""
+    if name != "test":
+        return getattr(load_mnist(data_dir, download_root, validation_size), name)
+    paths = locate(Path(data_dir) if data_dir is not None else None, download_root, needed=TEST_FILES)
+    return _split_from_arrays(read_images(paths["test_images"]), read_labels(paths["test_labels"]),
+                              paths["test_images"], paths["test_labels"])
 
 
 def default_data_dir() -> str | None:

@@ -34,7 +34,7 @@ import numpy as np
 from . import cell, checkpoint as ckpt, gru_cell, rnn_cell
 from .cli import (ArgumentParser, HelpFormatter, check_name_length, installed, nonempty_path, run,
                   whole_number)
-from .data import DOWNLOAD_ROOT, default_data_dir, find_files, has_files, read_images, read_labels
+from .data import DOWNLOAD_ROOT, TEST_FILES, default_data_dir, find_files, has_files, read_images, read_labels
 from .evaluation import class_labels
 from .files import current_umask, exclusive, is_temporary_of
 from .model import PIXEL_MEAN, PIXEL_STD, RecurrentClassifier
@@ -123,10 +123,10 @@ def sample_digits(data_dir: Path | None, count: int) -> list[dict]:
     if count == 0:
         return []
     if data_dir is None:
-        if not has_files(DOWNLOAD_ROOT):
+        if not has_files(DOWNLOAD_ROOT, TEST_FILES):
             return []
         data_dir = DOWNLOAD_ROOT
-    paths = find_files(data_dir)  # DataError (one line) if --data-dir lacks them
+    paths = find_files(data_dir, TEST_FILES)  # DataError (one line) if --data-dir lacks them
     images, labels = read_images(paths["test_images"])[:count], read_labels(paths["test_labels"])[:count]
     return [{"index": k, "label": int(label), "pixels": image.ravel().tolist()}  # image: (28, 28) uint8
             for k, (image, label) in enumerate(zip(images, labels))]

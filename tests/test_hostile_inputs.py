@@ -852,3 +852,29 @@ def test_evaluate_refuses_max_images_without_plots(saved, monkeypatch, capsys):
     """--max-images bounds the mistakes drawn by --plots: alone it would do nothing, so it is refused."""
     status, out, err = command(evaluate, saved[0], "--max-images", 5, monkeypatch=monkeypatch, capsys=capsys)
     assert status == 2 and out == "" and "--max-images is for the mistakes drawn with --plots DIR" in err
+
+
+def test_the_test_split_needs_only_the_test_files(tmp_path, synthetic_dir, saved, monkeypatch, capsys):
+    """evaluate.py, inspect_digit.py --index and the web page's sample digits read the two t10k files
+    only: a folder without the training files, or with a damaged one, serves them. The validation
+    split is carved from the training file, so --split val still needs it, and says so."""
+    ck, _ = saved
+    test_only, damaged = tmp_path / "test-only", tmp_path / "damaged"
+    for folder in (test_only, damaged):
+        folder.mkdir()
+        for f in synthetic_dir.glob("t10k-*"):
+            (folder / f.name).write_bytes(f.read_bytes())
+    (damaged / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip")
+    (damaged / "train-labels-idx1-ubyte.gz").write_bytes(b"")
+    for folder in (test_only, damaged):
+        status, out, err = command(evaluate, ck, "--data-dir", folder, "--device", "cpu", monkeypatch=monkeypatch,
+                                   capsys=capsys)
+        assert status == 0 and "300 images" in out, err
+        status, out, err = command(inspect_digit, ck, "--index", 3, "--no-figure", "--data-dir", folder, "--device",
+                                   "cpu", monkeypatch=monkeypatch, capsys=capsys)
+        assert status == 0 and "test image 3" in out, err
+    from lstm_mnist import web
+    assert len(web.sample_digits(test_only, 5)) == 5
+    status, _, err = command(evaluate, ck, "--split", "val", "--data-dir", test_only, "--device", "cpu",
+                             monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 1 and "lacks train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz]" in err

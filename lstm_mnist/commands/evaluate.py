@@ -14,7 +14,7 @@ from lstm_mnist import figures
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag, batch_size,
                             check_output_folder, class_names, command_line, device_from_flag,
                             program_name, run, whole_number)
-from lstm_mnist.data import files_read_from, load_mnist
+from lstm_mnist.data import files_read_from, load_split
 from lstm_mnist.files import shown
 from lstm_mnist.evaluation import format_report, logits_of, metrics_of
 
@@ -60,7 +60,7 @@ def main() -> int:
     if args.plots is not None:  # before any work; a UsageError is reported as exit 2 by cli.run
         check_output_folder(args.plots, PLOTS, "--plots", inputs=[args.checkpoint, *files_read_from(args.data_dir)])
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
-    split = getattr(load_mnist(args.data_dir, validation_size=ckpt.validation_size(checkpoint)), args.split).to(device)
+    split = load_split(args.split, args.data_dir, validation_size=ckpt.validation_size(checkpoint)).to(device)
     logits = logits_of(model, split.images, args.batch_size)  # (N, K)
     metrics = metrics_of(logits, split.labels)
     names = args.class_names or ckpt.class_names(checkpoint)

@@ -22,7 +22,7 @@ from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag, check_output_path,
                             command_line, device_from_flag, non_negative_int, output_file, program_name, run, same_file)
-from lstm_mnist.data import files_read_from, load_mnist
+from lstm_mnist.data import files_read_from, load_split
 from lstm_mnist.evaluation import class_labels
 from lstm_mnist.files import shown
 from lstm_mnist.images import load_image
@@ -105,7 +105,7 @@ def main() -> int:
         image, label = load_image(args.image), None
         source = shown(args.image)
     else:
-        split = getattr(load_mnist(args.data_dir, validation_size=ckpt.validation_size(checkpoint)), args.split)
+        split = load_split(args.split, args.data_dir, validation_size=ckpt.validation_size(checkpoint))
         if index >= len(split):
             parser.error(f"--index {index}: the {args.split} split has images 0 to {len(split) - 1}")
         image, label = split.images[index], int(split.labels[index])
