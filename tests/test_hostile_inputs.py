@@ -878,3 +878,15 @@ def test_the_test_split_needs_only_the_test_files(tmp_path, synthetic_dir, saved
     status, _, err = command(evaluate, ck, "--split", "val", "--data-dir", test_only, "--device", "cpu",
                              monkeypatch=monkeypatch, capsys=capsys)
     assert status == 1 and "lacks train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz]" in err
+
+
+def test_predict_writes_its_csv_to_stdout_for_out_dash(tmp_path, saved, monkeypatch, capsys):
+    """'--out -' is stdout (for a pipe), as in most command-line tools: no file named '-' is
+    written, and the summary goes to stderr, so stdout is the CSV alone."""
+    ck, folder = saved
+    monkeypatch.chdir(tmp_path)
+    status, out, err = command(predict, ck, folder, "--out", "-", "--device", "cpu", monkeypatch=monkeypatch,
+                               capsys=capsys)
+    rows = list(csv.reader(io.StringIO(out)))
+    assert status == 0 and rows[0][:3] == ["file", "prediction", "probability"] and len(rows) == 4
+    assert err == "3 images classified\n" and not (tmp_path / "-").exists()

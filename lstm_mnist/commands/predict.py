@@ -42,7 +42,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("folder", type=nonempty_path,
                         help=f"folder of images ({LISTED}), or one image in any format Pillow reads")
     parser.add_argument("--out", type=output_file, default=Path("predictions.csv"), metavar="PATH",
-                        help="the CSV to write (default: predictions.csv)")
+                        help="the CSV to write, or - for stdout (default: predictions.csv)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     add_device_flag(parser)
     parser.add_argument("--batch-size", type=batch_size, default=1000, metavar="N",
@@ -56,7 +56,9 @@ def main() -> int:
     device, _ = device_from_flag(parser, args.device)
     files = image_files(args.folder)
     # before any work; a UsageError (exit 2) also if --out is the checkpoint or one of the images
-    check_output_path(args.out, may_replace=args.overwrite, inputs=[args.checkpoint, *files])
+    to_stdout = str(args.out) == "-"  # the CSV on stdout, for a pipe; the summary then goes to stderr
+    if not to_stdout:
+        check_output_path(args.out, may_replace=args.overwrite, inputs=[args.checkpoint, *files])
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
     names = class_labels(ckpt.class_names(checkpoint), model.config.num_classes)
 
@@ -87,8 +89,13 @@ def main() -> int:
     for path, p in zip(files, probabilities.tolist()):
         best = max(range(len(p)), key=p.__getitem__)
         writer.writerow([cell(shown(path.name)), cell(names[best]), f"{p[best]:.6f}", *(f"{v:.6f}" for v in p)])
+    summary = f"{len(files)} images classified" + (f", {len(skipped)} skipped" if skipped else "")
+    if to_stdout:
+        sys.stdout.write(text.getvalue())
+        print(summary, file=sys.stderr)
+        return 0
     atomic_write(args.out, lambda f: f.write(text.getvalue().encode("utf-8", "backslashreplace")))
-    print(f"{len(files)} images classified" + (f", {len(skipped)} skipped" if skipped else "") + f"; wrote {shown(args.out)}")
+    print(f"{summary}; wrote {shown(args.out)}")
     return 0
 
 
