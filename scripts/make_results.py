@@ -7,8 +7,8 @@
 Each run is ``train.py --preset NAME --seed K``; its summary (test accuracy on all 10,000 test
 images, on the first 128 too, validation accuracy, training time, device, configuration) is
 written to ``results/NAME-seedK.json`` and kept: a run whose summary exists is not repeated
-(``--rerun`` forces it). The table in README.md, between the ``results:start`` and
-``results:end`` markers, is then rebuilt from all summaries.
+(``--rerun`` forces it; ``--results DIR`` keeps them elsewhere). The table in README.md, between
+the ``results:start`` and ``results:end`` markers, is then rebuilt from all summaries.
 """
 
 import json
@@ -30,7 +30,6 @@ from lstm_mnist.errors import LSTMMnistError  # noqa: E402
 from lstm_mnist.files import read_marked, replace_marked_section, shown, write_json  # noqa: E402
 from lstm_mnist.presets import PRESETS, SEED_FILES  # noqa: E402
 
-RESULTS = ROOT / "results"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 # What the original TensorFlow programs reached (the project's seed notes: TF 2.21 compat.v1, real
@@ -68,14 +67,15 @@ def finished(out: Path, name: str, seed: int) -> bool:
     if not out.exists():
         return False
     checkpoint = ckpt.load(out)
-    config = checkpoint.get("train_config", {})
-    return (checkpoint["metrics"][-1]["event"] == "test" and config.get("preset") == name
+    config, metrics = checkpoint.get("train_config") or {}, checkpoint.get("metrics") or []
+    return (bool(metrics) and metrics[-1].get("event") == "test" and config.get("preset") == name
             and config.get("seed") == seed)
 
 
-def run(name: str, seed: int, device: str, data_dir: Path, test: Split) -> dict:
-    """Train one preset with one seed; return its summary (``test``: the test split, for the first 128)."""
-    runs = RESULTS / "runs"
+def run(name: str, seed: int, device: str, data_dir: Path, test: Split, results: Path) -> dict:
+    """Train one preset with one seed, its checkpoint and log in ``results``/runs; return its
+    summary (``test``: the test split, for the accuracy on its first 128 images)."""
+    runs = results / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     out = runs / f"{name}-seed{seed}.pt"
     log = runs / f"{name}-seed{seed}.log"
@@ -91,7 +91,7 @@ def run(name: str, seed: int, device: str, data_dir: Path, test: Split) -> dict:
             raise LSTMMnistError(f"run {name} seed {seed} failed; see {log}")
     model, checkpoint = ckpt.load_model(out)
     metrics = checkpoint["metrics"]
-    epochs, test = [m for m in metrics if m["event"] == "epoch"], metrics[-1]
+    epochs, tested = [m for m in metrics if m["event"] == "epoch"], metrics[-1]
     first_128 = evaluate(model, test.head(128))["accuracy"]
     if device.startswith("cuda"):
         device_name = f"{device} ({torch.cuda.get_device_name()})"
@@ -100,7 +100,7 @@ def run(name: str, seed: int, device: str, data_dir: Path, test: Split) -> dict:
     return {
         "preset": name,
         "seed": seed,
-        "test_accuracy": test["accuracy"],
+        "test_accuracy": tested["accuracy"],
         "test_accuracy_first_128": first_128,
         "val_accuracy": epochs[-1]["val_accuracy"],
         "train_seconds": sum(m["seconds"] for m in epochs),
@@ -162,8 +162,13 @@ def main() -> int:
     parser.add_argument("--rerun", action="store_true", help="train again even where a summary exists")
     parser.add_argument("--table-only", action="store_true", help="train nothing: rebuild the table from results/")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md", help="where the table goes")
+    parser.add_argument("--results", type=cli.nonempty_path, default=ROOT / "results", metavar="DIR",
+                        help="where the summaries (and, in runs/, the checkpoints and logs) are kept "
+                             "(default: results/ of this repository)")
     args = parser.parse_args()
     read_marked(args.readme, START, END)  # before any training: the runs take half an hour
+    if not args.results.is_dir():
+        parser.error(f"--results {shown(args.results)}: folder does not exist; create it first")
 
     if not args.table_only:
         if args.data_dir is None:
@@ -172,16 +177,16 @@ def main() -> int:
         test = load_mnist(args.data_dir).test  # the data checked before the first run
         for name in args.presets:
             for seed in args.seeds:
-                path = RESULTS / f"{name}-seed{seed}.json"
+                path = args.results / f"{name}-seed{seed}.json"
                 if path.exists() and not args.rerun:
                     print(f"{path.name}: kept (--rerun to train again)")
                     continue
-                summary = run(name, seed, str(device), args.data_dir, test)
+                summary = run(name, seed, str(device), args.data_dir, test, args.results)
                 write_json(path, summary)
                 print(f"{path.name}: test {100 * summary['test_accuracy']:.2f}%, "
                       f"{summary['train_seconds']:.0f} s", flush=True)
 
-    summaries = [read_summary(p) for p in sorted(RESULTS.glob("*-seed*.json"))]
+    summaries = [read_summary(p) for p in sorted(args.results.glob("*-seed*.json"))]
     text = table(summaries)
     replace_marked_section(args.readme, START, END, text)
     print(text)

@@ -128,6 +128,9 @@ def test_make_results_checks_the_readme_and_the_seeds_first(tmp_path):
             naming=("README.md has no <!-- results:start -->",))
     refused(tmp_path, "scripts/make_results.py", "--seeds", "0", "-1", status=2, naming=("--seeds", "at least 0"))
     refused(tmp_path, "scripts/make_results.py", "--device", "gpu", status=2, naming=("--device", "'gpu'"))
+    (tmp_path / "README.md").write_text("<!-- results:start -->\n<!-- results:end -->\n")
+    refused(tmp_path, "scripts/make_results.py", "--table-only", "--readme", "README.md", "--results", "nowhere",
+            status=2, naming=("--results nowhere", "folder does not exist"))
 
 
 # --- scripts/make_shipped_checkpoint.py ---------------------------------------------------------
