@@ -12,6 +12,7 @@ the ``results:start`` and ``results:end`` markers, is then rebuilt from all summ
 """
 
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -143,11 +144,52 @@ def table(summaries: list[dict]) -> str:
     return "\n".join(lines)
 
 
+# What the table reads from each summary: field -> (JSON type, lowest value, highest value).
+SUMMARY_FIELDS = {
+    "preset": ("string", None, None),
+    "seed": ("whole number", 0, None),
+    "test_accuracy": ("number", 0, 1),
+    "test_accuracy_first_128": ("number", 0, 1),
+    "val_accuracy": ("number", 0, 1),
+    "train_seconds": ("number", 0, None),
+    "device": ("string", None, None),
+}
+JSON_TYPES = {dict: "an object", list: "a list", str: "a string", bool: "true or false", type(None): "null",
+              int: "a number", float: "a number"}
+
+
 def read_summary(path: Path) -> dict:
+    """A run's summary as ``main`` wrote it. ``LSTMMnistError``, one line naming the file and the
+    field, for a file that is not JSON, lacks a field the table reads or holds one of another type."""
+    def refused(why: str) -> LSTMMnistError:
+        return LSTMMnistError(f"{shown(path)}: not a run summary ({why}); delete it, or train that run again "
+                              f"with --rerun")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        summary = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as e:
-        raise LSTMMnistError(f"{shown(path)}: not a run summary ({e}); delete it, or run that preset again") from None
+        raise refused(str(e)) from None
+    if not isinstance(summary, dict):
+        raise refused(f"it is {JSON_TYPES[type(summary)]}, not an object")
+    for field, (kind, lowest, highest) in SUMMARY_FIELDS.items():
+        if field not in summary:
+            raise refused(f"field {field!r} is missing")
+        if not fits(summary[field], kind, lowest, highest):
+            raise refused(f"field {field!r} is {json.dumps(summary[field])[:40]}; expected a {kind}"
+                          + (f" from {lowest} to {highest}" if highest is not None else
+                             f", at least {lowest}" if lowest is not None else ""))
+    return summary
+
+
+def fits(value, kind: str, lowest: float | None, highest: float | None) -> bool:
+    """Whether a JSON ``value`` is of ``kind`` ("string", "number", "whole number") and in range."""
+    if kind == "string":
+        return isinstance(value, str)
+    numeric = int if kind == "whole number" else (int, float)
+    if isinstance(value, bool) or not isinstance(value, numeric):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):  # JSON's NaN and Infinity
+        return False
+    return (lowest is None or value >= lowest) and (highest is None or value <= highest)
 
 
 def main() -> int:

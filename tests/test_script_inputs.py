@@ -2,6 +2,8 @@
 traceback), exit status 2 for a bad command line and 1 for anything else, and nothing is written.
 None of these runs a benchmark or trains: every problem is found before the work starts."""
 
+import importlib.util
+import json
 import shutil
 
 import pytest
@@ -131,6 +133,56 @@ def test_make_results_checks_the_readme_and_the_seeds_first(tmp_path):
     (tmp_path / "README.md").write_text("<!-- results:start -->\n<!-- results:end -->\n")
     refused(tmp_path, "scripts/make_results.py", "--table-only", "--readme", "README.md", "--results", "nowhere",
             status=2, naming=("--results nowhere", "folder does not exist"))
+
+
+SUMMARY = {"preset": "best", "seed": 0, "test_accuracy": 0.9933, "test_accuracy_first_128": 1.0,
+           "val_accuracy": 0.9928, "train_seconds": 419.2, "device": "cpu (2 threads)"}
+
+
+def load_script(name: str):
+    """A script of scripts/ as a module, to call its functions."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("content, naming", [
+    ({k: v for k, v in SUMMARY.items() if k != "device"}, "field 'device' is missing"),
+    (SUMMARY | {"seed": "0"}, "field 'seed' is \"0\"; expected a whole number, at least 0"),
+    (SUMMARY | {"seed": True}, "field 'seed' is true; expected a whole number"),
+    (SUMMARY | {"seed": 1.5}, "field 'seed' is 1.5; expected a whole number"),
+    (SUMMARY | {"seed": -1}, "field 'seed' is -1; expected a whole number, at least 0"),
+    (SUMMARY | {"test_accuracy": "99%"}, "field 'test_accuracy' is \"99%\"; expected a number from 0 to 1"),
+    (SUMMARY | {"val_accuracy": 99.28}, "field 'val_accuracy' is 99.28; expected a number from 0 to 1"),
+    (SUMMARY | {"train_seconds": float("nan")}, "field 'train_seconds' is NaN; expected a number, at least 0"),
+    (SUMMARY | {"train_seconds": float("inf")}, "field 'train_seconds' is Infinity; expected a number"),
+    (SUMMARY | {"train_seconds": None}, "field 'train_seconds' is null"),
+    (SUMMARY | {"preset": ["best"]}, "field 'preset' is [\"best\"]; expected a string"),
+    ([SUMMARY], "it is a list, not an object"),
+    ("not json", "Expecting value"),
+])
+def test_make_results_reads_only_whole_summaries(tmp_path, content, naming):
+    """Each field the table reads is checked for its type and range, in one line naming it."""
+    path = tmp_path / "best-seed0.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    with pytest.raises(LSTMMnistError) as error:
+        load_script("make_results").read_summary(path)
+    [line] = str(error.value).splitlines()
+    assert line.startswith(f"{path}: not a run summary (") and naming in line, line
+    assert line.endswith("delete it, or train that run again with --rerun")
+
+
+def test_make_results_refuses_a_summary_without_a_field_in_one_line(tmp_path):
+    """A summary in results/ edited by hand or cut short is refused with one line that names the
+    file and the field (exit 1), instead of a KeyError traceback from the table."""
+    (tmp_path / "README.md").write_text("<!-- results:start -->\n<!-- results:end -->\n")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "best-seed1.json").write_text(json.dumps(SUMMARY | {"seed": 1}))
+    (tmp_path / "results" / "best-seed0.json").write_text(json.dumps({k: v for k, v in SUMMARY.items() if k != "seed"}))
+    refused(tmp_path, "scripts/make_results.py", "--table-only", "--readme", "README.md", "--results", "results",
+            status=1, naming=("scripts/make_results.py: error: results/best-seed0.json: not a run summary (field "
+                              "'seed' is missing)",))
 
 
 # --- scripts/make_shipped_checkpoint.py ---------------------------------------------------------
