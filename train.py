@@ -6,11 +6,7 @@ Installed with ``pip install .``, the same program is the ``lstm-mnist-train`` c
 
 import sys
 
-try:
-    from lstm_mnist.commands.train import command
-except KeyboardInterrupt:  # Ctrl-C while PyTorch loads (a second or two): a line, not a traceback
-    print("train.py: interrupted", file=sys.stderr)
-    sys.exit(130)
+from lstm_mnist.commands.train import command  # Ctrl-C while it loads: lstm_mnist/startup.py
 
 if __name__ == "__main__":
     sys.exit(command())

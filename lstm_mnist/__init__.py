@@ -26,9 +26,14 @@
     reference.py   the same model on nn.LSTM / nn.LSTMCell, to check and to time against
     bench.py       the benchmark: python -m lstm_mnist.bench
     web.py         the static page that steps through the cell in a browser: python -m lstm_mnist.web
+    startup.py     Ctrl-C while a program starts (PyTorch loading): one line, exit 130
 """
 
 __version__ = "0.3.0"
+
+from . import startup  # noqa: E402  (the standard library only)
+
+startup.guard()  # before PyTorch loads: Ctrl-C in one of the programs is one line and exit 130 (see startup.py)
 
 from .cell import LSTMCell, LSTMState  # noqa: E402
 from .gru_cell import GRUCell  # noqa: E402

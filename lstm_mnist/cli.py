@@ -25,6 +25,7 @@ from .evaluation import unfit_name
 from . import files
 from .files import kind, shown
 from .model import FLOAT32_MAX, count_parameters
+from .startup import QuitAtOnce
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
@@ -327,7 +328,8 @@ def run(main: Callable[[], int | None], prog: str) -> int:
     an exit status. Text the terminal's encoding cannot show comes out escaped, never as a crash;
     a closed stdout or stderr (``2>&-``) is written to nowhere; output piped into a reader that
     stops early (``| head``) ends the program quietly; SIGTERM stops it as Ctrl-C does (train.py
-    has its own handler, which saves a checkpoint first)."""
+    has its own handler, which saves a checkpoint first). Ctrl-C before ``main`` starts and after
+    it ends is startup.py's: one line, exit 130, at once."""
     if sys.stdout is None:
         sys.stdout = open(os.devnull, "w")
     if sys.stderr is None:
@@ -335,10 +337,14 @@ def run(main: Callable[[], int | None], prog: str) -> int:
     for stream in (sys.stdout, sys.stderr):
         if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    previous = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main_thread else None
     if previous is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _interrupt)
+    guard = signal.getsignal(signal.SIGINT) if main_thread else None
     try:
+        if isinstance(guard, QuitAtOnce):  # Ctrl-C in the work: a KeyboardInterrupt, reported below
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         return main() or 0
     except BrokenPipeError:  # the reader of our output has gone: nothing more to say, to anyone
         try:
@@ -367,6 +373,8 @@ def run(main: Callable[[], int | None], prog: str) -> int:
     finally:
         if previous is signal.SIG_DFL:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if isinstance(guard, QuitAtOnce):  # the program exits: Ctrl-C ends it at once again
+            signal.signal(signal.SIGINT, guard)
 
 
 def out_of_memory(e: BaseException) -> str | None:

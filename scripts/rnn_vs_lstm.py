@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import lstm_mnist  # noqa: E402,F401  before PyTorch: Ctrl-C while it loads is one line (lstm_mnist/startup.py)
 import torch  # noqa: E402
 
 from lstm_mnist import figures  # noqa: E402

@@ -1,0 +1,96 @@
+"""Ctrl-C while one of the project's programs starts: one line, exit status 130, no traceback.
+
+Every program imports PyTorch (a second or more) before it reaches ``cli.run``, which reports a
+Ctrl-C during the work. A KeyboardInterrupt raised inside that import would end in a traceback,
+or, raised inside PyTorch's C++ code, abort the process (exit 134, ``what(): KeyboardInterrupt``).
+So the package's ``__init__`` calls ``guard`` before it imports PyTorch: when the package is
+imported by one of the project's programs (``train.py``, ``scripts/*.py``, ``python -m
+lstm_mnist.web``, an installed ``lstm-mnist-*`` command), Ctrl-C from then on prints
+"NAME: interrupted" and ends the process at once with status 130, raising nothing.
+
+``cli.run`` gives Ctrl-C back to Python (a KeyboardInterrupt, which it reports) for the work
+itself, and the guard back once the work is done. When Python, exiting, has flushed the output
+and starts taking itself apart, Ctrl-C is ignored: the work is done, and the signal would kill
+the process without a word. Imported by anything else (a notebook, the tests, your own program),
+the package changes nothing. Only the standard library here: this runs before PyTorch loads.
+"""
+
+import atexit
+import os
+import signal
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # the clone (or site-packages)
+INTERRUPTED = 130  # 128 + SIGINT, as cli.run returns after Ctrl-C
+
+
+class QuitAtOnce:
+    """A SIGINT handler: "NAME: interrupted" on stderr, and exit 130 at once (nothing is raised,
+    so nothing unwinds through the import under way)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __call__(self, signum, frame):
+        for stream in (sys.stdout, sys.stderr):  # what was printed before stays printed
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):  # none, closed, or a reader gone
+                pass
+        try:
+            sys.stderr.write(f"{self.name}: interrupted\n")
+            sys.stderr.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+        os._exit(INTERRUPTED)
+
+    def at_exit(self) -> None:
+        """The last exit handler: Python then resets its signal handlers, but leaves an ignored
+        signal ignored, through a teardown that takes PyTorch half a second."""
+        if signal.getsignal(signal.SIGINT) is self:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def guard() -> None:
+    """From now on, Ctrl-C ends the program at once with one line, if the package is being imported
+    by one of the project's programs, in the main thread, with Python's own Ctrl-C handler in place
+    (a debugger's, or a SIGINT ignored by the shell, is left alone)."""
+    name = program_name(sys.argv[0] if getattr(sys, "argv", None) else "", getattr(sys, "orig_argv", []))
+    if name is None or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return
+    handler = QuitAtOnce(name)
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread
+        return
+    atexit.register(handler.at_exit)  # registered first, so called last
+
+
+def program_name(argv0: str, orig_argv: list[str]) -> str | None:
+    """The name a program of this project reports its errors under, from ``sys.argv[0]`` and
+    ``sys.orig_argv``; None if the package is imported by anything else."""
+    base = os.path.basename(argv0)
+    if base.startswith("lstm-mnist-"):  # an installed command
+        return base
+    if argv0 == "-m":  # python -m lstm_mnist.X, while Python imports the package to find X
+        module = module_run(orig_argv)
+        return f"python -m {module}" if module and module.startswith("lstm_mnist.") else None
+    folder = os.path.dirname(os.path.realpath(argv0)) if argv0.endswith(".py") else None
+    if folder == ROOT:
+        return base  # train.py, evaluate.py, predict.py, inspect_digit.py
+    if folder == os.path.join(ROOT, "scripts"):
+        return f"scripts/{base}"
+    return None
+
+
+def module_run(orig_argv: list[str]) -> str | None:
+    """MODULE of a command line ``python [options] -m MODULE [args]``, or None."""
+    args = iter(orig_argv[1:])
+    for arg in args:
+        if arg in ("-X", "-W"):  # the options that take a value
+            next(args, None)
+        elif arg.startswith("-m"):
+            return arg[2:] or next(args, None)
+        elif not arg.startswith("-") or arg.startswith("-c") or arg == "--":  # a script, or python -c
+            return None
+    return None
