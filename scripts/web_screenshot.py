@@ -3,11 +3,13 @@
     python scripts/web_screenshot.py docs/figures/checkpoint.pt --data-dir DIR --out docs/figures/web.png
 
 makes the site in a temporary folder (with the first test digits), opens it at a fixed window
-size, picks test digit 0, steps to ``--row``, and saves the window as a PNG. It needs selenium
+size, picks test digit 0, steps to ``--row``, and saves the window as a PNG (the site goes when
+it is done: ``python -m lstm_mnist.web`` makes one to keep). It needs selenium
 (requirements-dev.txt) and Debian's ``chromium`` and ``chromium-driver`` (apt-get install -y
 chromium chromium-driver): nothing is downloaded; tests/test_web.py drives the page the same way.
 """
 
+import contextlib
 import io
 import sys
 import tempfile
@@ -17,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lstm_mnist.cli import ArgumentParser, HelpFormatter, check_output_path, run, whole_number  # noqa: E402
 from lstm_mnist.data import IMAGE_SIZE  # noqa: E402
-from lstm_mnist.errors import LSTMMnistError  # noqa: E402
-from lstm_mnist.files import atomic_write, shown  # noqa: E402
+from lstm_mnist.errors import CheckpointError, LSTMMnistError  # noqa: E402
+from lstm_mnist.files import atomic_write, open_regular  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 WINDOW = (1280, 1100)  # the screenshot's size in CSS pixels
@@ -81,9 +83,9 @@ def main() -> int:
     parser.add_argument("--row", type=row, default=14, help="the row to show, 0 to 27 (default: 14)")
     args = parser.parse_args()
     inputs = [path for path in (args.checkpoint, args.compare) if path is not None]
-    for flag, path in zip(("checkpoint", "--compare"), inputs):
-        if not path.is_file():
-            parser.error(f"{flag} {shown(path)}: no such file")
+    for path in inputs:  # missing, or a folder: one line and exit 1, as in every command, before a browser starts
+        with open_regular(path, CheckpointError, "checkpoint"):
+            pass
     check_output_path(args.out, may_replace=True, flag="--out", inputs=inputs)
     reason = missing()
     if reason:
@@ -95,7 +97,8 @@ def main() -> int:
         argv = [str(args.checkpoint), "--out", str(site), "--samples", "12"]
         argv += ["--data-dir", str(args.data_dir)] if args.data_dir else []
         argv += ["--compare", str(args.compare)] if args.compare else []
-        web.main(argv)  # a bad checkpoint or --data-dir: one line from lstm_mnist.web
+        with contextlib.redirect_stdout(io.StringIO()):  # it names the temporary site, gone when we are done
+            web.main(argv)  # a bad checkpoint or --data-dir: one line from lstm_mnist.web
         driver = headless_chromium(Path(tmp) / "profile")
         try:
             driver.get(site.joinpath("index.html").as_uri())

@@ -255,8 +255,15 @@ def test_web_screenshot_refuses_bad_arguments_before_starting_a_browser(tmp_path
             naming=("--row", "at most 27"))
     refused(tmp_path, "scripts/web_screenshot.py", checkpoint, "--out", "no/web.png", status=2,
             naming=("--out no/web.png", "folder no does not exist"))
-    refused(tmp_path, "scripts/web_screenshot.py", "missing.pt", "--out", "web.png", status=2,
-            naming=("checkpoint missing.pt: no such file",))
+
+
+def test_web_screenshot_refuses_a_missing_checkpoint_as_every_command_does(tmp_path):
+    """A missing input file is exit status 1 (not a usage error), as in train.py, evaluate.py and the rest."""
+    checkpoint = str(ROOT / "docs" / "model" / "lstm-mnist.pt")
+    refused(tmp_path, "scripts/web_screenshot.py", "missing.pt", "--out", "web.png", status=1,
+            naming=("scripts/web_screenshot.py: error: checkpoint missing.pt not found",))
+    refused(tmp_path, "scripts/web_screenshot.py", checkpoint, "--compare", "missing.pt", "--out", "web.png",
+            status=1, naming=("checkpoint missing.pt not found",))
 
 
 def test_every_script_reports_through_cli_run():

@@ -13,6 +13,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import sys
 import threading
 
@@ -374,3 +375,45 @@ def test_a_build_killed_midway_is_undone_by_the_next(small_checkpoint, tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == [".other.k3j_9a0b.tmp", "site"]
     assert (out / "weights.js").read_text() != "// the old site"
 
+
+
+class FakeChromium:
+    """What scripts/web_screenshot.py asks of a browser, without one: it opens a page 100 pixels
+    tall and takes a grey screenshot of it."""
+
+    def __init__(self):
+        self.opened = []
+
+    def get(self, url):
+        self.opened.append(url)
+
+    def execute_script(self, script, *args):
+        return 100  # the page's height, when asked
+
+    def execute_cdp_cmd(self, command, parameters):
+        return {}
+
+    def get_screenshot_as_png(self):
+        buffer = io.BytesIO()
+        Image.new("RGB", (64, 100), "grey").save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    def quit(self):
+        pass
+
+
+def test_web_screenshot_names_only_files_that_are_there_when_it_is_done(small_checkpoint, synthetic_dir, tmp_path,
+                                                                         monkeypatch, capsys):
+    """The user opens what the script says it wrote: no path it prints is already gone (its site is
+    built in a temporary folder, removed at the end)."""
+    driver = FakeChromium()
+    monkeypatch.setattr(browser_tools, "missing", lambda: None)
+    monkeypatch.setattr(browser_tools, "headless_chromium", lambda profile: driver)
+    out = tmp_path / "web.png"
+    monkeypatch.setattr(sys, "argv", ["scripts/web_screenshot.py", str(small_checkpoint), "--data-dir",
+                                      str(synthetic_dir), "--out", str(out)])
+    assert browser_tools.main() == 0
+    printed = capsys.readouterr().out
+    assert len(driver.opened) == 1 and driver.opened[0].endswith("/site/index.html")  # the page was made, and shown
+    named = re.findall(r"/[^\s:;,()]+", printed)
+    assert str(out) in named and all(os.path.exists(path) for path in named), printed
