@@ -73,7 +73,7 @@ def test_inspect_errors_are_one_line(small_checkpoint, synthetic_dir, tmp_path):
     cases = [
         (["--index", "300"], 2, "--index 300: the test split has images 0 to 299"),
         (["--index", "1", "--row", "28"], 2, "--row 28: an image has rows 0 to 27"),
-        (["--image", str(tmp_path / "nope.png")], 2, "no such file"),
+        (["--image", str(tmp_path / "nope.png")], 1, f"image {tmp_path / 'nope.png'} not found"),  # as a checkpoint
         (["--index", "1", "--image", "x.png"], 2, "not allowed with argument"),
     ]
     for args, status, message in cases:

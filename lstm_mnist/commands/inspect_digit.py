@@ -23,6 +23,7 @@ from lstm_mnist import figures
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag, check_output_path,
                             command_line, device_from_flag, non_negative_int, output_file, program_name, run, same_file)
 from lstm_mnist.data import files_read_from, load_split
+from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
 from lstm_mnist.files import shown
 from lstm_mnist.images import load_image
@@ -97,8 +98,8 @@ def main() -> int:
             check_output(path, flag, args)
     if figure is not None and args.animation is not None and same_file(figure, args.animation):
         parser.error(f"--animation {shown(args.animation)}: is also the --figure; give them different names")
-    if args.image is not None and not os.path.lexists(args.image):
-        parser.error(f"--image {shown(args.image)}: no such file")
+    if args.image is not None and not os.path.lexists(args.image):  # a missing input: exit 1, as a checkpoint's
+        raise LSTMMnistError(f"image {shown(args.image)} not found")
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
     names = ckpt.class_names(checkpoint)
     if args.image is not None:
