@@ -44,6 +44,7 @@ from .files import write_json
 from .model import LSTMClassifier, ModelConfig
 from .reference import FusedLSTMClassifier, LSTMCellLoopClassifier
 from .training import train_step
+from .words import counted
 
 TRAIN_IMAGES = 55_000
 TEST_IMAGES = 10_000
@@ -329,7 +330,8 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
         elif memory and "compiled" not in v:  # a compiled probe would compile all over again
             row["peak_memory_mb"] = peak_memory_cpu(v, batch_size, hidden_size)
         rows.append(row)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    threads = counted(torch.get_num_threads(), "thread")
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {threads}"
     result = {"device": name, "cpu": cpu_model(), "batch_size": batch_size, "hidden_size": hidden_size,
               "rounds": rounds, "steps_per_round": steps, "max_logit_difference": max_difference,
               "torch": str(torch.__version__), "rows": rows}
@@ -345,8 +347,8 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
 
 def format_table(result: dict) -> str:
     lines = [f"device: {result['device']} ({result.get('cpu', '?')}); batch {result['batch_size']}, "
-             f"hidden {result['hidden_size']}; median of {result['rounds']} rounds of "
-             f"{result['steps_per_round']} steps; variants agree to {result['max_logit_difference']:.1e}",
+             f"hidden {result['hidden_size']}; median of {counted(result['rounds'], 'round')} of "
+             f"{counted(result['steps_per_round'], 'step')}; variants agree to {result['max_logit_difference']:.1e}",
              "| variant | ms/step | s/epoch | images/s | × nn.LSTM | eval 10k (s) | first 2 steps (s) "
              "| peak memory (MB) | ops/step |",
              "|---|---|---|---|---|---|---|---|---|"]

@@ -41,6 +41,7 @@ from .evaluation import unfit_name
 from .data import MAX_SEED, NUM_CLASSES
 from .files import atomic_write, open_regular, shown
 from .model import CELLS, FLOAT32_MAX, IMAGE_SIZE, MAX_HIDDEN_SIZE, ModelConfig, RecurrentClassifier
+from .words import counted
 
 FORMAT = "lstm-mnist-checkpoint"
 VERSION = 1
@@ -334,7 +335,8 @@ def _class_name_problems(checkpoint: dict) -> list[str]:
     config = checkpoint.get("model_config")
     count = config.get("num_classes") if isinstance(config, dict) else None
     if isinstance(count, int) and len(names) != count:
-        problems.append(f"{where} has {len(names)} names for a model of {count} classes")
+        problems.append(f"{where} has {counted(len(names), 'name')} for a model of "
+                        f"{counted(count, 'class', 'classes')}")
     if len(set(names)) != len(names):
         problems.append(f"{where} names a class twice: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
     return problems
@@ -451,7 +453,7 @@ def _optimizer_problem(optimizer: dict, config: ModelConfig, trained: bool) -> s
         return "its optimizer state is not Adam's (param_groups, state)"
     params = [i for g in groups for i in (g.get("params") if isinstance(g.get("params"), list) else [None])]
     if sorted(params, key=str) != list(range(len(shapes))):
-        return f"its optimizer holds {len(params)} parameters, the model has {len(shapes)}"
+        return f"its optimizer holds {counted(len(params), 'parameter')}, the model has {len(shapes)}"
     for index, entry in state.items():
         if not isinstance(index, int) or not 0 <= index < len(shapes) or not isinstance(entry, dict):
             return f"its optimizer state has an entry {index!r:.20} that is no parameter of the model"
@@ -459,7 +461,8 @@ def _optimizer_problem(optimizer: dict, config: ModelConfig, trained: bool) -> s
             if not torch.is_tensor(entry.get(moment)) or entry[moment].shape != shapes[index]:
                 return f"its optimizer's {moment} of parameter {index} does not fit the parameter's shape"
     if trained and len(state) != len(shapes):
-        return (f"its optimizer holds Adam's moments for {len(state)} of the {len(shapes)} parameters, after training "
+        return (f"its optimizer holds Adam's moments for {len(state)} of the {counted(len(shapes), 'parameter')}, "
+                "after training "
                 "began: the run could not continue exactly")
     return None
 

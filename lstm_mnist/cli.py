@@ -26,6 +26,7 @@ from . import files
 from .files import kind, shown
 from .model import FLOAT32_MAX, count_parameters
 from .startup import QuitAtOnce
+from .words import counted
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
@@ -185,7 +186,8 @@ def resolve_device(name: str) -> tuple[torch.device, str]:
     index = int(name[5:]) if ":" in name else 0
     count = torch.cuda.device_count()
     if index >= count:
-        raise ValueError(f"--device {name}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
+        devices = "cuda:0" if count == 1 else f"cuda:0 to cuda:{count - 1}"
+        raise ValueError(f"--device {name}: this machine has {counted(count, 'CUDA device')}, {devices}")
     return torch.device("cuda", index), f"device: cuda:{index} ({torch.cuda.get_device_name(index)})"
 
 

@@ -34,6 +34,7 @@ from torch import Tensor
 
 from .errors import DataError
 from .files import kind, open_regular, shown
+from .words import counted
 
 IMAGE_SIZE = 28  # rows = pixels per row
 NUM_CLASSES = 10
@@ -115,7 +116,8 @@ def _wrong_size(path: Path, dims: tuple[int, ...], expected: int, found) -> Data
     """The error for an IDX file whose data does not have the size its header announces."""
     short = isinstance(found, int) and found < expected
     what = "truncated" if short else "has trailing bytes"
-    return DataError(f"{shown(path)}: {what}: dimensions {dims} need {expected} bytes of data, found {found}")
+    return DataError(f"{shown(path)}: {what}: dimensions {dims} need {counted(expected, 'byte')} of data, "
+                     f"found {found}")
 
 
 def _read_header(f, path: Path) -> tuple[int, ...]:
@@ -130,7 +132,8 @@ def _read_header(f, path: Path) -> tuple[int, ...]:
         raise DataError(f"{shown(path)}: IDX type code 0x{type_code:02x} is not supported (MNIST uses 0x08, unsigned bytes)")
     header = f.read(4 * ndim)
     if len(header) < 4 * ndim:
-        raise DataError(f"{shown(path)}: truncated header ({4 + len(header)} bytes for {ndim} dimensions)")
+        raise DataError(f"{shown(path)}: truncated header ({counted(4 + len(header), 'byte')} for "
+                        f"{counted(ndim, 'dimension')})")
     return tuple(int.from_bytes(header[4 * k : 4 + 4 * k], "big") for k in range(ndim))
 
 
@@ -158,7 +161,8 @@ def read_labels(path: Path) -> np.ndarray:
 
 def _split_from_arrays(images: np.ndarray, labels: np.ndarray, images_path: Path, labels_path: Path) -> Split:
     if len(images) != len(labels):
-        raise DataError(f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels")
+        raise DataError(f"{images_path} holds {counted(len(images), 'image')} but {labels_path} holds "
+                        f"{counted(len(labels), 'label')}")
     if len(images) == 0:
         raise DataError(f"{images_path}: holds no images")
     pixels = torch.from_numpy(images.copy()).float().div_(255.0)  # (N, 28, 28) in [0, 1]
@@ -277,7 +281,7 @@ def load_mnist(data_dir: Path | str | None = None, download_root: Path = DOWNLOA
     full_train = _split_from_arrays(train_images, train_labels, paths["train_images"], paths["train_labels"])
     if len(full_train) <= validation_size:
         raise SplitTooSmall(
-            f"{paths['train_images']}: holds {len(full_train)} images; the split needs more than "
+            f"{paths['train_images']}: holds {counted(len(full_train), 'image')}; the split needs more than "
             f"{validation_size} (the first {validation_size} are the validation set)"
         )
     test = _split_from_arrays(

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .data import Split
+from .words import counted
 
 
 @torch.inference_mode()
@@ -79,14 +80,16 @@ def format_report(metrics: dict, title: str = "test", class_names=None) -> str:
     width = max(5, len(str(max(max(row) for row in confusion))) + 1)
     lines = [
         f"{title} accuracy: {100 * metrics['accuracy']:.2f}% "
-        f"({round(metrics['accuracy'] * metrics['n'])}/{metrics['n']} images), mean loss {metrics['loss']:.4f}",
+        f"({round(metrics['accuracy'] * metrics['n'])}/{counted(metrics['n'], 'image')}), "
+        f"mean loss {metrics['loss']:.4f}",
         "",
         "per-class accuracy:",
     ]
     width_name = max((len(name) for name in class_names), default=0) if class_names else 0
     for k, acc in enumerate(metrics["per_class"]):
         name = f" {class_names[k]:<{width_name}}" if class_names else ""
-        lines.append(f"  {k}{name}: {'   n/a' if acc is None else f'{100 * acc:6.2f}%'}  ({sum(confusion[k])} images)")
+        accuracy = "   n/a" if acc is None else f"{100 * acc:6.2f}%"
+        lines.append(f"  {k}{name}: {accuracy}  ({counted(sum(confusion[k]), 'image')})")
     lines += ["", "confusion matrix (rows: true label, columns: predicted label):"]
     lines.append("true\\pred" + "".join(f"{k:>{width}}" for k in range(K)))
     for k, row in enumerate(confusion):

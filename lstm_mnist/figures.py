@@ -16,6 +16,7 @@ from .files import atomic_write
 from .errors import LSTMMnistError, UsageError
 from .evaluation import class_labels
 from .trace import Trace
+from .words import counted
 
 DPI = 100
 FORMATS = ("png", "svg", "pdf", "jpg", "jpeg")  # what a figure's name may ask for; no suffix: PNG
@@ -159,7 +160,7 @@ def misclassified(images: np.ndarray, true: np.ndarray, predicted: np.ndarray, c
             axes.set_title(f"{index}true {names[true[k]]}\nsaid {names[predicted[k]]} {100 * confidence[k]:.0f}%",
                            fontsize=8, color="tab:red")
     shown = f"the {n} most confident" if total and total > n else "all"
-    figure.suptitle(f"{shown} of {total if total else n} misclassified images"
+    figure.suptitle(f"{shown} of {counted(total if total else n, 'misclassified image')}"
                     + ("" if indices is None else f" (#N: {split} image N, inspect_digit.py --index N)"))
     return save(figure, path)
 

@@ -26,6 +26,7 @@ from torch import Tensor
 
 from .evaluation import class_labels
 from .model import RecurrentClassifier
+from .words import counted
 
 
 @dataclass
@@ -111,7 +112,7 @@ def format_trace(t: Trace, class_names=None, unicode: bool = True) -> str:
         lines.append(f"{row:>3}  {shade(t.image[row], shades)}  " + " ".join(values)
                      + f"  {shade(p, levels):<{max(K, 8)}}  {labels[best]} {100 * float(p[best]):3.0f}%")
     shown = [name for name in names if name not in STATES]
-    lines.append(f"({' '.join(shown)}: mean over the {t.steps['h'].size(1)} units; "
+    lines.append(f"({' '.join(shown)}: mean over the {counted(t.steps['h'].size(1), 'unit')}; "
                  f"{' '.join(f'|{name}|' for name in names if name in STATES)}: mean absolute value; "
                  f"{probability_header}: the probability of each class, the taller the likelier)")
     return "\n".join(lines)

@@ -38,6 +38,7 @@ from .data import DOWNLOAD_ROOT, TEST_FILES, default_data_dir, find_files, has_f
 from .evaluation import class_labels
 from .files import current_umask, exclusive, is_temporary_of
 from .model import PIXEL_MEAN, PIXEL_STD, RecurrentClassifier
+from .words import counted
 
 ASSETS = "web_assets"  # the package folder holding index.html, style.css and the .js files
 DATA_FILE = "weights.js"  # written here: window.LSTM_MNIST = {...}
@@ -135,7 +136,7 @@ def sample_digits(data_dir: Path | None, count: int) -> list[dict]:
 def site_data(main: dict, compare: dict | None, samples: list[dict]) -> str:
     """weights.js: the JSON behind one global, so that the page can read it from file://."""
     data = {"main": main, "compare": compare, "samples": samples}
-    return ("// Written by lstm_mnist/web.py: the model(s) and sample digits, as JSON.\n"
+    return ("// Written by lstm_mnist/web.py: the model, the compared one if any, and sample digits, as JSON.\n"
             f"window.LSTM_MNIST = {json.dumps(data, separators=(',', ':'))};\n")
 
 
@@ -246,9 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         write_site(out, site_data(main_data, compare_data, samples), args.overwrite)
     size = sum(f.stat().st_size for f in out.iterdir())
     print(f"wrote {out}/: {len(list(out.iterdir()))} files, {size / 1e6:.1f} MB; model {model.config.cell} "
-          f"({model.config.hidden_size} units) from {args.checkpoint}"
+          f"({counted(model.config.hidden_size, 'unit')}) from {args.checkpoint}"
           + (f", compared with {other.config.cell} from {args.compare}" if compare_data else "")
-          + f"; {len(samples)} test digits" + ("" if samples or not args.samples else " (no MNIST files found: pass --data-dir)"))
+          + f"; {counted(len(samples), 'test digit')}"
+          + ("" if samples or not args.samples else " (no MNIST files found: pass --data-dir)"))
     print(f"open {out / 'index.html'} in a browser, or serve it: python -m http.server -d {out}")
     return 0
 

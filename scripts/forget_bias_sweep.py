@@ -32,6 +32,7 @@ from lstm_mnist.data import load_mnist  # noqa: E402
 from lstm_mnist.files import shown, write_json  # noqa: E402
 from lstm_mnist.model import ModelConfig  # noqa: E402
 from lstm_mnist.gradients import gradient_per_row  # noqa: E402
+from lstm_mnist.words import counted  # noqa: E402
 
 OUTPUTS = ("forget_bias_sweep.png", "forget_bias_sweep.json")  # in --out
 
@@ -108,7 +109,8 @@ def table(summary: dict) -> str:
         else:
             gates = "– | – | –"
         lines.append(f"| {name} | {ratios} | {gates} |")
-    return "\n".join(lines) + f"\n(the gate columns: seed {seeds[0]}, {summary['config']['gradient_images']} images)"
+    images = counted(summary["config"]["gradient_images"], "image")
+    return "\n".join(lines) + f"\n(the gate columns: seed {seeds[0]}, {images})"
 
 
 def main() -> int:

@@ -31,6 +31,7 @@ from lstm_mnist.evaluation import evaluate  # noqa: E402
 from lstm_mnist.errors import LSTMMnistError  # noqa: E402
 from lstm_mnist.files import read_marked, replace_marked_section, shown, write_json  # noqa: E402
 from lstm_mnist.presets import PRESETS, SEED_FILES  # noqa: E402
+from lstm_mnist.words import counted  # noqa: E402
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -98,7 +99,7 @@ def run(name: str, seed: int, device: str, data_dir: Path, test: Split, results:
     if device.startswith("cuda"):
         device_name = f"{device} ({torch.cuda.get_device_name()})"
     else:
-        device_name = f"cpu ({torch.get_num_threads()} threads)"
+        device_name = f"cpu ({counted(torch.get_num_threads(), 'thread')})"
     return {
         "preset": name,
         "seed": seed,

@@ -35,6 +35,7 @@ from lstm_mnist.files import shown, write_json  # noqa: E402
 from lstm_mnist.gradients import gradient_per_row  # noqa: E402
 from lstm_mnist.model import CELLS, ModelConfig, RecurrentClassifier  # noqa: E402
 from lstm_mnist.training import TrainConfig, TrainingDiverged, train  # noqa: E402
+from lstm_mnist.words import counted  # noqa: E402
 
 OUTPUTS = ("gradient_per_row.png", "rnn_vs_lstm.json")  # in --out
 
@@ -74,7 +75,7 @@ def compare(args, device: torch.device, work: Path) -> dict:
         fresh = RecurrentClassifier(model_config).to(device)
         at_init = gradient_per_row(fresh, images, labels)  # (T,)
         sigma_at_init = largest_singular_value(fresh)
-        print(f"{cell.upper()}: training for {config.epochs} epoch(s)...", flush=True)
+        print(f"{cell.upper()}: training for {counted(config.epochs, 'epoch')}...", flush=True)
         start = time.perf_counter()
         try:
             model, metrics = train(model_config, config, data, work / f"{cell}.pt")
@@ -141,8 +142,8 @@ def main() -> int:
     config = summary["config"]
     figure = figures.gradient_per_row(
         summary["results"], args.out / OUTPUTS[0],
-        title=f"gradient of the loss reaching each row ({config['gradient_images']} validation images; "
-              f"{config['epochs']} epoch(s), {config['hidden_size']} units)")
+        title=f"gradient of the loss reaching each row ({counted(config['gradient_images'], 'validation image')}; "
+              f"{counted(config['epochs'], 'epoch')}, {counted(config['hidden_size'], 'unit')})")
     numbers = args.out / OUTPUTS[1]
     write_json(numbers, summary)
     print(report(summary))

@@ -610,7 +610,7 @@ def test_predict_takes_one_image_and_skips_the_files_it_cannot_read(tmp_path, sa
     assert [row[0] for row in csv.reader(out.open())][1:] == ["0.png", "1.png", "2.png"]
     status, stdout, _ = command(predict, ck, folder / "1.png", "--out", tmp_path / "one.csv", monkeypatch=monkeypatch,
                                 capsys=capsys)
-    assert status == 0 and "1 images classified" in stdout
+    assert status == 0 and "1 image classified" in stdout
     status, _, err = command(predict, ck, folder / "empty.png", "--out", tmp_path / "e.csv", monkeypatch=monkeypatch,
                              capsys=capsys)
     assert status == 1 and err.strip() == f"predict.py: error: {folder / 'empty.png'}: not an image (empty, or in no " \

@@ -48,6 +48,7 @@ def test_a_finished_run_is_summarised_into_json_and_the_readme(synthetic_dir, tm
     summary = json.loads((results / "seed-rows-100k-seed0.json").read_text())
     model, checkpoint = ckpt.load_model(results / "runs" / "seed-rows-100k-seed0.pt")
     assert summary["preset"] == "seed-rows-100k" and summary["seed"] == 0 and summary["epochs"] == 1
+    assert summary["device"] == "cpu (1 thread)"  # OMP_NUM_THREADS=1
     assert summary["test_accuracy"] == checkpoint["metrics"][-1]["accuracy"]
     assert summary["test_accuracy_first_128"] == evaluate(model, test.head(128))["accuracy"]
     readme = (tmp_path / "README.md").read_text()

@@ -83,7 +83,7 @@ def test_preset_is_stored_in_the_checkpoint_and_resume_refuses_a_new_one(synthet
     result = run_script("train.py", "--preset", "seed-projection-bias-100k", "--train-samples", "300",
                         "--limit-train", "200", "--device", "cpu", "--data-dir", str(synthetic_dir), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert "preset='seed-projection-bias-100k'" in result.stdout and "2 steps in 1 epoch(s)" in result.stdout
+    assert "preset='seed-projection-bias-100k'" in result.stdout and "2 steps in 1 epoch" in result.stdout
     stored = ckpt.load(out)
     assert stored["train_config"]["init"] == "normal-bias0.1" and stored["model_config"]["input_projection"]
     with pytest.raises(UsageError, match="--preset cannot be combined with --resume"):

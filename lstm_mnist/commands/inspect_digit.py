@@ -28,6 +28,7 @@ from lstm_mnist.evaluation import class_labels
 from lstm_mnist.files import shown
 from lstm_mnist.images import load_image
 from lstm_mnist.trace import format_trace, trace
+from lstm_mnist.words import counted
 
 
 def build_parser() -> ArgumentParser:
@@ -115,7 +116,7 @@ def main() -> int:
     t = trace(model, image.to(device))
     labels = class_labels(names, model.config.num_classes)
     print(f"{source}" + (f", label {labels[label]}" if label is not None else "")
-          + f"; model: {model.config.cell}, {model.config.hidden_size} units, from {shown(args.checkpoint)}")
+          + f"; model: {model.config.cell}, {counted(model.config.hidden_size, 'unit')}, from {shown(args.checkpoint)}")
     print(format_trace(t, names, unicode=not args.ascii and can_print_blocks(sys.stdout)))
     verdict = "" if label is None else (" - right" if t.prediction == label else f" - wrong, it is {labels[label]}")
     print(f"prediction: {labels[t.prediction]} ({100 * float(t.probabilities[-1, t.prediction]):.1f}%), "

@@ -30,6 +30,7 @@ from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
 from lstm_mnist.files import atomic_write, shown
 from lstm_mnist.images import load_image
+from lstm_mnist.words import counted
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")  # what a folder's scan reads
 LISTED = ", ".join(EXTENSIONS[:-1]) + " or " + EXTENSIONS[-1]
@@ -72,7 +73,8 @@ def main() -> int:
             print(f"{program_name('predict.py')}: skipped {e}", file=sys.stderr)
             skipped.append(path)
     if not images:
-        raise LSTMMnistError(f"{shown(args.folder)}: none of its {len(files)} images could be read (see above)")
+        unread = "could not be read" if len(files) == 1 else f"none of its {len(files)} images could be read"
+        raise LSTMMnistError(f"{shown(args.folder)}: {unread} (see above)")
     files = [path for path in files if path not in skipped]
     images = torch.stack(images)  # (N, 28, 28)
     model.eval()
@@ -89,7 +91,7 @@ def main() -> int:
     for path, p in zip(files, probabilities.tolist()):
         best = max(range(len(p)), key=p.__getitem__)
         writer.writerow([cell(shown(path.name)), cell(names[best]), f"{p[best]:.6f}", *(f"{v:.6f}" for v in p)])
-    summary = f"{len(files)} images classified" + (f", {len(skipped)} skipped" if skipped else "")
+    summary = f"{counted(len(files), 'image')} classified" + (f", {len(skipped)} skipped" if skipped else "")
     if to_stdout:
         sys.stdout.write(text.getvalue())
         print(summary, file=sys.stderr)

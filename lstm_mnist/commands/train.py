@@ -30,6 +30,7 @@ from lstm_mnist.model import CELLS, ModelConfig, count_parameters
 from lstm_mnist.presets import PRESETS
 from lstm_mnist.training import (RunOptions, StopSignals, TrainingInterrupted, make_deterministic, run_length,
                                  train, training_split)
+from lstm_mnist.words import counted
 
 MODEL_DEFAULTS, TRAIN_DEFAULTS = ModelConfig(), TrainConfig()
 
@@ -203,7 +204,7 @@ def main() -> int:
     device, device_line = device_from_flag(parser, args.device)
     if distributed.launched_by_torchrun():
         device = distributed.setup(device)
-        device_line += f"; {distributed.world_size()} processes (torchrun), {device} on this one"
+        device_line += f"; {counted(distributed.world_size(), 'process', 'processes')} (torchrun), {device} on this one"
     stored = load_resumable(args.resume) if args.resume is not None else None
     model_config, config, names = resolve_settings(given(args, "model"), given(args, "train"), args.preset,
                                                    args.class_names, stored)
@@ -248,7 +249,7 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
         raise UsageError(f"--validation-size {config.validation_size}: {e}") from None
     length = run_length(config, len(training_split(data, config)))
     say(f"data: {len(training_split(data, config))} training, {len(data.val)} validation, {len(data.test)} "
-        f"test images; {length.total_steps} steps in {length.epochs} epoch(s)")
+        f"test images; {counted(length.total_steps, 'step')} in {counted(length.epochs, 'epoch')}")
     if stored is not None and not say_resuming(args.resume, stored, length.epochs):
         return 0
     if stop.requested:
@@ -265,7 +266,7 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
         say(f"stopped after epoch {done} of {length.epochs} (--stop-after); saved {shown(out)}; "
             f"resume with: {again('train.py', args, '--resume', out)}")
         return 0
-    say(f"test accuracy: {100 * metrics[-1]['accuracy']:.2f}% ({metrics[-1]['n']} images)")
+    say(f"test accuracy: {100 * metrics[-1]['accuracy']:.2f}% ({counted(metrics[-1]['n'], 'image')})")
     say(f"saved {', '.join(map(shown, written))}; evaluate with: {again('evaluate.py', args, out)}")
     return 0
 
@@ -283,8 +284,8 @@ def say_resuming(path: Path, stored: dict, epochs: int) -> bool:
         raise UsageError(f"--resume {shown(path)}: has already trained {progress.epoch} epochs, more than the "
                          f"{epochs} asked for; pass a larger --epochs (or --train-samples) to train further")
     if progress.epoch == epochs and ckpt.finished(stored):
-        say(f"{shown(path)} has already trained all {epochs} epochs; pass a larger --epochs (or --train-samples) "
-            "to train further")
+        say(f"{shown(path)} has already trained all {counted(epochs, 'epoch')}; pass a larger --epochs (or "
+            "--train-samples) to train further")
         return False
     if progress.epoch >= epochs:
         say(f"resuming {shown(path)}: training is done; the test evaluation is left")

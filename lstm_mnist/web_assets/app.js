@@ -382,9 +382,10 @@
 
   function buildModelChoice() {
     const cell = (key) => models[key].config;
+    const units = (n) => `${n} unit${n === 1 ? "" : "s"}`;  // as words.py's counted()
     const accuracy = (key) => (DATA[key].test_accuracy == null ? "" : `, test accuracy ${percent(DATA[key].test_accuracy)}`);
     $("model-summary").textContent = Object.keys(models).map((key) =>
-      `${modelName(key)}: ${cell(key).hidden_size} units${accuracy(key)}`).join("; ") + ".";
+      `${modelName(key)}: ${units(cell(key).hidden_size)}${accuracy(key)}`).join("; ") + ".";
     if (!models.compare) return;
     $("model-choice").hidden = false;
     for (const key of Object.keys(models)) {
