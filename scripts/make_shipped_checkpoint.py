@@ -28,7 +28,7 @@ from PIL import Image  # noqa: E402
 
 from lstm_mnist import checkpoint as ckpt  # noqa: E402
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, check_output_folder,  # noqa: E402
-                            check_output_path, non_negative_int, run, same_file)
+                            check_output_path, non_negative_int, output_file, run, same_file)
 from lstm_mnist.data import load_mnist  # noqa: E402
 from lstm_mnist.errors import LSTMMnistError, UsageError  # noqa: E402
 from lstm_mnist.files import atomic_write, shown  # noqa: E402
@@ -40,13 +40,13 @@ KEPT = ("format", "version", "model_config", "model", "train_config", "class_nam
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="scripts/make_shipped_checkpoint.py", formatter_class=HelpFormatter,
                             description=__doc__)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "model" / "lstm-mnist.pt", metavar="PT",
+    parser.add_argument("--out", type=output_file, default=ROOT / "docs" / "model" / "lstm-mnist.pt", metavar="PT",
                         help="the slim checkpoint (default: docs/model/lstm-mnist.pt)")
     parser.add_argument("--digits-out", type=Path, default=ROOT / "docs" / "digits", metavar="DIR",
                         help="where the sample digits go (default: docs/digits)")
     parser.add_argument("--digits", type=non_negative_int, nargs="+", default=list(DIGITS), metavar="N",
                         help=f"test images to write as PNG (default: {' '.join(map(str, DIGITS))})")
-    parser.add_argument("--full", type=Path, default=None, metavar="PT",
+    parser.add_argument("--full", type=output_file, default=None, metavar="PT",
                         help="keep the full checkpoint there, with its metrics and training figure")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files")
     add_data_dir_flag(parser)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lstm_mnist.cli import ArgumentParser, HelpFormatter, check_output_path, run, whole_number  # noqa: E402
+from lstm_mnist import figures  # noqa: E402
+from lstm_mnist.cli import ArgumentParser, HelpFormatter, check_output_path, output_file, run, whole_number  # noqa: E402
 from lstm_mnist.data import IMAGE_SIZE  # noqa: E402
 from lstm_mnist.errors import CheckpointError, LSTMMnistError  # noqa: E402
 from lstm_mnist.files import atomic_write, open_regular  # noqa: E402
@@ -77,7 +78,7 @@ def row(text: str) -> int:
 def main() -> int:
     parser = ArgumentParser(prog="scripts/web_screenshot.py", description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("checkpoint", type=Path, help="checkpoint written by train.py")
-    parser.add_argument("--out", type=Path, required=True, metavar="PNG", help="where to save the screenshot")
+    parser.add_argument("--out", type=output_file, required=True, metavar="PNG", help="where to save the screenshot (a .png)")
     parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR", help="the MNIST files (default: $MNIST_DIR)")
     parser.add_argument("--compare", type=Path, default=None, metavar="CHECKPOINT", help="passed to lstm_mnist.web")
     parser.add_argument("--row", type=row, default=14, help="the row to show, 0 to 27 (default: 14)")
@@ -87,6 +88,7 @@ def main() -> int:
         with open_regular(path, CheckpointError, "checkpoint"):
             pass
     check_output_path(args.out, may_replace=True, flag="--out", inputs=inputs)
+    figures.check_name(args.out, "--out", ("png",))  # the screenshot is a PNG, whatever its name says
     reason = missing()
     if reason:
         raise LSTMMnistError(reason)
