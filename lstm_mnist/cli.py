@@ -25,17 +25,16 @@ from .evaluation import unfit_name
 from . import files
 from .files import kind, shown
 from .model import FLOAT32_MAX, count_parameters
-from .startup import QuitAtOnce
+from .startup import INTERRUPTED, QuitAtOnce
 from .words import counted
 
 USAGE_ERROR = 2
-INTERRUPTED = 130
 BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell shows for a program stopped by a closed pipe
 
 
 # Every negative number, as a flag's value: argparse's own pattern knows only '-1' and '-.5', and reads
 # '-1e-3' or '-inf' as an unknown option ('--lr -1e-3: expected one argument'), not as the value to check
-NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+NEGATIVE_NUMBER = re.compile(r"^-(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(e[-+]?\d[\d_]*)?j?$|^-(inf|infinity|nan)$", re.IGNORECASE)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -210,6 +209,8 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag
     never the folders above it: a missing one is refused, in every command alike."""
     given = Path(path)
     name = f"{flag} {shown(given)}"
+    if given.exists() and not given.is_file() and not given.is_dir():  # /dev/stdout into a pipe, a FIFO, a device
+        raise UsageError(f"{name}: exists and is {kind(given.stat().st_mode)}, not a file to replace")
     path = files.through_links(given)  # a symbolic link: the file it points to is written, and checked here
     check_name_length(path, flag, given if path != given else None)
     if path.is_dir():

@@ -284,9 +284,7 @@ def load_mnist(data_dir: Path | str | None = None, download_root: Path = DOWNLOA
             f"{paths['train_images']}: holds {counted(len(full_train), 'image')}; the split needs more than "
             f"{validation_size} (the first {validation_size} are the validation set)"
         )
-    test = _split_from_arrays(
-        read_images(paths["test_images"]), read_labels(paths["test_labels"]), paths["test_images"], paths["test_labels"]
-    )
+    test = _test_split(paths)
     val = Split(full_train.images[:validation_size], full_train.labels[:validation_size])
     train = Split(full_train.images[validation_size:], full_train.labels[validation_size:])
     return MNIST(train=train, val=val, test=test)
@@ -298,7 +296,11 @@ def load_split(name: str, data_dir: Path | str | None = None, download_root: Pat
     only: evaluating a model needs neither the training files nor their being intact."""
     if name != "test":
         return getattr(load_mnist(data_dir, download_root, validation_size), name)
-    paths = locate(Path(data_dir) if data_dir is not None else None, download_root, needed=TEST_FILES)
+    return _test_split(locate(Path(data_dir) if data_dir is not None else None, download_root, needed=TEST_FILES))
+
+
+def _test_split(paths: dict[str, Path]) -> Split:
+    """The test split, read from the files ``locate`` found."""
     return _split_from_arrays(read_images(paths["test_images"]), read_labels(paths["test_labels"]),
                               paths["test_images"], paths["test_labels"])
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_write
+from .files import atomic_write, shown
 from .errors import LSTMMnistError, UsageError
 from .evaluation import class_labels
 from .trace import Trace
@@ -39,7 +39,7 @@ def check_name(path: Path, flag: str, formats: tuple[str, ...] = FORMATS) -> Non
     hold a GIF, a file every program reading .mp4 refuses."""
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix and suffix not in formats:
-        raise UsageError(f"{flag} {Path(path).name}: cannot be written as .{suffix}; name it "
+        raise UsageError(f"{flag} {shown(path)}: cannot be written as .{suffix}; name it "
                          f"{' or '.join('.' + f for f in formats)}")
 
 

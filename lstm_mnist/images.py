@@ -35,8 +35,7 @@ def load_image(path: Path) -> torch.Tensor:
                 width, height = file.size
                 if width * height > MAX_PIXELS:
                     raise LSTMMnistError(too_large(path, f"{width}x{height}"))
-                upright(file)
-                grey = greyscale(file) / 255.0  # (height, width), float32 in [0, 1]
+                grey = greyscale(upright(file)) / 255.0  # (height, width), float32 in [0, 1]
         except LSTMMnistError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:  # Pillow's own limit, in open()
@@ -65,17 +64,17 @@ def too_large(path: Path, size: str) -> str:
             "(a decompression bomb?); scale it down first")
 
 
-def upright(image: Image.Image) -> None:
-    """Turn ``image``, in place, as its EXIF orientation says: as viewers show it (a phone stores its
-    photos sideways, with that tag). An EXIF block too damaged to read is ignored, as viewers
-    ignore it: the image is then read as stored, silently (Pillow's warnings about it are not shown)."""
+def upright(image: Image.Image) -> Image.Image:
+    """``image`` turned as its EXIF orientation says: as viewers show it (a phone stores its photos
+    sideways, with that tag). An EXIF block too damaged to read is ignored, as viewers ignore it:
+    the image is then read as stored, silently (Pillow's warnings about it are not shown)."""
     image.load()  # a PNG's EXIF may follow its pixels
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data"
         try:
-            ImageOps.exif_transpose(image, in_place=True)
+            return ImageOps.exif_transpose(image)  # a turned copy (in_place=True needs Pillow 10; 9 is admitted)
         except Exception:  # noqa: BLE001 - Pillow's EXIF parser raises many types for a damaged block
-            pass
+            return image
 
 
 DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # more than 8 bits a pixel: read by deep_greyscale

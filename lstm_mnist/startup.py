@@ -22,6 +22,9 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # the clone (or site-packages)
 INTERRUPTED = 130  # 128 + SIGINT, as cli.run returns after Ctrl-C
+COMMANDS = ("train.py", "evaluate.py", "predict.py", "inspect_digit.py")  # in the clone's root
+SCRIPTS = ("bench_table.py", "forget_bias_sweep.py", "make_results.py", "make_shipped_checkpoint.py",
+           "rnn_vs_lstm.py", "web_screenshot.py")  # in its scripts/ (tests/test_startup.py checks the list)
 
 
 class QuitAtOnce:
@@ -35,12 +38,12 @@ class QuitAtOnce:
         for stream in (sys.stdout, sys.stderr):  # what was printed before stays printed
             try:
                 stream.flush()
-            except (AttributeError, OSError, ValueError):  # none, closed, or a reader gone
+            except (AttributeError, OSError, ValueError, RuntimeError):  # none, closed, a reader gone, mid-write
                 pass
         try:
             sys.stderr.write(f"{self.name}: interrupted\n")
             sys.stderr.flush()
-        except (AttributeError, OSError, ValueError):
+        except (AttributeError, OSError, ValueError, RuntimeError):
             pass
         os._exit(INTERRUPTED)
 
@@ -54,9 +57,12 @@ class QuitAtOnce:
 def guard() -> None:
     """From now on, Ctrl-C ends the program at once with one line, if the package is being imported
     by one of the project's programs, in the main thread, with Python's own Ctrl-C handler in place
-    (a debugger's, or a SIGINT ignored by the shell, is left alone)."""
+    (a SIGINT ignored by the shell is left alone), and not under a debugger or ``python -i``, where
+    Ctrl-C must stay theirs (pdb's prompt, the interactive one)."""
     name = program_name(sys.argv[0] if getattr(sys, "argv", None) else "", getattr(sys, "orig_argv", []))
     if name is None or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return
+    if sys.flags.inspect or sys.gettrace() is not None or "bdb" in sys.modules:  # python -i, pdb, a debugger
         return
     handler = QuitAtOnce(name)
     try:
@@ -76,9 +82,9 @@ def program_name(argv0: str, orig_argv: list[str]) -> str | None:
         module = module_run(orig_argv)
         return f"python -m {module}" if module and module.startswith("lstm_mnist.") else None
     folder = os.path.dirname(os.path.realpath(argv0)) if argv0.endswith(".py") else None
-    if folder == ROOT:
-        return base  # train.py, evaluate.py, predict.py, inspect_digit.py
-    if folder == os.path.join(ROOT, "scripts"):
+    if folder == ROOT and base in COMMANDS:  # a file of another name there (your own) is left alone
+        return base
+    if folder == os.path.join(ROOT, "scripts") and base in SCRIPTS:
         return f"scripts/{base}"
     return None
 
@@ -87,10 +93,16 @@ def module_run(orig_argv: list[str]) -> str | None:
     """MODULE of a command line ``python [options] -m MODULE [args]``, or None."""
     args = iter(orig_argv[1:])
     for arg in args:
-        if arg in ("-X", "-W"):  # the options that take a value
+        if arg in ("-X", "-W", "--check-hash-based-pycs"):  # the options that take the next word as their value
             next(args, None)
-        elif arg.startswith("-m"):
-            return arg[2:] or next(args, None)
-        elif not arg.startswith("-") or arg.startswith("-c") or arg == "--":  # a script, or python -c
+        elif arg.startswith(("-X", "-W", "--")) and arg != "--":  # -Xdev, -Wignore, --version: no module here
+            continue
+        elif not arg.startswith("-") or arg in ("-", "--"):  # a script (or stdin): no module
             return None
+        else:  # one-letter options, perhaps run together: -m MODULE, -um MODULE, -mMODULE, -c CODE
+            for i, letter in enumerate(arg[1:], start=1):
+                if letter == "c":
+                    return None
+                if letter == "m":
+                    return arg[i + 1 :] or next(args, None)
     return None

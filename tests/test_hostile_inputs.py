@@ -730,11 +730,13 @@ def test_an_output_through_a_symbolic_link_writes_the_file_it_points_to(tmp_path
     atomic_write(link, lambda f: f.write(b"through"))  # what every other output is written with
     assert link.is_symlink() and real.read_bytes() == b"through"
 
-    device, to_folder = tmp_path / "device.csv", tmp_path / "folder.csv"
+    device, to_folder, to_fifo = tmp_path / "device.csv", tmp_path / "folder.csv", tmp_path / "fifo.csv"
     device.symlink_to("/dev/null")  # as /dev/stdout is, on a terminal
     to_folder.symlink_to(folder)
+    os.mkfifo(tmp_path / "fifo")
+    to_fifo.symlink_to(tmp_path / "fifo")  # as /dev/stdout is, into a pipe
     for out, message in ((device, "exists and is a character device, not a file to replace"),
-                         (to_folder, "is a folder")):
+                         (to_folder, "is a folder"), (to_fifo, "exists and is a FIFO (named pipe)")):
         status, _, err = command(predict, ck, folder, "--out", out, "--overwrite", "--device", "cpu",
                                  monkeypatch=monkeypatch, capsys=capsys)
         assert status == 2 and message in err and out.is_symlink(), err
@@ -778,7 +780,7 @@ def test_a_figure_is_written_in_the_format_its_name_asks_for_or_refused(tmp_path
         assert status == 2 and message in err and out == "" and not (tmp_path / name).exists(), err
 
 
-@pytest.mark.parametrize("value", ["-1e-3", "-1E+2", "-2.5e-1", "-.5", "-1"])
+@pytest.mark.parametrize("value", ["-1e-3", "-1E+2", "-2.5e-1", "-.5", "-1", "-1_000.5"])
 def test_a_negative_number_in_any_notation_is_a_value(value, tmp_path):
     """'--forget-bias -1e-3' is the number, as '-1' always was (argparse alone reads '-1e-3' as an unknown flag)."""
     args = train.build_parser().parse_args(["--forget-bias", value, "--out", str(tmp_path / "r.pt")])
@@ -844,7 +846,7 @@ def test_resuming_with_fewer_epochs_than_trained_is_a_usage_error(tmp_path, synt
                                            "the 1 asked for; pass a larger --epochs (or --train-samples) to train "
                                            "further (see --help)")
     status, text, _ = command(train, "--resume", out, "--epochs", 2, *small, monkeypatch=monkeypatch, capsys=capsys)
-    assert status == 0 and f"{out} has already trained all 2 epochs" in text
+    assert status == 0 and f"{out} has already trained the 2 epochs asked for" in text
     assert out.read_bytes() == before
 
 
@@ -890,3 +892,6 @@ def test_predict_writes_its_csv_to_stdout_for_out_dash(tmp_path, saved, monkeypa
     rows = list(csv.reader(io.StringIO(out)))
     assert status == 0 and rows[0][:3] == ["file", "prediction", "probability"] and len(rows) == 4
     assert err == "3 images classified\n" and not (tmp_path / "-").exists()
+    status, out, _ = command(predict, ck, folder, "--out", "./-", "--device", "cpu", monkeypatch=monkeypatch,
+                             capsys=capsys)
+    assert status == 0 and (tmp_path / "-").read_text().startswith("file,")  # a file named '-' is ./-

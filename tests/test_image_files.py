@@ -215,7 +215,7 @@ def test_every_file_named_as_an_image_is_classified_or_said_to_be_skipped(tmp_pa
     os.mkfifo(folder / "pipe.png")
     (folder / "sub.png").mkdir()
     result = run_in_process("predict.py", str(SHIPPED), str(folder), "--out", str(tmp_path / "p.csv"))
-    assert result.returncode == 0 and "1 images classified, 3 skipped;" in result.stdout, result.stderr
+    assert result.returncode == 0 and "1 image classified, 3 skipped;" in result.stdout, result.stderr
     assert result.stderr.splitlines() == [
         f"predict.py: skipped {folder / 'gone.png'} is a link to missing.png, which does not exist",
         f"predict.py: skipped {folder / 'pipe.png'} is a FIFO (named pipe), not a regular file; give the image itself",

@@ -103,6 +103,11 @@ def test_an_installed_command_says_its_own_name(tmp_path):
     ("/usr/bin/pytest", [], None),
     ("", ["python"], None),  # the interactive interpreter
     ("-c", ["python", "-c", "import lstm_mnist"], None),
+    ("-m", ["python", "-um", "lstm_mnist.bench"], "python -m lstm_mnist.bench"),  # options run together
+    ("-m", ["python", "--check-hash-based-pycs", "always", "-m", "lstm_mnist.web"], "python -m lstm_mnist.web"),
+    (str(ROOT / "my_experiment.py"), [], None),  # your own program in the clone: its try/finally must run
+    (str(ROOT / "scripts" / "mine.py"), [], None),
+    (str(ROOT.parent / "ipykernel_launcher.py"), [], None),  # beside the package, as in site-packages
 ])
 def test_only_the_projects_programs_are_guarded(argv0, orig_argv, name):
     """In a notebook, an interactive session or your own program, Ctrl-C stays Python's."""
@@ -128,3 +133,25 @@ def test_cli_run_hands_ctrl_c_to_the_work_and_takes_it_back_after(capsys):
         assert signal.getsignal(signal.SIGINT) is guard
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_the_guarded_scripts_are_the_scripts_that_use_cli_run():
+    """startup.SCRIPTS names exactly the scripts/ programs (each reports its errors through cli.run)."""
+    using = sorted(p.name for p in (ROOT / "scripts").glob("*.py") if "run(main" in p.read_text())
+    assert sorted(startup.SCRIPTS) == using
+
+
+@pytest.mark.parametrize("how", ["pdb", "python -i"])
+def test_a_debugger_or_an_interactive_session_keeps_its_own_ctrl_c(how):
+    """Under pdb (its prompt takes Ctrl-C as --KeyboardInterrupt--) or python -i (its >>> prompt),
+    the guard is not installed: Ctrl-C stays theirs, even in train.py."""
+    code = (f"import signal, sys; sys.argv = [{str(ROOT / 'train.py')!r}]; "
+            "import lstm_mnist; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)")
+    options, prefix = ([], "import pdb; ") if how == "pdb" else (["-i"], "")  # -i: the prompt reads EOF and ends
+
+    def run(options, code):
+        return subprocess.run([sys.executable, *options, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                              stdin=subprocess.DEVNULL).stdout.strip()
+
+    assert run(options, prefix + code) == "True"
+    assert run([], code) == "False"  # the same program, not under either: guarded

@@ -42,7 +42,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("checkpoint", type=nonempty_path, help="checkpoint written by train.py")
     parser.add_argument("folder", type=nonempty_path,
                         help=f"folder of images ({LISTED}), or one image in any format Pillow reads")
-    parser.add_argument("--out", type=output_file, default=Path("predictions.csv"), metavar="PATH",
+    parser.add_argument("--out", type=csv_destination, default=Path("predictions.csv"), metavar="PATH",
                         help="the CSV to write, or - for stdout (default: predictions.csv)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     add_device_flag(parser)
@@ -51,13 +51,21 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+STDOUT = "-"  # --out -, exactly (a file named '-' is ./-)
+
+
+def csv_destination(text: str) -> Path | str:
+    """--out: a file to write, or ``STDOUT``."""
+    return STDOUT if text == STDOUT else output_file(text)
+
+
 def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
     device, _ = device_from_flag(parser, args.device)
     files = image_files(args.folder)
     # before any work; a UsageError (exit 2) also if --out is the checkpoint or one of the images
-    to_stdout = str(args.out) == "-"  # the CSV on stdout, for a pipe; the summary then goes to stderr
+    to_stdout = args.out == STDOUT  # the CSV on stdout, for a pipe; the summary then goes to stderr
     if not to_stdout:
         check_output_path(args.out, may_replace=args.overwrite, inputs=[args.checkpoint, *files])
     model, checkpoint = ckpt.load_model(args.checkpoint, device)

@@ -25,7 +25,7 @@ from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import SplitTooSmall, files_read_from, load_mnist
 from lstm_mnist.errors import LSTMMnistError, UsageError
-from lstm_mnist.files import exclusive, remove_stale_temporaries, shell_word, shown
+from lstm_mnist.files import exclusive, remove_stale_temporaries, shell_word, shown, through_links
 from lstm_mnist.model import CELLS, ModelConfig, count_parameters
 from lstm_mnist.presets import PRESETS
 from lstm_mnist.training import (RunOptions, StopSignals, TrainingInterrupted, make_deterministic, run_length,
@@ -197,8 +197,7 @@ def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
     out = args.out or args.resume or Path("checkpoint.pt")
-    if os.path.islink(out):  # write the file it points to (replacing the link would leave that file behind)
-        out = out.resolve()
+    out = through_links(out)  # a link: write the file it points to (replacing the link would leave that file behind)
     if args.deterministic:
         make_deterministic()  # before CUDA does any work
     device, device_line = device_from_flag(parser, args.device)
@@ -233,7 +232,7 @@ def main() -> int:
                 raise
             raise LSTMMnistError(f"a worker process was lost ({str(e).strip().splitlines()[-1][:200]}); {shown(out)} "
                                  f"holds the last checkpoint written; resume with: torchrun --nproc_per_node=N "
-                                 f"{program_name('train.py')} --resume {shown(out)}") from None
+                                 f"{program_name('train.py')} --resume {shell_word(out)}") from None
 
 
 def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, model_config: ModelConfig,
@@ -284,7 +283,7 @@ def say_resuming(path: Path, stored: dict, epochs: int) -> bool:
         raise UsageError(f"--resume {shown(path)}: has already trained {progress.epoch} epochs, more than the "
                          f"{epochs} asked for; pass a larger --epochs (or --train-samples) to train further")
     if progress.epoch == epochs and ckpt.finished(stored):
-        say(f"{shown(path)} has already trained all {counted(epochs, 'epoch')}; pass a larger --epochs (or "
+        say(f"{shown(path)} has already trained the {counted(epochs, 'epoch')} asked for; pass a larger --epochs (or "
             "--train-samples) to train further")
         return False
     if progress.epoch >= epochs:
@@ -303,7 +302,7 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
     # the MNIST files read are never written over, --overwrite or not (the files beside --out end in
     # .metrics.jsonl and .training.png, never an IDX file's name)
     check_output_path(out, may_replace=may_replace, needed_bytes=needed, inputs=files_read_from(args.data_dir),
-                      if_exists=f"continue it with --resume {shown(out)}, choose another --out, or pass --overwrite")
+                      if_exists=f"continue it with --resume {shell_word(out)}, choose another --out, or pass --overwrite")
     for beside in ckpt.files_beside(out):
         check_name_length(beside, "--out", given=out)
         if beside.exists() and not may_replace:
