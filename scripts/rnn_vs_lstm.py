@@ -31,6 +31,7 @@ from lstm_mnist import figures  # noqa: E402
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,  # noqa: E402
                             check_model_size, check_output_folder, device_from_flag, positive_int, run, seed)
 from lstm_mnist.data import load_mnist  # noqa: E402
+from lstm_mnist.errors import UsageError  # noqa: E402
 from lstm_mnist.files import shown, write_json  # noqa: E402
 from lstm_mnist.gradients import gradient_per_row  # noqa: E402
 from lstm_mnist.model import CELLS, ModelConfig, RecurrentClassifier  # noqa: E402
@@ -65,6 +66,9 @@ def build_parser() -> ArgumentParser:
 
 def compare(args, device: torch.device, work: Path) -> dict:
     data = load_mnist(args.data_dir).to(device)
+    if args.gradient_images > len(data.val):  # it would be cut to the validation set, unsaid
+        raise UsageError(f"--gradient-images {args.gradient_images}: the validation set has "
+                         f"{counted(len(data.val), 'image')}; at most that many")
     images = data.val.images[: args.gradient_images]  # (N, T, I): the same batch for every model
     labels = data.val.labels[: args.gradient_images]
     config = TrainConfig(epochs=args.epochs, seed=args.seed, limit_train=args.limit_train)

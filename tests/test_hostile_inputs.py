@@ -895,3 +895,13 @@ def test_predict_writes_its_csv_to_stdout_for_out_dash(tmp_path, saved, monkeypa
     status, out, _ = command(predict, ck, folder, "--out", "./-", "--device", "cpu", monkeypatch=monkeypatch,
                              capsys=capsys)
     assert status == 0 and (tmp_path / "-").read_text().startswith("file,")  # a file named '-' is ./-
+
+
+def test_stop_after_at_or_past_the_last_epoch_is_refused(tmp_path, synthetic_dir, monkeypatch, capsys):
+    """--stop-after N stops after epoch N to resume later; at or past the run's last epoch it would
+    do nothing, so it is refused (exit 2) before training, not ignored."""
+    out = tmp_path / "run.pt"
+    status, _, err = command(train, "--out", out, "--epochs", 2, "--stop-after", 2, "--data-dir", synthetic_dir,
+                             "--device", "cpu", "--hidden-size", 8, monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 2 and "--stop-after 2: the run has 2 epochs and ends there anyway" in err
+    assert not out.exists()

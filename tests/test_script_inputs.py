@@ -238,6 +238,7 @@ def test_forget_bias_sweep_refuses_bad_arguments_before_any_work(tmp_path, synth
     (["--out", "out", "--checkpoints", "taken"], ["taken/lstm.pt exists", "--overwrite"]),
     (["--seed", "-1"], ["--seed", "at least 0"]),
     (["--out", "out", "--hidden-size", "100000000"], ["--hidden-size 100000000", "choose a smaller --hidden-size"]),
+    (["--out", "out", "--gradient-images", "5001"], ["--gradient-images 5001", "has 5000 images; at most that many"]),
 ])
 def test_rnn_vs_lstm_refuses_bad_arguments_before_any_work(tmp_path, synthetic_dir, flags, naming):
     (tmp_path / "taken").mkdir()

@@ -249,6 +249,9 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
     length = run_length(config, len(training_split(data, config)))
     say(f"data: {len(training_split(data, config))} training, {len(data.val)} validation, {len(data.test)} "
         f"test images; {counted(length.total_steps, 'step')} in {counted(length.epochs, 'epoch')}")
+    if args.stop_after is not None and args.stop_after >= length.epochs:  # it would do nothing: refused, not ignored
+        raise UsageError(f"--stop-after {args.stop_after}: the run has {counted(length.epochs, 'epoch')} and ends "
+                         "there anyway; stop after an earlier one, or leave it out")
     if stored is not None and not say_resuming(args.resume, stored, length.epochs):
         return 0
     if stop.requested:
