@@ -25,7 +25,7 @@ from .evaluation import unfit_name
 from . import files
 from .files import kind, shown
 from .model import FLOAT32_MAX, count_parameters
-from .startup import INTERRUPTED, QuitAtOnce
+from .startup import INSTALLED_NAMES, INTERRUPTED, QuitAtOnce
 from .words import counted
 
 USAGE_ERROR = 2
@@ -209,7 +209,8 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag
     never the folders above it: a missing one is refused, in every command alike."""
     given = Path(path)
     name = f"{flag} {shown(given)}"
-    if given.exists() and not given.is_file() and not given.is_dir():  # /dev/stdout into a pipe, a FIFO, a device
+    # what it is, through any link: /dev/stdout into a pipe is a FIFO (resolved, a /proc name that is nowhere)
+    if given.exists() and not given.is_file() and not given.is_dir():
         raise UsageError(f"{name}: exists and is {kind(given.stat().st_mode)}, not a file to replace")
     path = files.through_links(given)  # a symbolic link: the file it points to is written, and checked here
     check_name_length(path, flag, given if path != given else None)
@@ -221,15 +222,13 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag
         if not existing.is_dir():
             raise UsageError(f"{name}: {shown(existing)} is in the way: it is a file, not a folder")
         raise UsageError(f"{name}: folder {shown(parent)} does not exist; create it first")
-    for given in inputs:
-        if same_file(path, Path(given)):
-            if not os.path.lexists(given):  # a name the data is also read from (data.files_read_from)
+    for input_ in inputs:
+        if same_file(path, Path(input_)):
+            if not os.path.lexists(input_):  # a name the data is also read from (data.files_read_from)
                 raise UsageError(f"{name}: is a name this command reads its data from; a file there would be "
                                  f"read in place of the real one: choose another {flag}")
-            raise UsageError(f"{name}: is this command's own input {shown(given)}; it would be written over: "
+            raise UsageError(f"{name}: is this command's own input {shown(input_)}; it would be written over: "
                              f"choose another {flag}")
-    if path.exists() and not path.is_file():
-        raise UsageError(f"{name}: exists and is {kind(path.stat().st_mode)}, not a file to replace")
     if path.exists() and not may_replace:
         raise UsageError(f"{name}: exists; {if_exists}")
     probe = parent / f".lstm-mnist-write-test-{os.getpid()}"  # a short name: path.name may be near the limit
@@ -308,12 +307,6 @@ def installed() -> bool:
     return Path(sys.argv[0]).name.startswith("lstm-mnist-")
 
 
-INSTALLED_NAMES = {  # pyproject.toml's [project.scripts]
-    "train.py": "lstm-mnist-train",
-    "evaluate.py": "lstm-mnist-evaluate",
-    "predict.py": "lstm-mnist-predict",
-    "inspect_digit.py": "lstm-mnist-inspect",
-}
 
 
 def program_name(script: str) -> str:

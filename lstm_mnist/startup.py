@@ -22,7 +22,12 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # the clone (or site-packages)
 INTERRUPTED = 130  # 128 + SIGINT, as cli.run returns after Ctrl-C
-COMMANDS = ("train.py", "evaluate.py", "predict.py", "inspect_digit.py")  # in the clone's root
+INSTALLED_NAMES = {  # the commands in the clone's root, and their names when installed (pyproject.toml's scripts)
+    "train.py": "lstm-mnist-train",
+    "evaluate.py": "lstm-mnist-evaluate",
+    "predict.py": "lstm-mnist-predict",
+    "inspect_digit.py": "lstm-mnist-inspect",
+}
 SCRIPTS = ("bench_table.py", "forget_bias_sweep.py", "make_results.py", "make_shipped_checkpoint.py",
            "rnn_vs_lstm.py", "web_screenshot.py")  # in its scripts/ (tests/test_startup.py checks the list)
 
@@ -59,7 +64,7 @@ def guard() -> None:
     by one of the project's programs, in the main thread, with Python's own Ctrl-C handler in place
     (a SIGINT ignored by the shell is left alone), and not under a debugger or ``python -i``, where
     Ctrl-C must stay theirs (pdb's prompt, the interactive one)."""
-    name = program_name(sys.argv[0] if getattr(sys, "argv", None) else "", getattr(sys, "orig_argv", []))
+    name = guarded_name(sys.argv[0] if getattr(sys, "argv", None) else "", getattr(sys, "orig_argv", []))
     if name is None or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         return
     if sys.flags.inspect or sys.gettrace() is not None or "bdb" in sys.modules:  # python -i, pdb, a debugger
@@ -72,7 +77,7 @@ def guard() -> None:
     atexit.register(handler.at_exit)  # registered first, so called last
 
 
-def program_name(argv0: str, orig_argv: list[str]) -> str | None:
+def guarded_name(argv0: str, orig_argv: list[str]) -> str | None:
     """The name a program of this project reports its errors under, from ``sys.argv[0]`` and
     ``sys.orig_argv``; None if the package is imported by anything else."""
     base = os.path.basename(argv0)
@@ -82,7 +87,7 @@ def program_name(argv0: str, orig_argv: list[str]) -> str | None:
         module = module_run(orig_argv)
         return f"python -m {module}" if module and module.startswith("lstm_mnist.") else None
     folder = os.path.dirname(os.path.realpath(argv0)) if argv0.endswith(".py") else None
-    if folder == ROOT and base in COMMANDS:  # a file of another name there (your own) is left alone
+    if folder == ROOT and base in INSTALLED_NAMES:  # a file of another name there (your own) is left alone
         return base
     if folder == os.path.join(ROOT, "scripts") and base in SCRIPTS:
         return f"scripts/{base}"

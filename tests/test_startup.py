@@ -111,7 +111,7 @@ def test_an_installed_command_says_its_own_name(tmp_path):
 ])
 def test_only_the_projects_programs_are_guarded(argv0, orig_argv, name):
     """In a notebook, an interactive session or your own program, Ctrl-C stays Python's."""
-    assert startup.program_name(argv0, orig_argv) == name
+    assert startup.guarded_name(argv0, orig_argv) == name
 
 
 def test_cli_run_hands_ctrl_c_to_the_work_and_takes_it_back_after(capsys):
