@@ -41,12 +41,13 @@ from . import cuda_graph, distributed
 from .checkpoint import Progress
 from .config import TrainConfig
 from .data import MNIST, Split, random_affine, shuffled_batches
-from .errors import LSTMMnistError
+from .errors import LSTMMnistError, UsageError
 from .evaluation import evaluate
 from .files import shown
 from .model import ModelConfig, RecurrentClassifier
 from .presets import initialize
 from .reporting import Reporter
+from .words import counted
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,13 @@ def run_length(config: TrainConfig, num_examples: int) -> RunLength:
 
 
 def training_split(data: MNIST, config: TrainConfig) -> Split:
-    """The images trained on: all of the training split, or its first ``limit_train``."""
+    """The images trained on: all of the training split, or its first ``limit_train``. A limit past
+    the split's end would do nothing: it is refused (UsageError), not ignored."""
+    if config.limit_train is not None and config.limit_train > len(data.train):
+        raise UsageError(f"--limit-train {config.limit_train}: the training split has only "
+                         f"{counted(len(data.train), 'image')} (the training file's {len(data.train) + len(data.val):,} "
+                         f"less the {len(data.val):,} held out for validation); ask for at most that many, "
+                         "or leave it out to train on all")
     return data.train.head(config.limit_train) if config.limit_train else data.train
 
 

@@ -905,3 +905,15 @@ def test_stop_after_at_or_past_the_last_epoch_is_refused(tmp_path, synthetic_dir
                              "--device", "cpu", "--hidden-size", 8, monkeypatch=monkeypatch, capsys=capsys)
     assert status == 2 and "--stop-after 2: the run has 2 epochs and ends there anyway" in err
     assert not out.exists()
+
+
+def test_limit_train_past_the_training_split_is_refused(tmp_path, synthetic_dir, monkeypatch, capsys):
+    """--limit-train N takes the first N training images; with fewer there (a large --validation-size
+    leaves 400 of the synthetic 5,400) it would do nothing, and the run would train on fewer images
+    than asked unsaid: refused (exit 2) before training, naming what is there."""
+    out = tmp_path / "run.pt"
+    status, _, err = command(train, "--out", out, "--limit-train", 1000, "--validation-size", 5000, "--data-dir",
+                             synthetic_dir, "--device", "cpu", "--hidden-size", 8, monkeypatch=monkeypatch, capsys=capsys)
+    assert status == 2 and "--limit-train 1000: the training split has only 400 images" in err
+    assert "less the 5,000 held out for validation" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

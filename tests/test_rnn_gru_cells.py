@@ -84,7 +84,7 @@ def test_checkpoint_from_before_the_cell_option_loads_as_an_lstm(tmp_path):
 def test_train_and_evaluate_with_another_cell(cell, synthetic_dir, tmp_path):
     out = tmp_path / f"{cell}.pt"
     result = run_script("train.py", "--cell", cell, "--hidden-size", "16", "--epochs", "1", "--device", "cpu",
-                        "--data-dir", str(synthetic_dir), "--limit-train", "1000", "--out", str(out), "--no-figure")
+                        "--data-dir", str(synthetic_dir), "--limit-train", "400", "--out", str(out), "--no-figure")
     assert result.returncode == 0, result.stderr
     assert not ckpt.figure_path(out).exists()  # --no-figure
     model, _ = ckpt.load_model(out)

@@ -17,7 +17,7 @@ from lstm_mnist.gradients import gradient_per_row
 def test_compare_rnn_and_lstm_on_small_data(synthetic_dir, tmp_path):
     out, kept = tmp_path / "figures", tmp_path / "models"
     result = run_script("scripts/rnn_vs_lstm.py", "--data-dir", str(synthetic_dir), "--cells", "rnn", "lstm",
-                        "--epochs", "1", "--hidden-size", "8", "--limit-train", "800", "--gradient-images", "50",
+                        "--epochs", "1", "--hidden-size", "8", "--limit-train", "400", "--gradient-images", "50",
                         "--out", str(out), "--checkpoints", str(kept), "--device", "cpu")
     assert result.returncode == 0, result.stderr
     with Image.open(out / "gradient_per_row.png") as figure:
