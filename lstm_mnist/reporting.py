@@ -5,6 +5,8 @@ Only rank 0 shows and writes when torchrun runs several processes; the others ke
 records (every rank computes the same summed numbers), so any rank can save.
 """
 
+import os
+import sys
 from pathlib import Path
 
 from tqdm import tqdm
@@ -37,7 +39,7 @@ class Reporter:
     def start_epoch(self, epoch: int, epochs: int, steps: int, done: int) -> None:
         """A progress bar for epoch ``epoch`` (0-based) of ``steps`` batches, ``done`` of them already."""
         self.bar = tqdm(total=steps, initial=done, desc=f"epoch {epoch + 1}/{epochs}", unit="batch",
-                        disable=None if self.main else True, leave=False, dynamic_ncols=True)
+                        disable=None if self.main else True, leave=False, **bar_size())
 
     def end_bar(self) -> None:
         if self.bar is not None:
@@ -91,3 +93,15 @@ def open_tensorboard(folder: Path):
     except ImportError:
         raise LSTMMnistError("--tensorboard needs the tensorboard package: pip install tensorboard") from None
     return SummaryWriter(log_dir=str(folder))
+
+
+def bar_size() -> dict:
+    """tqdm's size arguments: the bar follows the terminal's width as it changes, except where standard
+    error is a terminal that reports a size of 0 x 0 (a pseudo-terminal nobody sized: ``script``,
+    ``docker exec -t``, some CI runners), on which tqdm prints every line of the bar empty: there it
+    gets 80 columns and 24 rows, what ``shutil.get_terminal_size`` falls back to."""
+    try:
+        unsized = os.get_terminal_size(sys.stderr.fileno()).columns == 0
+    except (AttributeError, OSError, ValueError):  # not a terminal (tqdm then shows no bar), or no file behind it
+        unsized = False
+    return {"ncols": 80, "nrows": 24} if unsized else {"dynamic_ncols": True}
