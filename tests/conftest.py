@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +102,28 @@ def run_script(*args: str, cwd: Path | None = None, env: dict | None = None, tim
         [sys.executable, args[0] if args[0] == "-m" else str(ROOT / args[0]), *args[1:]],
         cwd=cwd or ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
     )
+
+
+def run_on_terminal(*args: str, cwd: Path, timeout: float = 120) -> tuple[int, bytes]:
+    """Run a script as ``run_script`` does, its stderr on a new pseudo-terminal (0 x 0, as nobody
+    sized it: what ``script`` or ``docker exec -t`` give): its exit status and what it showed there."""
+    master, terminal = os.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    process = subprocess.Popen([sys.executable, str(ROOT / args[0]), *args[1:]], stdout=subprocess.DEVNULL,
+                               stderr=terminal, cwd=cwd, env=env)
+    os.close(terminal)
+    shown = b""
+    while select.select([master], [], [], timeout)[0]:  # read as it comes: a full terminal would block the program
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the program has closed its end
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    return process.wait(timeout=timeout), shown
 
 
 COMMANDS = {  # script -> the module whose command() it runs

@@ -1,14 +1,11 @@
 """TensorBoard logging (optional dependency), class names for other IDX data sets, the progress bar."""
 
 import json
-import os
-import select
-import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, run_script
+from conftest import run_on_terminal, run_script
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.reporting import open_tensorboard
 
@@ -52,26 +49,8 @@ def test_class_names_must_be_ten(run_in_process, tmp_path):
 def test_the_progress_bar_shows_on_a_terminal_that_reports_no_size(synthetic_dir, tmp_path):
     """A pseudo-terminal nobody sized (``script``, ``docker exec -t``) reports 0 columns; tqdm printed
     every line of the bar empty there, so a user saw no progress at all. The bar now has 80 columns."""
-    master, terminal = os.openpty()  # a new pseudo-terminal is 0 x 0 until someone sets its size
-    assert os.get_terminal_size(terminal).columns == 0
-    env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"} | {"PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), "--device", "cpu", "--hidden-size", "8",
-                                "--epochs", "1", "--limit-train", "40", "--batch-size", "8", "--no-figure",
-                                "--data-dir", str(synthetic_dir), "--out", str(tmp_path / "run.pt")],
-                               stdout=subprocess.DEVNULL, stderr=terminal, cwd=tmp_path, env=env)
-    os.close(terminal)
-    shown = b""
-    while True:  # read as it comes, so that a full terminal buffer never blocks the program
-        if select.select([master], [], [], 120)[0]:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # EIO: the program has closed its end
-                break
-            if not chunk:
-                break
-            shown += chunk
-        elif process.poll() is not None:
-            break
-    os.close(master)
-    assert process.wait(timeout=120) == 0
+    status, shown = run_on_terminal("train.py", "--device", "cpu", "--hidden-size", "8", "--epochs", "1",
+                                    "--limit-train", "40", "--batch-size", "8", "--no-figure", "--data-dir",
+                                    str(synthetic_dir), "--out", str(tmp_path / "run.pt"), cwd=tmp_path)
+    assert status == 0
     assert b"epoch 1/1: 100%" in shown and b"5/5 [" in shown and b"batch/s" in shown

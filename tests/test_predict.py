@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import run_script, synthetic_digits
+from conftest import ROOT, run_on_terminal, run_script, synthetic_digits
 from lstm_mnist import LSTMClassifier
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.errors import LSTMMnistError
@@ -54,6 +54,25 @@ def test_folder_to_csv_matches_the_model(tmp_path):
     empty.mkdir()
     none = run_script("predict.py", str(tmp_path / "m.pt"), str(empty), "--out", str(tmp_path / "r.csv"))
     assert none.returncode == 1 and "no images in it (.png, .jpg, .jpeg, .bmp, .gif, .tif, .tiff or .webp)" in none.stderr
+
+
+def test_reading_a_folder_shows_a_progress_bar_on_a_terminal(tmp_path, shipped=ROOT / "docs/model/lstm-mnist.pt"):
+    """A folder of many images takes a while to read: on a terminal a bar counts them, and a skipped
+    file's line is printed above it, whole. Not on a file or a pipe (the test above: stderr holds
+    the skipped line alone)."""
+    images, _ = synthetic_digits(30, np.random.default_rng(2))
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(folder / f"{i:02d}.png")
+    (folder / "broken.png").write_bytes(b"\x89PNG not really")
+    status, shown = run_on_terminal("predict.py", str(shipped), str(folder), "--out", str(tmp_path / "p.csv"),
+                                    "--device", "cpu", cwd=tmp_path)
+    assert status == 0 and b"\rreading:   0%|" in shown and b"| 0/31 [" in shown  # the bar, drawn at the start
+    lines = [line.strip() for line in shown.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")]
+    assert f"predict.py: skipped {folder / 'broken.png'}: not an image".encode() in b"\n".join(lines)
+    assert any(line.startswith(b"predict.py: skipped") for line in lines)  # on a line of its own, not in the bar's
+    assert len(list(csv.DictReader((tmp_path / "p.csv").open()))) == 30
 
 
 def test_a_large_dark_on_light_drawing_is_brought_to_mnist_form(tmp_path):

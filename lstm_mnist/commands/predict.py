@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_device_flag, batch_size, check_output_path,
@@ -30,6 +31,7 @@ from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
 from lstm_mnist.files import atomic_write, shown
 from lstm_mnist.images import load_image
+from lstm_mnist.reporting import bar_size
 from lstm_mnist.words import counted
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")  # what a folder's scan reads
@@ -72,13 +74,15 @@ def main() -> int:
     names = class_labels(ckpt.class_names(checkpoint), model.config.num_classes)
 
     images, skipped = [], []
-    for path in files:
+    # reading the files is the long part (a few ms each): a bar on a terminal, for a folder of them
+    for path in tqdm(files, desc="reading", unit="image", leave=False, disable=None if len(files) > 1 else True,
+                     **bar_size()):
         try:
             images.append(load_image(path))  # (28, 28)
         except LSTMMnistError as e:
             if len(files) == 1:
                 raise
-            print(f"{program_name('predict.py')}: skipped {e}", file=sys.stderr)
+            tqdm.write(f"{program_name('predict.py')}: skipped {e}", file=sys.stderr)  # above the bar
             skipped.append(path)
     if not images:
         unread = "could not be read" if len(files) == 1 else f"none of its {len(files)} images could be read"
