@@ -36,6 +36,7 @@ from pathlib import Path
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
+from tqdm import tqdm
 
 from . import cli, cuda_graph
 from .data import find_files, load_mnist
@@ -43,6 +44,7 @@ from .errors import DataError, LSTMMnistError
 from .files import write_json
 from .model import LSTMClassifier, ModelConfig
 from .reference import FusedLSTMClassifier, LSTMCellLoopClassifier
+from .reporting import bar_size
 from .training import train_step
 from .words import counted
 
@@ -268,7 +270,7 @@ def time_training(steps_of: dict, rounds: int, steps: int, device):
             continue
         warm_up[v] = first_two
     per_step = {v: [] for v in warm_up}
-    for _ in range(rounds):
+    for _ in tqdm(range(rounds), desc=f"timing on {device.type}", unit="round", leave=False, disable=None, **bar_size()):
         for v in per_step:
             per_step[v].append(time_steps(steps_of[v], steps, device))
     return warm_up, per_step, left_out

@@ -5,6 +5,7 @@ import os
 import select
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -104,26 +105,30 @@ def run_script(*args: str, cwd: Path | None = None, env: dict | None = None, tim
     )
 
 
-def run_on_terminal(*args: str, cwd: Path, timeout: float = 120) -> tuple[int, bytes]:
-    """Run a script as ``run_script`` does, its stderr on a new pseudo-terminal (0 x 0, as nobody
-    sized it: what ``script`` or ``docker exec -t`` give): its exit status and what it showed there."""
+def run_on_terminal(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run a script (or ``-m module``) as ``run_script`` does, but with its stderr on a new
+    pseudo-terminal (0 x 0, as nobody sized it: what ``script`` or ``docker exec -t`` give). The
+    result's ``stderr`` is what the terminal received, as bytes; ``stdout`` the text printed."""
     master, terminal = os.openpty()
     env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    process = subprocess.Popen([sys.executable, str(ROOT / args[0]), *args[1:]], stdout=subprocess.DEVNULL,
-                               stderr=terminal, cwd=cwd, env=env)
-    os.close(terminal)
-    shown = b""
-    while select.select([master], [], [], timeout)[0]:  # read as it comes: a full terminal would block the program
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # EIO: the program has closed its end
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
-    return process.wait(timeout=timeout), shown
+    command = [sys.executable, args[0] if args[0] == "-m" else str(ROOT / args[0]), *args[1:]]
+    with tempfile.TemporaryFile() as stdout:
+        process = subprocess.Popen(command, stdout=stdout, stderr=terminal, cwd=cwd, env=env)
+        os.close(terminal)
+        shown = b""
+        while select.select([master], [], [], timeout)[0]:  # read as it comes: a full terminal would block it
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the program has closed its end
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(master)
+        status = process.wait(timeout=timeout)
+        stdout.seek(0)
+        return subprocess.CompletedProcess(command, status, stdout.read().decode(), shown)
 
 
 COMMANDS = {  # script -> the module whose command() it runs

@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from conftest import ROOT, run_script
+from conftest import ROOT, run_on_terminal, run_script
 from lstm_mnist import ModelConfig, bench
 from lstm_mnist.data import load_mnist
 from lstm_mnist.training import RunOptions, TrainConfig, train
@@ -18,10 +18,12 @@ import bench_table  # noqa: E402  (scripts/bench_table.py)
 
 
 def test_benchmark_smoke_run_prints_and_writes_every_variant(tmp_path):
+    """Run on a terminal, as a user does: a bar shows the rounds while they run."""
     out = tmp_path / "bench.json"
-    result = run_script("-m", "lstm_mnist.bench", "--device", "cpu", "--smoke", "--batch-size", "16",
-                        "--hidden-size", "16", "--json", str(out))
+    result = run_on_terminal("-m", "lstm_mnist.bench", "--device", "cpu", "--smoke", "--batch-size", "16",
+                             "--hidden-size", "16", "--json", str(out), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    assert b"\rtiming on cpu:   0%|" in result.stderr and b" 0/1 [" in result.stderr
     [cpu] = json.loads(out.read_text())
     assert [r["variant"] for r in cpu["rows"]] == [bench.FAST, "hand-written, readable loop", "nn.LSTMCell loop",
                                                    "nn.LSTM"]

@@ -49,8 +49,8 @@ def test_class_names_must_be_ten(run_in_process, tmp_path):
 def test_the_progress_bar_shows_on_a_terminal_that_reports_no_size(synthetic_dir, tmp_path):
     """A pseudo-terminal nobody sized (``script``, ``docker exec -t``) reports 0 columns; tqdm printed
     every line of the bar empty there, so a user saw no progress at all. The bar now has 80 columns."""
-    status, shown = run_on_terminal("train.py", "--device", "cpu", "--hidden-size", "8", "--epochs", "1",
+    result = run_on_terminal("train.py", "--device", "cpu", "--hidden-size", "8", "--epochs", "1",
                                     "--limit-train", "40", "--batch-size", "8", "--no-figure", "--data-dir",
                                     str(synthetic_dir), "--out", str(tmp_path / "run.pt"), cwd=tmp_path)
-    assert status == 0
-    assert b"epoch 1/1: 100%" in shown and b"5/5 [" in shown and b"batch/s" in shown
+    assert result.returncode == 0, result.stderr
+    assert b"epoch 1/1: 100%" in result.stderr and b"5/5 [" in result.stderr and b"batch/s" in result.stderr

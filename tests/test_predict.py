@@ -66,9 +66,10 @@ def test_reading_a_folder_shows_a_progress_bar_on_a_terminal(tmp_path, shipped=R
     for i, image in enumerate(images):
         Image.fromarray(image).save(folder / f"{i:02d}.png")
     (folder / "broken.png").write_bytes(b"\x89PNG not really")
-    status, shown = run_on_terminal("predict.py", str(shipped), str(folder), "--out", str(tmp_path / "p.csv"),
+    result = run_on_terminal("predict.py", str(shipped), str(folder), "--out", str(tmp_path / "p.csv"),
                                     "--device", "cpu", cwd=tmp_path)
-    assert status == 0 and b"\rreading:   0%|" in shown and b"| 0/31 [" in shown  # the bar, drawn at the start
+    shown = result.stderr
+    assert result.returncode == 0 and b"\rreading:   0%|" in shown and b"| 0/31 [" in shown  # the bar, drawn at the start
     lines = [line.strip() for line in shown.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")]
     assert f"predict.py: skipped {folder / 'broken.png'}: not an image".encode() in b"\n".join(lines)
     assert any(line.startswith(b"predict.py: skipped") for line in lines)  # on a line of its own, not in the bar's
