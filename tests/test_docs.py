@@ -32,3 +32,24 @@ def test_every_figure_shown_exists_and_has_a_documented_command():
                     "scripts/forget_bias_sweep.py --data-dir DIR --out docs/figures --overwrite",
                     "scripts/web_screenshot.py docs/figures/checkpoint.pt --data-dir DIR --out docs/figures/web.png"):
         assert made_by in commands
+
+
+def test_the_readmes_python_api_example_runs_as_written():
+    """The README's first example of the Python API runs and prints the shapes it says; the trained
+    model it names loads the way it says."""
+    import contextlib
+    import io
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## The Python API"):]
+    example = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(example, {})
+    assert printed.getvalue() == "torch.Size([4, 128]) torch.Size([4, 128])\n"
+    loading = re.search(r"`(from lstm_mnist\.checkpoint import\s+load_model)`, then `(model, _ = load_model\(\"([^\"]+)\"\))`",
+                        section)
+    namespace = {}
+    statement = loading.group(2).replace(loading.group(3), str(ROOT / loading.group(3)))  # from any folder
+    exec(re.sub(r"\s+", " ", loading.group(1)) + "\n" + statement, namespace)
+    assert namespace["model"].config.hidden_size == 128
