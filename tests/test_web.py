@@ -275,6 +275,23 @@ def test_keys_buttons_http_and_a_phone(page, synthetic_site):
         server.server_close()
 
 
+
+def test_a_page_without_test_digits_never_offers_them(page, small_checkpoint, tmp_path):
+    """Made without the MNIST files (or with --samples 0), the page asks for a drawing only, on opening and
+    after Clear, says how to add test digits, and space plays nothing while there is no digit."""
+    from selenium.webdriver.common.keys import Keys
+
+    site = tmp_path / "site"
+    assert web.main([str(small_checkpoint), "--out", str(site), "--samples", "0"]) == 0
+    page.get((site / "index.html").as_uri())
+    status = lambda: page.find_element("id", "status").text  # noqa: E731
+    assert status() == "Draw a digit in the black square."
+    assert "--data-dir" in page.find_element("id", "samples-title").text
+    page.find_element("id", "clear").click()
+    assert status() == "Draw a digit in the black square."
+    page.find_element("tag name", "body").send_keys(Keys.SPACE)
+    assert page.execute_script("return LSTMMnist.app.timer === null")
+
 def test_a_screenshot_at_a_fixed_size_is_not_blank(page, synthetic_site):
     page.get((synthetic_site[0] / "index.html").as_uri())
     page.execute_script("LSTMMnist.app.setRow(14)")

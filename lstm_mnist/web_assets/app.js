@@ -31,6 +31,8 @@
   const number = (v) => (v < 0 ? "" : "+") + v.toFixed(4);
   const percent = (p) => `${(100 * p).toFixed(1)}%`;
   const labels = DATA.main.class_labels;
+  // what the status line asks for while there is no digit: no test digit to pick on a page made without them
+  const invitation = () => (DATA.samples.length > 0 ? "Draw a digit, or pick a test digit." : "Draw a digit in the black square.");
 
   // --- the state changes -------------------------------------------------------------
 
@@ -69,6 +71,7 @@
 
   function play() {
     if (app.timer !== null) return pause();
+    if (!app.traces) return;  // no digit: nothing to play
     if (app.row === ROWS - 1) setRow(0);
     app.timer = setInterval(() => {
       if (app.row >= ROWS - 1) return pause();
@@ -124,7 +127,7 @@
       image = L.images.loadImage(pen.getImageData(0, 0, drawing.width, drawing.height));
     } catch (error) {
       if (!/no digit found/.test(error.message)) throw error;
-      return clearImage("Draw a digit, or pick a test digit.");
+      return clearImage(invitation());
     }
     setImage(image, "your drawing");
   }
@@ -354,7 +357,8 @@
   function buildSamples() {
     const box = $("samples");
     if (DATA.samples.length === 0) {
-      $("samples-title").textContent = "(No test digits were included: the site was made without the MNIST files.)";
+      $("samples-title").textContent = "(No test digits on this page: python -m lstm_mnist.web adds them when it finds "
+        + "MNIST's test files, with --data-dir DIR.)";
       return;
     }
     for (const sample of DATA.samples) {
@@ -400,7 +404,7 @@
   $("clear").addEventListener("click", () => {
     pause();
     clearDrawing();
-    clearImage("Draw a digit, or pick a test digit.");
+    clearImage(invitation());
   });
   $("first").addEventListener("click", () => setRow(0));
   $("previous").addEventListener("click", () => setRow(app.row - 1));
@@ -427,7 +431,7 @@
   buildEquations();
   buildMaps();
   if (DATA.samples.length > 0) $("samples").firstChild.click();
-  else clearImage("Draw a digit in the black square.");
+  else clearImage(invitation());
 
   /** Everything the page computed, as plain arrays (for tests and the console). */
   app.snapshot = function () {
