@@ -164,7 +164,7 @@ def count_ops(step: Callable[[], object]) -> int:
 
 def count_gpu_path_ops(model: LSTMClassifier, batch_size: int) -> int | None:
     """Computing operations of one training step of the fast path as it runs on a GPU, where tanh is
-    one op (on a CPU bptt.py computes it in four, faster there): counted on PyTorch's meta device,
+    one op (on a CPU bptt.py computes it in three, faster there): counted on PyTorch's meta device,
     which takes the model's CUDA code path and computes nothing, with Adam's multi-tensor (foreach)
     step, its default on CUDA (its step counters, which stay on the CPU there, are counted too).
     Adam's first step, which also creates its state, is left out. None on a PyTorch whose meta device
