@@ -1,14 +1,15 @@
 """Train every preset with several seeds and write the README's results table.
 
     python scripts/make_results.py --data-dir DIR                  # everything: about 30 min on 2 CPU cores
-    python scripts/make_results.py --data-dir DIR --presets seed-rows-100k --seeds 0   # one run, 30 s
+    python scripts/make_results.py --data-dir DIR --presets seed-rows-100k --seeds 0 --rerun   # one run, 30 s
     python scripts/make_results.py --table-only                    # rebuild the table from results/*.json
 
 Each run is ``train.py --preset NAME --seed K``; its summary (test accuracy on all 10,000 test
 images, on the first 128 too, validation accuracy, training time, device, configuration) is
 written to ``results/NAME-seedK.json`` and kept: a run whose summary exists is not repeated
-(``--rerun`` forces it; ``--results DIR`` keeps them elsewhere). The table in README.md, between
-the ``results:start`` and ``results:end`` markers, is then rebuilt from all summaries.
+(``--rerun`` forces it; a clone holds every run's summary). The table in README.md (``--readme``),
+between the ``results:start`` and ``results:end`` markers, is then rebuilt from all the summaries
+in results/ (``--results DIR`` keeps them elsewhere, and the table is then made of DIR's alone).
 """
 
 import json
@@ -204,8 +205,8 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
                         help="folder with the MNIST IDX files (default: $MNIST_DIR)")
     parser.add_argument("--rerun", action="store_true", help="train again even where a summary exists")
-    parser.add_argument("--table-only", action="store_true", help="train nothing: rebuild the table from results/")
-    parser.add_argument("--readme", type=Path, default=ROOT / "README.md", help="where the table goes")
+    parser.add_argument("--table-only", action="store_true", help="train nothing: rebuild the table from the --results folder's summaries")
+    parser.add_argument("--readme", type=Path, default=ROOT / "README.md", help="where the table goes (default: README.md of this repository)")
     parser.add_argument("--results", type=cli.nonempty_path, default=ROOT / "results", metavar="DIR",
                         help="where the summaries (and, in runs/, the checkpoints and logs) are kept "
                              "(default: results/ of this repository)")

@@ -1,7 +1,7 @@
 """Why an LSTM and not a plain RNN: train both (and a GRU) the same way, measure how much of the
 loss gradient reaches each row, before and after training, and draw it.
 
-    python scripts/rnn_vs_lstm.py --data-dir DIR        # lstm, gru, rnn: 3 epochs each, ~3 min on 2 CPU cores
+    python scripts/rnn_vs_lstm.py --data-dir DIR        # lstm, gru, rnn: 3 epochs each, about 2 min on 2 CPU cores
     python scripts/rnn_vs_lstm.py --data-dir DIR --cells rnn lstm --epochs 1
 
 Every cell gets the same budget and settings: those of ``python train.py --cell CELL`` (3 epochs,

@@ -47,8 +47,8 @@ def test_the_readmes_python_api_example_runs_as_written():
     with contextlib.redirect_stdout(printed):
         exec(example, {})
     assert printed.getvalue() == "torch.Size([4, 128]) torch.Size([4, 128])\n"
-    loading = re.search(r"`(from lstm_mnist\.checkpoint import\s+load_model)`, then `(model, _ = load_model\(\"([^\"]+)\"\))`",
-                        section)
+    loading = re.search(r"`(from lstm_mnist\.checkpoint import\s+load_model)`, then "
+                        r"`(model, _ = load_model\(\"([^\"]+)\"\))`", section)
     namespace = {}
     statement = loading.group(2).replace(loading.group(3), str(ROOT / loading.group(3)))  # from any folder
     exec(re.sub(r"\s+", " ", loading.group(1)) + "\n" + statement, namespace)

@@ -50,7 +50,8 @@ def build_parser() -> ArgumentParser:
                              "stays the most probable)")
     parser.add_argument("--figure", type=output_file, default=None, metavar="FILE",
                         help="where to draw the figure, replacing any file there: .png, .svg, .pdf or .jpg "
-                             "(default: trace-test-N.png, or trace-NAME.png for --image NAME.png)")
+                             "(default: trace-test-N.png, trace-val-N.png with --split val, or trace-NAME.png "
+                             "for --image NAME.png)")
     parser.add_argument("--no-figure", action="store_true", help="print the text only")
     parser.add_argument("--animation", type=output_file, default=None, metavar="GIF",
                         help="also draw the model reading the digit row by row, as an animated GIF there")

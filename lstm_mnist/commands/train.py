@@ -1,6 +1,6 @@
 """Train the row-by-row LSTM on MNIST and write a checkpoint.
 
-    python train.py                      # 3 epochs, batch 128, Adam 0.003 decayed to 0: about 98.5%
+    python train.py                      # 3 epochs, batch 128, Adam 0.003 decayed to 0: about 98.6%
     python train.py --device cpu --limit-train 5000 --epochs 1   # a quick look
     python train.py --resume checkpoint.pt --epochs 5             # 2 more epochs
     torchrun --nproc_per_node=2 train.py                          # data-parallel, 2 processes
