@@ -111,8 +111,9 @@ def format_trace(t: Trace, class_names=None, unicode: bool = True) -> str:
         best = int(p.argmax())
         lines.append(f"{row:>3}  {shade(t.image[row], shades)}  " + " ".join(values)
                      + f"  {shade(p, levels):<{max(K, 8)}}  {labels[best]} {100 * float(p[best]):3.0f}%")
-    shown = [name for name in names if name not in STATES]
-    lines.append(f"({' '.join(shown)}: mean over the {counted(t.steps['h'].size(1), 'unit')}; "
-                 f"{' '.join(f'|{name}|' for name in names if name in STATES)}: mean absolute value; "
-                 f"{probability_header}: the probability of each class, the taller the likelier)")
+    means = " ".join(name for name in names if name not in STATES)  # none for a plain RNN: h alone
+    legend = [f"{means}: mean over the {counted(t.steps['h'].size(1), 'unit')}"] if means else []
+    legend.append(f"{' '.join(f'|{name}|' for name in names if name in STATES)}: mean absolute value")
+    legend.append(f"{probability_header}: the probability of each class, the taller the likelier")
+    lines.append(f"({'; '.join(legend)})")
     return "\n".join(lines)

@@ -116,3 +116,14 @@ def test_gradient_per_row_is_the_gradient_of_each_images_own_loss(cell):
         norms.append((grad[0] * 0.3081).norm(dim=1))  # (T,)
     torch.testing.assert_close(per_row, torch.stack(norms).mean(dim=0), rtol=1e-10, atol=1e-14)
     assert per_row.shape == (28,) and model.training  # the model's mode is left as it was
+
+
+@pytest.mark.parametrize("cell, legend", [
+    ("lstm", "(i f g o: mean over the 4 units; |c| |h|: mean absolute value; 0123456789: "),
+    ("gru", "(r z n: mean over the 4 units; |h|: mean absolute value; 0123456789: "),
+    ("rnn", "(|h|: mean absolute value; 0123456789: "),  # no gate to average: no empty "(: mean over" part
+])
+def test_the_text_views_legend_names_only_what_its_columns_show(cell, legend):
+    torch.manual_seed(0)
+    t = trace(LSTMClassifier(hidden_size=4, cell=cell), torch.rand(28, 28))
+    assert format_trace(t).splitlines()[-1].startswith(legend)
