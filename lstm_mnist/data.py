@@ -259,12 +259,24 @@ def locate(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT, needed=tu
     try:
         download(download_root)
     except DataError as e:
+        there = folders_holding(download_root, needed)
+        where = (f"{shown(there[0])} holds them: pass --data-dir {shown(there[0])} or set MNIST_DIR={shown(there[0])}"
+                 if there else f"Put the four files ({', '.join(n + '.gz' for n in FILES.values())}) in a folder "
+                 "and pass --data-dir FOLDER or set MNIST_DIR=FOLDER")
         raise DataError(
-            f"MNIST not found: no --data-dir or MNIST_DIR given, none in {download_root}/, and the download failed "
-            f"({e}). Put the four files ({', '.join(n + '.gz' for n in FILES.values())}) in a folder "
-            "and pass --data-dir FOLDER or set MNIST_DIR=FOLDER"
+            f"MNIST not found: no --data-dir or MNIST_DIR given, none in {download_root}/ itself, and the download "
+            f"failed ({e}). {where}"
         ) from None
     return find_files(download_root, needed)
+
+
+def folders_holding(root: Path, needed=tuple(FILES)) -> list[Path]:
+    """The folders just inside ``root`` that hold the files (``data/mnist``, where one copies them by
+    hand): named when ``root`` itself is searched and found empty, never read unasked."""
+    try:
+        return sorted(sub for sub in root.iterdir() if sub.is_dir() and has_files(sub, needed))
+    except OSError:  # no such folder, or unreadable
+        return []
 
 
 class SplitTooSmall(DataError):
