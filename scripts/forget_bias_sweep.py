@@ -99,7 +99,8 @@ def measure(args) -> dict:
 def table(summary: dict) -> str:
     """The markdown table of the README and the walkthrough."""
     seeds = summary["config"]["seeds"]
-    lines = ["| model, at initialisation | gradient reaching row 0 ÷ row 27, seeds " + ", ".join(map(str, seeds))
+    seed_words = ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))  # "seed 0", "seeds 0, 1, 2"
+    lines = [f"| model, at initialisation | gradient reaching row 0 ÷ row 27, {seed_words}"
              + " | mean f | (mean f)^27 | row 0 ÷ row 27 along c alone (h detached) |", "|---|---|---|---|---|"]
     for name, runs in summary["results"].items():
         ratios = ", ".join(f"{r['first_to_last']:.2g}" for r in runs)

@@ -32,3 +32,17 @@ def test_the_sweep_measures_the_models_train_py_starts_from(synthetic_dir, tmp_p
     assert "| LSTM, forget_bias 2 |" in result.stdout and (out / "forget_bias_sweep.png").exists()
     again = run_script("scripts/forget_bias_sweep.py", *args)
     assert again.returncode == 2 and "forget_bias_sweep.png exists: give --overwrite" in again.stderr
+
+
+def test_the_table_says_seed_for_one_seed_and_seeds_for_several():
+    import importlib.util
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("forget_bias_sweep", ROOT / "scripts" / "forget_bias_sweep.py")
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    run = {"seed": 0, "first_to_last": 1e-2, "mean_f": 0.7, "mean_f_to_the_27": 1e-4, "first_to_last_along_c_only": 1e-3}
+    for seeds, words in (([0], "row 0 ÷ row 27, seed 0 |"), ([0, 1, 2], "row 0 ÷ row 27, seeds 0, 1, 2 |")):
+        summary = {"config": {"seeds": seeds, "gradient_images": 1}, "results": {"LSTM": [run] * len(seeds)}}
+        assert words in sweep.table(summary).splitlines()[0]
