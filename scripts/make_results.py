@@ -9,7 +9,8 @@ images, on the first 128 too, validation accuracy, training time, device, config
 written to ``results/NAME-seedK.json`` and kept: a run whose summary exists is not repeated
 (``--rerun`` forces it; a clone holds every run's summary). The table in README.md (``--readme``),
 between the ``results:start`` and ``results:end`` markers, is then rebuilt from all the summaries
-in results/ (``--results DIR`` keeps them elsewhere, and the table is then made of DIR's alone).
+in results/. ``--results DIR`` keeps them elsewhere; the table is then made of DIR's alone, and
+printed, not written into this repository's README.md (give ``--readme FILE`` to write it there).
 """
 
 import json
@@ -35,6 +36,7 @@ from lstm_mnist.presets import PRESETS, SEED_FILES  # noqa: E402
 from lstm_mnist.words import counted  # noqa: E402
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+RESULTS, README = ROOT / "results", ROOT / "README.md"  # the repository's own summaries and table
 
 # What the original TensorFlow programs reached (the project's seed notes: TF 2.21 compat.v1, real
 # BasicLSTMCell and static_rnn, 2 CPU cores): reference numbers, not measured by this script.
@@ -206,14 +208,19 @@ def main() -> int:
                         help="folder with the MNIST IDX files (default: $MNIST_DIR)")
     parser.add_argument("--rerun", action="store_true", help="train again even where a summary exists")
     parser.add_argument("--table-only", action="store_true", help="train nothing: rebuild the table from the --results folder's summaries")
-    parser.add_argument("--readme", type=Path, default=ROOT / "README.md", help="where the table goes (default: README.md of this repository)")
-    parser.add_argument("--results", type=cli.nonempty_path, default=ROOT / "results", metavar="DIR",
+    parser.add_argument("--readme", type=Path, default=None, metavar="FILE",
+                        help="where the table goes (default: this repository's README.md, with the default "
+                             "--results; with another, none: the table is printed only)")
+    parser.add_argument("--results", type=cli.nonempty_path, default=RESULTS, metavar="DIR",
                         help="where the summaries (and, in runs/, the checkpoints and logs) are kept "
                              "(default: results/ of this repository)")
     args = parser.parse_args()
-    read_marked(args.readme, START, END)  # before any training: the runs take half an hour
     if not args.results.is_dir():
         parser.error(f"--results {shown(args.results)}: folder does not exist; create it first")
+    # the repository's table is made from the repository's summaries only
+    readme = args.readme if args.readme is not None else README if args.results.resolve() == RESULTS else None
+    if readme is not None:
+        read_marked(readme, START, END)  # before any training: the runs take half an hour
 
     if not args.table_only:
         if args.data_dir is None:
@@ -232,8 +239,12 @@ def main() -> int:
                       f"{summary['train_seconds']:.0f} s", flush=True)
 
     summaries = [read_summary(p) for p in sorted(args.results.glob("*-seed*.json"))]
+    if not summaries:
+        raise LSTMMnistError(f"{shown(args.results)}: no run summaries in it (NAME-seedK.json); train some first "
+                             "(leave out --table-only)")
     text = table(summaries)
-    replace_marked_section(args.readme, START, END, text)
+    if readme is not None:
+        replace_marked_section(readme, START, END, text)
     print(text)
     return 0
 

@@ -5,10 +5,14 @@ tiny run under the preset's name first, and the script summarises it as it does 
 just trained (the same code after train.py exits)."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import torch
 
-from conftest import run_script
+from conftest import ROOT, run_script
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.data import MNIST, load_mnist
 from lstm_mnist.evaluation import evaluate
@@ -59,3 +63,32 @@ def test_a_finished_run_is_summarised_into_json_and_the_readme(synthetic_dir, tm
     again = run_script(*command, cwd=tmp_path, timeout=300)  # a summary there: kept, the table rebuilt
     assert again.returncode == 0 and "seed-rows-100k-seed0.json: kept (--rerun to train again)" in again.stdout
     assert (tmp_path / "README.md").read_text() == readme
+
+
+def test_another_results_folder_leaves_the_repositorys_readme_alone(tmp_path):
+    """--results DIR builds the table from DIR's summaries alone: it is printed, and goes into a
+    README only when --readme names one (it replaced the repository's table, made of all its runs,
+    with DIR's). A folder without summaries is an error, not an empty table. The script runs from a
+    copy of the repository's layout, so that a failure cannot touch this repository's README."""
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "results").mkdir()
+    shutil.copy(ROOT / "scripts" / "make_results.py", repo / "scripts")
+    (repo / "README.md").write_text(README)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    shutil.copy(ROOT / "results" / "best-seed0.json", mine)
+
+    def make_results(*flags):
+        return subprocess.run([sys.executable, str(repo / "scripts" / "make_results.py"), "--table-only", *flags],
+                              cwd=tmp_path, env=os.environ | {"PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+
+    printed = make_results("--results", str(mine))
+    assert printed.returncode == 0, printed.stderr
+    assert "| `best` |" in printed.stdout and (repo / "README.md").read_text() == README
+    written = make_results("--results", str(mine), "--readme", str(repo / "README.md"))
+    assert written.returncode == 0 and "| `best` |" in (repo / "README.md").read_text()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    none = make_results("--results", str(empty))
+    assert none.returncode == 1 and f"{empty}: no run summaries in it (NAME-seedK.json)" in none.stderr
