@@ -9,6 +9,7 @@ depth: a 16-bit or floating-point image is scaled from its own range, so that it
 taken as it is (inverted if needed): it is most likely an MNIST-style digit already.
 """
 
+import os
 import re
 import warnings
 from pathlib import Path
@@ -24,6 +25,24 @@ SIZE = 28  # the field
 BOX = 20  # the digit's longer side
 INK = 0.2  # a pixel brighter than this (after inversion) is part of the digit
 MAX_PIXELS = 40_000_000  # larger images are refused from their header (a 40-megapixel photo is 160 MB as floats)
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")  # what a folder's scan reads
+LISTED = ", ".join(EXTENSIONS[:-1]) + " or " + EXTENSIONS[-1]
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The images to read (predict.py; the web page's --digits): everything in ``folder`` named as an
+    image (``EXTENSIONS``), or ``folder`` itself if it is not a folder, whatever its name.
+    ``load_image`` then reads each or says in one line why not, as ``inspect_digit.py --image``
+    does: not an image, a FIFO, a link to nothing (so none is left out unsaid). Raises
+    ``LSTMMnistError`` (one line) if there are none."""
+    if not os.path.isdir(folder):
+        if not os.path.lexists(folder):
+            raise LSTMMnistError(f"{shown(folder)}: no such file or folder")
+        return [folder]
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS)
+    if not files:
+        raise LSTMMnistError(f"{shown(folder)}: no images in it ({LISTED})")
+    return files
 
 
 def load_image(path: Path) -> torch.Tensor:

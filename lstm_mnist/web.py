@@ -2,11 +2,13 @@
 
     python -m lstm_mnist.web checkpoint.pt --out site/                    # then open site/index.html
     python -m lstm_mnist.web checkpoint.pt --out site/ --compare rnn.pt   # and the RNN or GRU beside it
+    python -m lstm_mnist.web docs/model/lstm-mnist.pt --digits docs/digits  # right after cloning, no MNIST needed
 
 The site needs no install, no server and no network: index.html, style.css and the JavaScript
 copied from lstm_mnist/web_assets/, plus weights.js, written here: the model's config and
 weights (and the compared model's) as JSON, the cells' numbered equations as they are written in
-cell.py, rnn_cell.py and gru_cell.py, and a few MNIST test digits to pick. The JSON is assigned to
+cell.py, rnn_cell.py and gru_cell.py, and digits to pick: the first MNIST test digits, and your own
+images (``--digits``, brought to MNIST's form as predict.py reads them). The JSON is assigned to
 a global in a .js file because a page opened from file:// may not fetch() a file beside it; the
 site opens from file:// and from ``python -m http.server -d site``.
 
@@ -35,8 +37,10 @@ from . import cell, checkpoint as ckpt, gru_cell, rnn_cell
 from .cli import (ArgumentParser, HelpFormatter, check_name_length, installed, nonempty_path, run,
                   whole_number)
 from .data import DOWNLOAD_ROOT, TEST_FILES, default_data_dir, find_files, has_files, read_images, read_labels
+from .errors import UsageError
 from .evaluation import class_labels
-from .files import current_umask, exclusive, is_temporary_of
+from .files import current_umask, exclusive, is_temporary_of, shown
+from .images import image_files, load_image
 from .model import PIXEL_MEAN, PIXEL_STD, RecurrentClassifier
 from .words import counted
 
@@ -73,6 +77,9 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--data-dir", type=nonempty_path, default=default_data_dir(), metavar="DIR",
                         help="folder with the MNIST IDX files, for the sample digits; default: $MNIST_DIR, "
                              "else ./data if it has them (nothing is downloaded)")
+    parser.add_argument("--digits", type=nonempty_path, nargs="+", default=[], metavar="PATH",
+                        help="your own images to offer as well, or folders of them, read as predict.py reads "
+                             "them (a clone's docs/digits holds ten MNIST test digits: no MNIST files needed)")
     parser.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty --out folder")
     return parser
 
@@ -131,6 +138,25 @@ def sample_digits(data_dir: Path | None, count: int) -> list[dict]:
     images, labels = read_images(paths["test_images"])[:count], read_labels(paths["test_labels"])[:count]
     return [{"index": k, "label": int(label), "pixels": image.ravel().tolist()}  # image: (28, 28) uint8
             for k, (image, label) in enumerate(zip(images, labels))]
+
+
+def image_digits(paths: list[Path], room: int) -> list[dict]:
+    """The images at ``paths`` (files, or folders of them) in MNIST's form, as ``images.py`` reads them
+    for predict.py: grey levels 0..255, row by row, named by their file. A file that cannot be read
+    as a digit is an error (one line): the page is made on purpose, not a batch to get through."""
+    files = [file for path in paths for file in image_files(path)]
+    if len(files) > room:
+        raise UsageError(f"--digits: {counted(len(files), 'image')}; the page holds at most {MAX_SAMPLES} digits "
+                         f"in all ({MAX_SAMPLES - room} from --samples)")
+    return [{"name": shown(file.name), "pixels": [grey_level(v) for v in load_image(file).ravel().tolist()]}
+            for file in files]  # load_image: (28, 28) in [0, 1]
+
+
+def grey_level(value: float) -> float | int:
+    """A pixel in [0, 1] as a grey level 0..255 for the page: whole where an 8-bit image gave it (``7``,
+    not ``7.0000001``), else to 4 decimals (a resized image's levels fall between)."""
+    level = round(255 * value, 4)
+    return int(level) if level.is_integer() else level
 
 
 def site_data(main: dict, compare: dict | None, samples: list[dict]) -> str:
@@ -240,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                          f"{model.config.input_size} into {model.config.num_classes}")
         compare_data = model_data(other, other_checkpoint, args.compare)
     samples = sample_digits(args.data_dir, args.samples)
+    samples += image_digits(args.digits, room=MAX_SAMPLES - len(samples))
 
     with exclusive(out):  # one build at a time writes --out; what a killed one left is undone first
         for line in recover_site(out):
@@ -249,8 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {out}/: {len(list(out.iterdir()))} files, {size / 1e6:.1f} MB; model {model.config.cell} "
           f"({counted(model.config.hidden_size, 'unit')}) from {args.checkpoint}"
           + (f", compared with {other.config.cell} from {args.compare}" if compare_data else "")
-          + f"; {counted(len(samples), 'test digit')}"
-          + ("" if samples or not args.samples else " (no MNIST files found: pass --data-dir)"))
+          + f"; {counted(len(samples), 'digit')} to pick"
+          + ("" if samples or not args.samples else " (no MNIST files found: pass --data-dir, or --digits FOLDER)"))
     print(f"open {out / 'index.html'} in a browser, or serve it: python -m http.server -d {out}")
     return 0
 

@@ -292,6 +292,32 @@ def test_a_page_without_test_digits_never_offers_them(page, small_checkpoint, tm
     page.find_element("tag name", "body").send_keys(Keys.SPACE)
     assert page.execute_script("return LSTMMnist.app.timer === null")
 
+def test_images_of_your_own_are_offered_and_traced(page, tmp_path, capsys):
+    """Right after cloning, with no MNIST files: ``--digits docs/digits`` puts the ten shipped test digits
+    on the page, each named by its file and read as predict.py reads it, and the page computes what
+    trace() computes on it. An image of another size is brought to MNIST's form first."""
+    shipped = ROOT / "docs" / "model" / "lstm-mnist.pt"
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    Image.fromarray(np.pad(np.full((30, 8), 20, np.uint8), 20, constant_values=250)).save(folder / "one.jpg")
+    site = tmp_path / "site"
+    assert web.main([str(shipped), "--out", str(site), "--samples", "0", "--digits", str(ROOT / "docs" / "digits"),
+                     str(folder / "one.jpg")]) == 0
+    assert "11 digits to pick" in capsys.readouterr().out
+    page.get((site / "index.html").as_uri())
+    buttons = page.find_elements("css selector", "#samples button")
+    names = sorted(path.name for path in (ROOT / "docs" / "digits").glob("*.png")) + ["one.jpg"]
+    assert [button.get_attribute("aria-label") for button in buttons] == names
+    model, _ = ckpt.load_model(shipped)
+    for name in ("test-7.png", "one.jpg"):
+        buttons[names.index(name)].click()
+        image = load_image((ROOT / "docs" / "digits" / name) if name.startswith("test") else folder / name)
+        state = snapshot(page)
+        np.testing.assert_allclose(np.array(state["image"]), image.numpy(), rtol=0, atol=1e-6)
+        assert_same_as_trace(state["traces"]["main"], trace(model, image), name)
+        assert name in page.find_element("id", "status").text
+
+
 def test_a_screenshot_at_a_fixed_size_is_not_blank(page, synthetic_site):
     page.get((synthetic_site[0] / "index.html").as_uri())
     page.execute_script("LSTMMnist.app.setRow(14)")
@@ -343,6 +369,15 @@ def test_the_command_refuses_what_it_cannot_do_in_one_line(small_checkpoint, tmp
     assert err.startswith("python -m lstm_mnist.web: error: ") and "lacks" in err and "\n" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
 
+    (full / "blank.png").write_bytes(b"")  # --digits: an image that cannot be read is named, in one line
+    monkeypatch.setattr(sys, "argv", ["web", str(small_checkpoint), "--out", str(tmp_path / "site"), "--samples",
+                                      "0", "--digits", str(full)])
+    assert web.command() == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"python -m lstm_mnist.web: error: {full / 'blank.png'}: not an image (empty, or in no format " \
+                  "Pillow reads, such as PNG or JPEG)"
+    assert not (tmp_path / "site").exists()
+
 
 def test_the_site_is_written_whole_and_replaced_whole(small_checkpoint, synthetic_dir, tmp_path, capsys):
     out = tmp_path / "site"
@@ -362,7 +397,7 @@ def test_the_site_is_written_whole_and_replaced_whole(small_checkpoint, syntheti
     assert web.main([str(small_checkpoint), "--out", str(out), "--overwrite", "--samples", "0"]) == 0
     assert (out / "weights.js").read_text() != "// from before" and (out / "index.html").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["site"]  # no temporary folder left beside it
-    assert "0 test digits" in capsys.readouterr().out
+    assert "0 digits to pick" in capsys.readouterr().out
 
 
 def test_a_build_killed_midway_is_undone_by_the_next(small_checkpoint, tmp_path, capsys):

@@ -17,7 +17,6 @@ with one line saying why, and counted; the others are classified (exit status 1 
 
 import csv
 import io
-import os
 import sys
 from pathlib import Path
 
@@ -30,12 +29,9 @@ from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_de
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
 from lstm_mnist.files import atomic_write, shown
-from lstm_mnist.images import load_image
+from lstm_mnist.images import LISTED, image_files, load_image
 from lstm_mnist.reporting import bar_size
 from lstm_mnist.words import counted
-
-EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")  # what a folder's scan reads
-LISTED = ", ".join(EXTENSIONS[:-1]) + " or " + EXTENSIONS[-1]
 
 
 def build_parser() -> ArgumentParser:
@@ -111,21 +107,6 @@ def main() -> int:
     atomic_write(args.out, lambda f: f.write(text.getvalue().encode("utf-8", "backslashreplace")))
     print(f"{summary}; wrote {shown(args.out)}")
     return 0
-
-
-def image_files(folder: Path) -> list[Path]:
-    """The images to classify: everything in ``folder`` named as an image (``EXTENSIONS``), or
-    ``folder`` itself if it is not a folder, whatever its name. ``load_image`` then reads each or
-    says in one line why not, as ``inspect_digit.py --image`` does: not an image, a FIFO, a link to
-    nothing (so none is left out unsaid). Raises ``LSTMMnistError`` (one line) if there are none."""
-    if not os.path.isdir(folder):
-        if not os.path.lexists(folder):
-            raise LSTMMnistError(f"{shown(folder)}: no such file or folder")
-        return [folder]
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS)
-    if not files:
-        raise LSTMMnistError(f"{shown(folder)}: no images in it ({LISTED})")
-    return files
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP)

@@ -31,8 +31,8 @@
   const number = (v) => (v < 0 ? "" : "+") + v.toFixed(4);
   const percent = (p) => `${(100 * p).toFixed(1)}%`;
   const labels = DATA.main.class_labels;
-  // what the status line asks for while there is no digit: no test digit to pick on a page made without them
-  const invitation = () => (DATA.samples.length > 0 ? "Draw a digit, or pick a test digit." : "Draw a digit in the black square.");
+  // what the status line asks for while there is no digit: none to pick on a page made without them
+  const invitation = () => (DATA.samples.length > 0 ? "Draw a digit, or pick one below." : "Draw a digit in the black square.");
 
   // --- the state changes -------------------------------------------------------------
 
@@ -357,15 +357,16 @@
   function buildSamples() {
     const box = $("samples");
     if (DATA.samples.length === 0) {
-      $("samples-title").textContent = "(No test digits on this page: python -m lstm_mnist.web adds them when it finds "
-        + "MNIST's test files, with --data-dir DIR.)";
+      $("samples-title").textContent = "(No digits to pick on this page: python -m lstm_mnist.web adds MNIST's first "
+        + "test digits when it finds its test files, with --data-dir DIR, and your own images with --digits FOLDER.)";
       return;
     }
     for (const sample of DATA.samples) {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "sample";
-      const name = `test digit ${sample.index} (label ${labels[sample.label]})`;
+      // an MNIST test digit has its index and label; an image of --digits, its file's name
+      const name = sample.name ?? `test digit ${sample.index} (label ${labels[sample.label]})`;
       button.setAttribute("aria-label", name);
       button.title = name;
       const canvas = document.createElement("canvas");
