@@ -121,8 +121,9 @@ def add_running_flags(io) -> None:
                          "in the cell stops during training (the same numbers within float rounding). Default: the "
                          "whole sequence as one node of autograd with the backward by hand (bptt.py)")
     io.add_argument("--compile", action="store_true",
-                    help="run the training steps through torch.compile: faster once compiled, but the "
-                         "compilation takes about a minute on a CPU (same results within float rounding)")
+                    help="run the training steps through torch.compile: faster once compiled, but the first "
+                         "compilation takes 30 s to a minute on a 2-core CPU (a few seconds once PyTorch's "
+                         "compile cache holds it; same results within float rounding)")
     io.add_argument("--cuda-graphs", action="store_true",
                     help="CUDA only: record the training step once as a CUDA graph and replay it, one launch "
                          "instead of about 550 per step (same numbers within float rounding; lstm_mnist/cuda_graph.py)")
