@@ -407,7 +407,7 @@ def build_parser() -> cli.ArgumentParser:
                              "no compiled variant")
     parser.add_argument("--no-compile", action="store_true",
                         help="leave out the compiled variant (its compilation takes about a minute on a CPU)")
-    parser.add_argument("--time-to-accuracy", type=Path, metavar="DATA_DIR",
+    parser.add_argument("--time-to-accuracy", type=cli.nonempty_path, metavar="DATA_DIR",
                         help="also time whole default train.py runs (plain, --compile, and on CUDA --cuda-graphs) on "
                              "the real MNIST in DATA_DIR, from process start to exit, with the test accuracy they reach")
     return parser

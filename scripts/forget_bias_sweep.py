@@ -27,7 +27,7 @@ from torch import Tensor  # noqa: E402
 from lstm_mnist import LSTMClassifier, figures  # noqa: E402
 from lstm_mnist.cell import LSTMState  # noqa: E402
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, check_model_size,  # noqa: E402
-                            check_output_folder, finite_float, positive_int, run, seed)
+                            check_output_folder, finite_float, nonempty_path, positive_int, run, seed)
 from lstm_mnist.data import load_mnist  # noqa: E402
 from lstm_mnist.files import shown, write_json  # noqa: E402
 from lstm_mnist.model import ModelConfig  # noqa: E402
@@ -45,7 +45,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--hidden-size", type=positive_int, default=128, metavar="H", help="units (default: 128)")
     parser.add_argument("--gradient-images", type=positive_int, default=1000, metavar="N",
                         help="measure on the first N validation images (default: 1000)")
-    parser.add_argument("--out", type=Path, default=Path("results/forget_bias_sweep"), metavar="DIR",
+    parser.add_argument("--out", type=nonempty_path, default=Path("results/forget_bias_sweep"), metavar="DIR",
                         help="where to write the figure and the numbers (default: results/forget_bias_sweep)")
     parser.add_argument("--overwrite", action="store_true", help="replace those files if they exist in --out")
     add_data_dir_flag(parser)

@@ -204,11 +204,11 @@ def main() -> int:
     parser.add_argument("--seeds", nargs="+", type=cli.seed, default=[0, 1, 2], help="seeds to run (default: 0 1 2)")
     parser.add_argument("--device", type=cli.device_name, default="cpu",
                         help="device for the runs: auto, cpu, cuda or cuda:N (default: cpu)")
-    parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
+    parser.add_argument("--data-dir", type=cli.nonempty_path, default=default_data_dir(),
                         help="folder with the MNIST IDX files (default: $MNIST_DIR)")
     parser.add_argument("--rerun", action="store_true", help="train again even where a summary exists")
     parser.add_argument("--table-only", action="store_true", help="train nothing: rebuild the table from the --results folder's summaries")
-    parser.add_argument("--readme", type=Path, default=None, metavar="FILE",
+    parser.add_argument("--readme", type=cli.nonempty_path, default=None, metavar="FILE",
                         help="where the table goes (default: this repository's README.md, with the default "
                              "--results; with another, none: the table is printed only)")
     parser.add_argument("--results", type=cli.nonempty_path, default=RESULTS, metavar="DIR",

@@ -28,7 +28,7 @@ from PIL import Image  # noqa: E402
 
 from lstm_mnist import checkpoint as ckpt  # noqa: E402
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, check_output_folder,  # noqa: E402
-                            check_output_path, non_negative_int, output_file, run, same_file)
+                            check_output_path, non_negative_int, nonempty_path, output_file, run, same_file)
 from lstm_mnist.data import load_mnist  # noqa: E402
 from lstm_mnist.errors import LSTMMnistError, UsageError  # noqa: E402
 from lstm_mnist.files import atomic_write, shown  # noqa: E402
@@ -42,7 +42,7 @@ def build_parser() -> ArgumentParser:
                             description=__doc__)
     parser.add_argument("--out", type=output_file, default=ROOT / "docs" / "model" / "lstm-mnist.pt", metavar="PT",
                         help="the slim checkpoint (default: docs/model/lstm-mnist.pt)")
-    parser.add_argument("--digits-out", type=Path, default=ROOT / "docs" / "digits", metavar="DIR",
+    parser.add_argument("--digits-out", type=nonempty_path, default=ROOT / "docs" / "digits", metavar="DIR",
                         help="where the sample digits go (default: docs/digits)")
     parser.add_argument("--digits", type=non_negative_int, nargs="+", default=list(DIGITS), metavar="N",
                         help=f"test images to write as PNG (default: {' '.join(map(str, DIGITS))})")
@@ -97,11 +97,11 @@ def main() -> int:
         shipped = slim(train(args.data_dir, full))
     ckpt.save(args.out, shipped)
     accuracy = shipped["metrics"][0]["accuracy"]
-    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KB), test accuracy {100 * accuracy:.2f}%")
+    print(f"wrote {shown(args.out)} ({args.out.stat().st_size // 1024} KB), test accuracy {100 * accuracy:.2f}%")
     args.digits_out.mkdir(exist_ok=True)  # its parent exists: checked above
     for index, path in digits.items():
         atomic_write(path, lambda f: images[index].save(f, format="PNG"))
-        print(f"wrote {path}: test image {index}, label {int(test.labels[index])}")
+        print(f"wrote {shown(path)}: test image {index}, label {int(test.labels[index])}")
     return 0
 
 

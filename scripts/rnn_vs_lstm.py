@@ -29,7 +29,8 @@ import torch  # noqa: E402
 
 from lstm_mnist import figures  # noqa: E402
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,  # noqa: E402
-                            check_model_size, check_output_folder, device_from_flag, positive_int, run, seed)
+                            check_model_size, check_output_folder, device_from_flag, nonempty_path, positive_int,
+                            run, seed)
 from lstm_mnist.data import load_mnist  # noqa: E402
 from lstm_mnist.errors import UsageError  # noqa: E402
 from lstm_mnist.files import shown, write_json  # noqa: E402
@@ -53,11 +54,11 @@ def build_parser() -> ArgumentParser:
                         help="train on the first N training images only (default: all 55,000)")
     parser.add_argument("--gradient-images", type=positive_int, default=1000, metavar="N",
                         help="measure the gradient on the first N validation images (default: 1000)")
-    parser.add_argument("--out", type=Path, default=Path("results/rnn_vs_lstm"), metavar="DIR",
+    parser.add_argument("--out", type=nonempty_path, default=Path("results/rnn_vs_lstm"), metavar="DIR",
                         help="where to write gradient_per_row.png and rnn_vs_lstm.json "
                              "(default: results/rnn_vs_lstm)")
     parser.add_argument("--overwrite", action="store_true", help="replace those files if they exist in --out")
-    parser.add_argument("--checkpoints", type=Path, default=None, metavar="DIR",
+    parser.add_argument("--checkpoints", type=nonempty_path, default=None, metavar="DIR",
                         help="also keep the trained models there, as CELL.pt (default: not kept)")
     add_data_dir_flag(parser)
     add_device_flag(parser)

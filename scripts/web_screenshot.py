@@ -18,10 +18,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lstm_mnist import figures  # noqa: E402
-from lstm_mnist.cli import ArgumentParser, HelpFormatter, check_output_path, output_file, run, whole_number  # noqa: E402
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, check_output_path, nonempty_path, output_file, run,  # noqa: E402
+                             whole_number)
 from lstm_mnist.data import IMAGE_SIZE  # noqa: E402
 from lstm_mnist.errors import CheckpointError, LSTMMnistError  # noqa: E402
-from lstm_mnist.files import atomic_write, open_regular  # noqa: E402
+from lstm_mnist.files import atomic_write, open_regular, shown  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 WINDOW = (1280, 1100)  # the screenshot's size in CSS pixels
@@ -77,10 +78,10 @@ def row(text: str) -> int:
 
 def main() -> int:
     parser = ArgumentParser(prog="scripts/web_screenshot.py", description=__doc__, formatter_class=HelpFormatter)
-    parser.add_argument("checkpoint", type=Path, help="checkpoint written by train.py")
+    parser.add_argument("checkpoint", type=nonempty_path, help="checkpoint written by train.py")
     parser.add_argument("--out", type=output_file, required=True, metavar="PNG", help="where to save the screenshot (a .png)")
-    parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR", help="the MNIST files (default: $MNIST_DIR)")
-    parser.add_argument("--compare", type=Path, default=None, metavar="CHECKPOINT", help="passed to lstm_mnist.web")
+    parser.add_argument("--data-dir", type=nonempty_path, default=None, metavar="DIR", help="the MNIST files (default: $MNIST_DIR)")
+    parser.add_argument("--compare", type=nonempty_path, default=None, metavar="CHECKPOINT", help="passed to lstm_mnist.web")
     parser.add_argument("--row", type=row, default=14, help="the row to show, 0 to 27 (default: 14)")
     args = parser.parse_args()
     inputs = [path for path in (args.checkpoint, args.compare) if path is not None]
@@ -112,7 +113,7 @@ def main() -> int:
     with Image.open(io.BytesIO(png)) as shot:
         small = shot.quantize(colors=256, dither=Image.Dither.NONE)
     atomic_write(args.out, lambda f: small.save(f, format="PNG", optimize=True))
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)")
+    print(f"wrote {shown(args.out)} ({args.out.stat().st_size / 1e3:.0f} kB)")
     return 0
 
 
