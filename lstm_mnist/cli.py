@@ -23,7 +23,7 @@ from .data import MAX_SEED, NUM_CLASSES, default_data_dir
 from .errors import LSTMMnistError, UsageError
 from .evaluation import unfit_name
 from . import files
-from .files import kind, shown
+from .files import decoded, kind, shown
 from .model import FLOAT32_MAX, count_parameters
 from .startup import INSTALLED_NAMES, INTERRUPTED, QuitAtOnce
 from .words import counted
@@ -82,7 +82,7 @@ def whole_number(text: str, minimum: int, maximum: int = MAX_WHOLE) -> int:
     if value < minimum:
         raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
     if value > maximum:
-        raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {text[:40]}")
+        raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {text.strip()[:40]}")
     return value
 
 
@@ -112,7 +112,7 @@ def finite_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
     if abs(value) > FLOAT32_MAX:
         raise argparse.ArgumentTypeError(f"must be a finite number in float32 (at most {FLOAT32_MAX:.3g} in size), "
-                                         f"got {text[:40]}")
+                                         f"got {text.strip()[:40]}")
     return value
 
 
@@ -127,14 +127,14 @@ def learning_rate(text: str) -> float:
     """Adam's learning rate: from LR_MIN to LR_MAX (config.py says why)."""
     value = positive_float(text)
     if not LR_MIN <= value <= LR_MAX:
-        raise argparse.ArgumentTypeError(f"must be from {LR_MIN:g} to {LR_MAX:g} (Adam, in float32), got {text[:40]}")
+        raise argparse.ArgumentTypeError(f"must be from {LR_MIN:g} to {LR_MAX:g} (Adam, in float32), got {text.strip()[:40]}")
     return value
 
 
 def class_names(text: str) -> tuple[str, ...]:
     """Ten distinct comma-separated names, one per label 0..9 ("T-shirt,Trouser,..."). Bytes that
     are not UTF-8 are kept as ``\\xe9`` escapes, so every name can be printed and saved."""
-    names = tuple(shown(name).strip() for name in text.split(","))
+    names = tuple(decoded(name).strip() for name in text.split(","))
     if len(names) != NUM_CLASSES:
         raise argparse.ArgumentTypeError(f"expected {NUM_CLASSES} non-empty comma-separated names, got {len(names)}")
     unfit = [(k, unfit_name(name)) for k, name in enumerate(names) if unfit_name(name)]
@@ -240,7 +240,7 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag
     free = shutil.disk_usage(parent).free
     if free < 2 * needed_bytes:
         raise UsageError(
-            f"{flag} {path}: only {free / 1e6:.1f} MB free in {parent}; it needs about {2 * needed_bytes / 1e6:.1f} MB "
+            f"{flag} {shown(path)}: only {free / 1e6:.1f} MB free in {shown(parent)}; it needs about {2 * needed_bytes / 1e6:.1f} MB "
             f"(a {needed_bytes / 1e6:.1f} MB file, twice while the old one is replaced): free some space or choose "
             f"another {flag}"
         )

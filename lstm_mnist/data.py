@@ -142,7 +142,7 @@ def read_images(path: Path) -> np.ndarray:
     array = read_idx(path)
     if array.ndim != 3 or array.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
         raise DataError(
-            f"{Path(path)}: expected images of {IMAGE_SIZE}x{IMAGE_SIZE} pixels (3 dimensions), "
+            f"{shown(path)}: expected images of {IMAGE_SIZE}x{IMAGE_SIZE} pixels (3 dimensions), "
             f"found dimensions {array.shape}; is this an image file?"
         )
     return array
@@ -152,19 +152,19 @@ def read_labels(path: Path) -> np.ndarray:
     """Labels (N,) uint8 in 0..9 from an IDX file, validated."""
     array = read_idx(path)
     if array.ndim != 1:
-        raise DataError(f"{Path(path)}: expected labels (1 dimension), found dimensions {array.shape}; is this a label file?")
+        raise DataError(f"{shown(path)}: expected labels (1 dimension), found dimensions {array.shape}; is this a label file?")
     if array.size and array.max() >= NUM_CLASSES:
         bad = int(np.argmax(array >= NUM_CLASSES))
-        raise DataError(f"{Path(path)}: label {array[bad]} at index {bad} is outside 0..{NUM_CLASSES - 1}")
+        raise DataError(f"{shown(path)}: label {array[bad]} at index {bad} is outside 0..{NUM_CLASSES - 1}")
     return array
 
 
 def _split_from_arrays(images: np.ndarray, labels: np.ndarray, images_path: Path, labels_path: Path) -> Split:
     if len(images) != len(labels):
-        raise DataError(f"{images_path} holds {counted(len(images), 'image')} but {labels_path} holds "
+        raise DataError(f"{shown(images_path)} holds {counted(len(images), 'image')} but {shown(labels_path)} holds "
                         f"{counted(len(labels), 'label')}")
     if len(images) == 0:
-        raise DataError(f"{images_path}: holds no images")
+        raise DataError(f"{shown(images_path)}: holds no images")
     pixels = torch.from_numpy(images.copy()).float().div_(255.0)  # (N, 28, 28) in [0, 1]
     return Split(pixels, torch.from_numpy(labels.astype(np.int64)))
 
@@ -181,7 +181,7 @@ def find_files(directory: Path, needed=tuple(FILES)) -> dict[str, Path]:
     missing ones."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise DataError(f"data folder {directory} does not exist" if not directory.exists() else f"{directory} is not a folder")
+        raise DataError(missing_folder(directory) if not directory.exists() else f"{shown(directory)} is not a folder")
     found, missing = {}, []
     for key, name in ((key, FILES[key]) for key in needed):
         candidates = [folder / (name + ext) for folder in (directory, directory / "MNIST" / "raw") for ext in ("", ".gz")]
@@ -190,16 +190,24 @@ def find_files(directory: Path, needed=tuple(FILES)) -> dict[str, Path]:
             unusable = next((p for p in candidates if os.path.lexists(p)), None)  # a folder, a FIFO, a broken link
             if unusable is not None:
                 what = kind(os.stat(unusable).st_mode) if os.path.exists(unusable) else "a link that leads to no file"
-                raise DataError(f"{unusable} is {what}, not an MNIST file")
+                raise DataError(f"{shown(unusable)} is {what}, not an MNIST file")
             missing.append(name + "[.gz]")
         else:
             found[key] = path
     if missing:
         raise DataError(
-            f"{directory} lacks {', '.join(missing)} (looked in it and in its MNIST/raw); "
+            f"{shown(directory)} lacks {', '.join(missing)} (looked in it and in its MNIST/raw); "
             f"put the {'four MNIST IDX files' if len(needed) == len(FILES) else 'MNIST test files'} there"
         )
     return found
+
+
+def missing_folder(directory: Path) -> str:
+    """Why the data folder ``directory``, which does not exist, is not there: a link to nothing (or
+    in a loop), or no such name."""
+    if os.path.islink(directory):
+        return f"data folder {shown(directory)} is a link to {shown(os.readlink(directory))}, which leads to no folder"
+    return f"data folder {shown(directory)} does not exist"
 
 
 def files_read_from(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT) -> list[Path]:
@@ -293,7 +301,7 @@ def load_mnist(data_dir: Path | str | None = None, download_root: Path = DOWNLOA
     full_train = _split_from_arrays(train_images, train_labels, paths["train_images"], paths["train_labels"])
     if len(full_train) <= validation_size:
         raise SplitTooSmall(
-            f"{paths['train_images']}: holds {counted(len(full_train), 'image')}; the split needs more than "
+            f"{shown(paths['train_images'])}: holds {counted(len(full_train), 'image')}; the split needs more than "
             f"{validation_size} (the first {validation_size} are the validation set)"
         )
     test = _test_split(paths)

@@ -17,7 +17,7 @@ check and the use) and refuses anything but a regular file at once, with one lin
 
 Names: a file name need not be valid UTF-8 (``b'caf\\xe9.png'``): Python carries such bytes as
 "surrogate escapes" that no encoder accepts. ``shown`` turns a path into text that can be
-printed or written anywhere (``caf\\xe9.png``).
+printed or written anywhere (``caf\\xe9.png``), on one line (a line break in a name as ``\\n``).
 """
 
 import json
@@ -134,7 +134,7 @@ def exclusive(path: Path, enabled: bool = True) -> Iterator[None]:
                 raise BlockingIOError
         except (BlockingIOError, FileNotFoundError):
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
-            raise LSTMMnistError(f"{path}: another run (process {holder}) is writing it right now; wait for it "
+            raise LSTMMnistError(f"{shown(path)}: another run (process {holder}) is writing it right now; wait for it "
                                  "to finish, or choose another --out") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
@@ -179,19 +179,36 @@ def open_regular(path: Path | str, error: type[LSTMMnistError] = LSTMMnistError,
     return os.fdopen(fd, "rb")
 
 
+def decoded(text: Path | str) -> str:
+    """A path (or a word given on the command line) as text that any encoder takes: bytes that are
+    not UTF-8 come out as ``\\xe9`` escapes."""
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # what ends a line or drives a terminal
+CONTROL_NAMES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def shown(path: Path | str) -> str:
-    """A path as printable text: bytes that are not UTF-8 come out as ``\\xe9`` escapes."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """A path as printable text on one line: bytes that are not UTF-8 come out as ``\\xe9`` escapes,
+    and control characters (a line break, a terminal's escape) as ``\\n`` or ``\\x1b``: a name
+    holding them would split a one-line message, or drive the terminal that shows it."""
+    return CONTROL.sub(lambda m: CONTROL_NAMES.get(m[0]) or (f"\\x{ord(m[0]):02x}" if ord(m[0]) < 256
+                                                           else f"\\u{ord(m[0]):04x}"), decoded(path))
 
 
 def shell_word(text: Path | str) -> str:
     """``text`` as one word for a shell command line the user can paste: quoted as ``shlex.quote``
-    does, or, for a name that is not UTF-8, as bash's ``$'caf\\xe9.pt'``, which means those bytes."""
+    does, or, for a name that is not UTF-8 or holds a control character, as bash's ``$'caf\\xe9.pt'``,
+    which means those bytes."""
     raw = os.fsencode(text)
     try:
-        return shlex.quote(raw.decode("utf-8"))
+        word = raw.decode("utf-8")
+        if not CONTROL.search(word):  # a line break would split the command line it is pasted from
+            return shlex.quote(word)
     except UnicodeDecodeError:
-        return "$'" + "".join(chr(b) if 32 <= b < 127 and b not in b"'\\" else f"\\x{b:02x}" for b in raw) + "'"
+        pass
+    return "$'" + "".join(chr(b) if 32 <= b < 127 and b not in b"'\\" else f"\\x{b:02x}" for b in raw) + "'"
 
 
 def write_json(path: Path, value) -> None:

@@ -39,7 +39,7 @@ from .cli import (ArgumentParser, HelpFormatter, check_name_length, installed, n
 from .data import DOWNLOAD_ROOT, TEST_FILES, default_data_dir, find_files, has_files, read_images, read_labels
 from .errors import UsageError
 from .evaluation import class_labels
-from .files import current_umask, exclusive, is_temporary_of, shown
+from .files import current_umask, exclusive, is_temporary_of, shell_word, shown
 from .images import image_files, load_image
 from .model import PIXEL_MEAN, PIXEL_STD, RecurrentClassifier
 from .words import counted
@@ -180,7 +180,7 @@ def write_site(out: Path, data_js: str, overwrite: bool) -> None:
         (tmp / DATA_FILE).write_text(data_js, encoding="utf-8")
         if out.exists():
             if not overwrite and any(out.iterdir()):  # filled since we checked
-                raise FileExistsError(f"{out} is not empty; pass --overwrite to replace it")
+                raise FileExistsError(f"{shown(out)} is not empty; pass --overwrite to replace it")
             old = out.with_name(f"{aside_prefix(out)}{os.getpid()}")
             os.replace(out, old)
         os.replace(tmp, out)
@@ -209,14 +209,14 @@ def recover_site(out: Path) -> list[str]:
             continue
         if is_temporary_of(entry.name, out.name):
             shutil.rmtree(entry, ignore_errors=True)
-            done.append(f"removed {entry}, left by a build that was killed")
+            done.append(f"removed {shown(entry)}, left by a build that was killed")
         elif entry.name.startswith(aside_prefix(out)) and entry.name[len(aside_prefix(out)):].isdigit():
             if out.exists():
                 shutil.rmtree(entry, ignore_errors=True)
-                done.append(f"removed {entry}, left by a build that was killed")
+                done.append(f"removed {shown(entry)}, left by a build that was killed")
             else:
                 os.replace(entry, out)
-                done.append(f"put {entry} back as {out}: a build killed while replacing it had moved it aside")
+                done.append(f"put {shown(entry)} back as {shown(out)}: a build killed while replacing it had moved it aside")
     return done
 
 
@@ -231,19 +231,19 @@ def check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> No
     a site this command made, never a folder that holds anything else (a checkpoint, say)."""
     check_name_length(out, "--out")  # it is built as .NAME.XXXXXXXX.tmp beside out, then renamed
     if out.exists() and not out.is_dir():
-        parser.error(f"--out {out}: is a file; give a folder")
+        parser.error(f"--out {shown(out)}: is a file; give a folder")
     ours = site_names()
     others = sorted(entry.name for entry in out.iterdir() if entry.name not in ours) if out.is_dir() else []
     if others:
-        parser.error(f"--out {out}: holds files that are not part of a site made by this command ("
-                     f"{', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); choose a new or empty folder")
+        parser.error(f"--out {shown(out)}: holds files that are not part of a site made by this command ("
+                     f"{', '.join(map(shown, others[:3]))}{', ...' if len(others) > 3 else ''}); choose a new or empty folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
-        parser.error(f"--out {out}: is not empty; choose another --out, or pass --overwrite")
+        parser.error(f"--out {shown(out)}: is not empty; choose another --out, or pass --overwrite")
     parent = out.absolute().parent
     if not parent.is_dir():
-        parser.error(f"--out {out}: folder {parent} does not exist; create it first")
+        parser.error(f"--out {shown(out)}: folder {shown(parent)} does not exist; create it first")
     if not os.access(parent, os.W_OK | os.X_OK):
-        parser.error(f"--out {out}: cannot write in {parent}")
+        parser.error(f"--out {shown(out)}: cannot write in {shown(parent)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     check_out(parser, out, args.overwrite)
     for flag, path in (("checkpoint", args.checkpoint), ("--compare", args.compare)):
         if path is not None and out.resolve() in Path(path).resolve().parents:  # the site replaces out whole
-            parser.error(f"{flag} {path}: is inside --out {out}, which this command replaces; choose another --out")
+            parser.error(f"{flag} {shown(path)}: is inside --out {shown(out)}, which this command replaces; choose another --out")
 
     model, checkpoint = ckpt.load_model(args.checkpoint)
     main_data = model_data(model, checkpoint, args.checkpoint)
@@ -261,8 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare is not None:
         other, other_checkpoint = ckpt.load_model(args.compare)
         if (other.config.input_size, other.config.num_classes) != (model.config.input_size, model.config.num_classes):
-            parser.error(f"--compare {args.compare}: reads {other.config.input_size} pixels a row into "
-                         f"{other.config.num_classes} classes; {args.checkpoint} reads "
+            parser.error(f"--compare {shown(args.compare)}: reads {other.config.input_size} pixels a row into "
+                         f"{other.config.num_classes} classes; {shown(args.checkpoint)} reads "
                          f"{model.config.input_size} into {model.config.num_classes}")
         compare_data = model_data(other, other_checkpoint, args.compare)
     samples = sample_digits(args.data_dir, args.samples)
@@ -273,12 +273,12 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         write_site(out, site_data(main_data, compare_data, samples), args.overwrite)
     size = sum(f.stat().st_size for f in out.iterdir())
-    print(f"wrote {out}/: {len(list(out.iterdir()))} files, {size / 1e6:.1f} MB; model {model.config.cell} "
-          f"({counted(model.config.hidden_size, 'unit')}) from {args.checkpoint}"
-          + (f", compared with {other.config.cell} from {args.compare}" if compare_data else "")
+    print(f"wrote {shown(out)}/: {len(list(out.iterdir()))} files, {size / 1e6:.1f} MB; model {model.config.cell} "
+          f"({counted(model.config.hidden_size, 'unit')}) from {shown(args.checkpoint)}"
+          + (f", compared with {other.config.cell} from {shown(args.compare)}" if compare_data else "")
           + f"; {counted(len(samples), 'digit')} to pick"
           + ("" if samples or not args.samples else " (no MNIST files found: pass --data-dir, or --digits FOLDER)"))
-    print(f"open {out / 'index.html'} in a browser, or serve it: python -m http.server -d {out}")
+    print(f"open {shown(out / 'index.html')} in a browser, or serve it: python -m http.server -d {shell_word(out)}")
     return 0
 
 

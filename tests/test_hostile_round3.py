@@ -3,13 +3,23 @@ one-line message or a terminal, outputs that collide with each other, flags that
 nothing. Called in-process where the command allows it (no torch import per case)."""
 
 import argparse
+import csv
 import importlib
+import io
+import os
 import sys
 
+import numpy as np
 import pytest
+import torch
+from PIL import Image
 
-from conftest import ROOT
-from lstm_mnist import cli
+from conftest import ROOT, synthetic_digits
+from lstm_mnist import LSTMClassifier, cli
+from lstm_mnist import checkpoint as ckpt
+from lstm_mnist.checkpoint import Progress
+from lstm_mnist.config import TrainConfig
+from lstm_mnist.files import shell_word, shown
 
 SCRIPTS = ("bench_table", "forget_bias_sweep", "make_results", "make_shipped_checkpoint", "rnn_vs_lstm",
            "web_screenshot")
@@ -55,3 +65,54 @@ def test_no_flag_of_any_program_takes_an_empty_value_as_the_current_folder(progr
         accepted.append(action.option_strings[0] if action.option_strings else action.dest)
     assert not accepted, f"{program} takes '' for {accepted}"
 
+
+# --- names that hold a line break or a terminal's escape ----------------------------------------
+
+@pytest.fixture
+def saved(tmp_path):
+    """A small checkpoint that can be resumed, and a folder of three digit images."""
+    torch.manual_seed(0)
+    model = LSTMClassifier(hidden_size=8)
+    optimizer = torch.optim.Adam(model.parameters())
+    model(torch.rand(2, 28, 28)).sum().backward()
+    optimizer.step()
+    path = tmp_path / "ck.pt"
+    ckpt.save(path, ckpt.make(model, optimizer, TrainConfig(epochs=2), Progress(epoch=1),
+                              [{"event": "epoch", "epoch": 1}], None))
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for i, image in enumerate(synthetic_digits(3, np.random.default_rng(0))[0]):
+        Image.fromarray(image).save(folder / f"{i}.png")
+    return path, folder
+
+
+def test_a_line_break_or_an_escape_in_a_name_is_shown_escaped_on_one_line(tmp_path, saved, run_in_process):
+    ck, folder = saved
+    result = run_in_process("evaluate.py", str(ck), "--data-dir", str(tmp_path / "new\nline"))
+    assert result.returncode == 1
+    assert result.stderr == f"evaluate.py: error: data folder {tmp_path}/new\\nline does not exist\n"
+    (folder / "0.png").rename(folder / "\x1b[31mred.png")  # a terminal would turn what follows red
+    (folder / "1.png").rename(folder / "two\nlines.png")
+    (folder / "bad\n.png").write_bytes(b"not an image")
+    result = run_in_process("predict.py", str(ck), str(folder), "--out", "-")
+    assert result.returncode == 0 and "\x1b" not in result.stdout + result.stderr
+    assert [row[0] for row in csv.reader(io.StringIO(result.stdout))][1:] == ["\\x1b[31mred.png", "2.png",
+                                                                                "two\\nlines.png"]
+    skipped, summary = result.stderr.splitlines()  # with --out -, the summary goes to stderr
+    assert summary == "3 images classified, 1 skipped" and skipped.startswith("predict.py: skipped ") and "bad\\n.png" in skipped
+
+
+def test_a_number_with_a_line_break_is_named_on_one_line(run_in_process):
+    result = run_in_process("evaluate.py", "ck.pt", "--batch-size", "2000000\n")  # int() takes it; it is too large
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and "got 2000000 (see" in result.stderr
+
+
+def test_a_name_with_a_control_character_is_pasted_back_as_its_bytes():
+    assert shown("a\u2028b\x85c\td") == "a\\u2028b\\x85c\\td"  # line separators too: str.splitlines ends lines there
+    assert shell_word("run\n1.pt") == "$'run\\x0a1.pt'" and shell_word("caf\u00e9 1.pt") == "'caf\u00e9 1.pt'"
+
+
+def test_a_data_folder_that_is_a_link_to_nowhere_says_so(tmp_path, saved, run_in_process):
+    os.symlink("loop", tmp_path / "loop")
+    result = run_in_process("evaluate.py", str(saved[0]), "--data-dir", str(tmp_path / "loop"))
+    assert result.returncode == 1 and "is a link to loop, which leads to no folder" in result.stderr
