@@ -116,3 +116,36 @@ def test_a_data_folder_that_is_a_link_to_nowhere_says_so(tmp_path, saved, run_in
     os.symlink("loop", tmp_path / "loop")
     result = run_in_process("evaluate.py", str(saved[0]), "--data-dir", str(tmp_path / "loop"))
     assert result.returncode == 1 and "is a link to loop, which leads to no folder" in result.stderr
+
+
+# --- train.py: outputs that collide, flags that would do nothing ---------------------------------
+
+@pytest.mark.parametrize("make, flags, message", [
+    (lambda d: (d / "run.metrics.jsonl").mkdir(), ["--overwrite"],
+     "--out run.pt: run.metrics.jsonl, written beside it, exists and is a folder, not a file to replace"),
+    (lambda d: (d / "run.training.png").mkdir(), ["--overwrite"],
+     "--out run.pt: run.training.png, written beside it, exists and is a folder"),
+    (lambda d: None, ["--tensorboard", "run.pt"], "--tensorboard run.pt: is the name of a file this run writes"),
+    (lambda d: None, ["--tensorboard", "./run.metrics.jsonl"], "(run.metrics.jsonl, with --out run.pt)"),
+])
+def test_train_refuses_outputs_that_collide_before_any_work(tmp_path, synthetic_dir, run_in_process, make, flags,
+                                                           message):
+    """Found only after the training, these ended the run with '.run.metrics.jsonl.XXXX.tmp: Is a
+    directory' and a resume hint, or with the checkpoint's name taken by TensorBoard's folder."""
+    make(tmp_path)
+    before = sorted(tmp_path.iterdir())
+    result = run_in_process("train.py", "--data-dir", str(synthetic_dir), "--out", "run.pt", "--epochs", "1",
+                            "--no-figure", *flags, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1, result.stderr
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_train_refuses_a_stop_after_already_reached(tmp_path, saved, synthetic_dir, run_in_process):
+    """--resume at epoch 1 with --stop-after 1 trained nothing and said 'saved' (--limit-train past the
+    training split: test_hostile_inputs.py)."""
+    ck, _ = saved  # trained 1 epoch of 2
+    stamp = ck.stat().st_mtime_ns
+    result = run_in_process("train.py", "--data-dir", str(synthetic_dir), "--resume", str(ck), "--stop-after", "1",
+                            "--no-figure", cwd=tmp_path)
+    assert result.returncode == 2 and ck.stat().st_mtime_ns == stamp
+    assert f"--stop-after 1: {ck} has already trained 1 epoch, so nothing would be trained or saved" in result.stderr

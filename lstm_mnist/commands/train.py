@@ -21,11 +21,11 @@ from lstm_mnist import cuda_graph, distributed, figures
 from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, batch_size,
                             check_model_size, check_name_length, check_output_folder, check_output_path,
                             class_names, command_line, device_from_flag, finite_float, learning_rate, nonempty_path,
-                            output_file, positive_float, positive_int, program_name, run, seed)
+                            output_file, positive_float, positive_int, program_name, run, same_file, seed)
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import SplitTooSmall, files_read_from, load_mnist
 from lstm_mnist.errors import LSTMMnistError, UsageError
-from lstm_mnist.files import exclusive, remove_stale_temporaries, shell_word, shown, through_links
+from lstm_mnist.files import exclusive, kind, remove_stale_temporaries, shell_word, shown, through_links
 from lstm_mnist.model import CELLS, ModelConfig, count_parameters
 from lstm_mnist.presets import PRESETS
 from lstm_mnist.training import (RunOptions, StopSignals, TrainingInterrupted, make_deterministic, run_length,
@@ -250,9 +250,7 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
     length = run_length(config, len(training_split(data, config)))
     say(f"data: {len(training_split(data, config))} training, {len(data.val)} validation, {len(data.test)} "
         f"test images; {counted(length.total_steps, 'step')} in {counted(length.epochs, 'epoch')}")
-    if args.stop_after is not None and args.stop_after >= length.epochs:  # it would do nothing: refused, not ignored
-        raise UsageError(f"--stop-after {args.stop_after}: the run has {counted(length.epochs, 'epoch')} and ends "
-                         "there anyway; stop after an earlier one, or leave it out")
+    check_flags_against_run(args, length.epochs, stored)
     if stored is not None and not say_resuming(args.resume, stored, length.epochs):
         return 0
     if stop.requested:
@@ -272,6 +270,22 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
     say(f"test accuracy: {100 * metrics[-1]['accuracy']:.2f}% ({counted(metrics[-1]['n'], 'image')})")
     say(f"saved {', '.join(map(shown, written))}; evaluate with: {again('evaluate.py', args, out)}")
     return 0
+
+
+def check_flags_against_run(args: argparse.Namespace, epochs: int, stored: dict | None) -> None:
+    """Flags that this run would leave without effect are refused, not ignored: a ``UsageError``
+    for a --stop-after at or past the run's end or at or before where the resumed checkpoint stands
+    (a --limit-train past the training split: training.training_split)."""
+    if args.stop_after is None:
+        return
+    if args.stop_after >= epochs:
+        raise UsageError(f"--stop-after {args.stop_after}: the run has {counted(epochs, 'epoch')} and ends "
+                         "there anyway; stop after an earlier one, or leave it out")
+    done = ckpt.progress(stored).epoch if stored is not None else 0
+    if args.stop_after <= done:
+        raise UsageError(f"--stop-after {args.stop_after}: {shown(args.resume)} has already trained "
+                         f"{counted(done, 'epoch')}, so nothing would be trained or saved; stop after a later "
+                         "epoch, or leave it out")
 
 
 def load_resumable(path: Path) -> dict:
@@ -300,8 +314,8 @@ def say_resuming(path: Path, stored: dict, epochs: int) -> bool:
 def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig) -> None:
     """Before any work: ``out`` and the files beside it can be written and replace nothing
     unasked; --compile has the compiler it needs."""
-    same_file = args.resume is not None and out.resolve() == args.resume.resolve()
-    may_replace = args.overwrite or same_file
+    continues_resumed = args.resume is not None and out.resolve() == args.resume.resolve()
+    may_replace = args.overwrite or continues_resumed
     needed = 3 * 4 * count_parameters(model_config) + 2**20  # weights and Adam's two moments in float32, and the rest
     # the MNIST files read are never written over, --overwrite or not (the files beside --out end in
     # .metrics.jsonl and .training.png, never an IDX file's name)
@@ -309,11 +323,18 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
                       if_exists=f"continue it with --resume {shell_word(out)}, choose another --out, or pass --overwrite")
     for beside in ckpt.files_beside(out):
         check_name_length(beside, "--out", given=out)
+        if beside.exists() and not beside.is_file():  # found only when it is written, after the training
+            raise UsageError(f"--out {shown(out)}: {shown(beside)}, written beside it, exists and is "
+                             f"{kind(beside.stat().st_mode)}, not a file to replace; choose another --out")
         if beside.exists() and not may_replace:
             raise UsageError(f"--out {shown(out)}: {shown(beside)} exists beside it (another run's); choose another --out, "
                              "or pass --overwrite")
     if args.tensorboard is not None:  # a folder of event files: made if its parent exists, added to if it exists
         check_output_folder(args.tensorboard, (), "--tensorboard")
+        for written in (out, *ckpt.files_beside(out)):
+            if same_file(args.tensorboard, written):
+                raise UsageError(f"--tensorboard {shown(args.tensorboard)}: is the name of a file this run writes "
+                                 f"({shown(written)}, with --out {shown(out)}); choose another folder")
     if args.compile and not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "c++", "clang++")):
         raise LSTMMnistError("--compile needs a C++ compiler (g++ or clang++) and none was found; install one "
                              "(e.g. apt-get install g++) or train without --compile")
