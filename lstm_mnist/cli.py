@@ -49,6 +49,17 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see --help)\n")
 
 
+class Distinct(argparse.Action):
+    """A list flag (``nargs="+"``) whose values must differ: ``--seeds 0 0`` would run the same work
+    twice, or once where twice was asked for; a usage error names the repeated value."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        repeated = [v for k, v in enumerate(values) if v in values[:k]]
+        if repeated:
+            parser.error(f"{option_string}: {repeated[0]} is given more than once; give each value once")
+        setattr(namespace, self.dest, values)
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the description's line breaks (each flag's help states its default)."""
 

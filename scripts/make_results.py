@@ -199,9 +199,11 @@ def fits(value, kind: str, lowest: float | None, highest: float | None) -> bool:
 
 def main() -> int:
     parser = cli.ArgumentParser(prog="scripts/make_results.py", description=__doc__, formatter_class=cli.HelpFormatter)
-    parser.add_argument("--presets", nargs="+", choices=list(PRESETS), default=list(PRESETS), metavar="NAME",
+    parser.add_argument("--presets", nargs="+", action=cli.Distinct, choices=list(PRESETS), default=list(PRESETS),
+                        metavar="NAME",
                         help=f"presets to run (default: all: {', '.join(PRESETS)})")
-    parser.add_argument("--seeds", nargs="+", type=cli.seed, default=[0, 1, 2], help="seeds to run (default: 0 1 2)")
+    parser.add_argument("--seeds", nargs="+", action=cli.Distinct, type=cli.seed, default=[0, 1, 2],
+                        help="seeds to run (default: 0 1 2)")
     parser.add_argument("--device", type=cli.device_name, default="cpu",
                         help="device for the runs: auto, cpu, cuda or cuda:N (default: cpu)")
     parser.add_argument("--data-dir", type=cli.nonempty_path, default=default_data_dir(),

@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from lstm_mnist import checkpoint as ckpt  # noqa: E402
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, check_output_folder,  # noqa: E402
+from lstm_mnist.cli import (ArgumentParser, Distinct, HelpFormatter, add_data_dir_flag, check_output_folder,  # noqa: E402
                             check_output_path, non_negative_int, nonempty_path, output_file, run, same_file)
 from lstm_mnist.data import load_mnist  # noqa: E402
 from lstm_mnist.errors import LSTMMnistError, UsageError  # noqa: E402
@@ -44,7 +44,8 @@ def build_parser() -> ArgumentParser:
                         help="the slim checkpoint (default: docs/model/lstm-mnist.pt)")
     parser.add_argument("--digits-out", type=nonempty_path, default=ROOT / "docs" / "digits", metavar="DIR",
                         help="where the sample digits go (default: docs/digits)")
-    parser.add_argument("--digits", type=non_negative_int, nargs="+", default=list(DIGITS), metavar="N",
+    parser.add_argument("--digits", type=non_negative_int, nargs="+", action=Distinct, default=list(DIGITS),
+                        metavar="N",
                         help=f"test images to write as PNG (default: {' '.join(map(str, DIGITS))})")
     parser.add_argument("--full", type=output_file, default=None, metavar="PT",
                         help="keep the full checkpoint there, with its metrics and training figure")

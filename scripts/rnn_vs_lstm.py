@@ -28,7 +28,7 @@ import lstm_mnist  # noqa: E402,F401  before PyTorch: Ctrl-C while it loads is o
 import torch  # noqa: E402
 
 from lstm_mnist import figures  # noqa: E402
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,  # noqa: E402
+from lstm_mnist.cli import (ArgumentParser, Distinct, HelpFormatter, add_data_dir_flag, add_device_flag,  # noqa: E402
                             check_model_size, check_output_folder, device_from_flag, nonempty_path, positive_int,
                             run, seed)
 from lstm_mnist.data import load_mnist  # noqa: E402
@@ -44,7 +44,7 @@ OUTPUTS = ("gradient_per_row.png", "rnn_vs_lstm.json")  # in --out
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="scripts/rnn_vs_lstm.py", formatter_class=HelpFormatter, description=__doc__)
-    parser.add_argument("--cells", nargs="+", choices=CELLS, default=["lstm", "gru", "rnn"],
+    parser.add_argument("--cells", nargs="+", action=Distinct, choices=CELLS, default=["lstm", "gru", "rnn"],
                         help="the cells to compare (default: lstm gru rnn)")
     parser.add_argument("--epochs", type=positive_int, default=TrainConfig().epochs, metavar="N",
                         help=f"the budget, the same for every cell (default: {TrainConfig().epochs})")

@@ -149,3 +149,21 @@ def test_train_refuses_a_stop_after_already_reached(tmp_path, saved, synthetic_d
                             "--no-figure", cwd=tmp_path)
     assert result.returncode == 2 and ck.stat().st_mtime_ns == stamp
     assert f"--stop-after 1: {ck} has already trained 1 epoch, so nothing would be trained or saved" in result.stderr
+
+
+# --- list flags ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("program, flags, message", [
+    ("rnn_vs_lstm", ["--cells", "lstm", "rnn", "lstm"], "--cells: lstm is given more than once"),
+    ("forget_bias_sweep", ["--forget-biases", "1", "1.0"], "--forget-biases: 1.0 is given more than once"),
+    ("forget_bias_sweep", ["--seeds", "0", "0"], "--seeds: 0 is given more than once"),
+    ("make_results", ["--presets", "best", "best"], "--presets: best is given more than once"),
+    ("make_results", ["--seeds", "2", "1", "2"], "--seeds: 2 is given more than once"),
+    ("make_shipped_checkpoint", ["--digits", "7", "7"], "--digits: 7 is given more than once"),
+])
+def test_a_value_repeated_in_a_list_flag_is_a_usage_error(program, flags, message, monkeypatch, capsys):
+    """Each repeated the same work (rnn_vs_lstm trained the LSTM twice and reported it once)."""
+    parser = parser_of(program, monkeypatch)
+    with pytest.raises(SystemExit) as exit_:
+        argparse.ArgumentParser.parse_args(parser, flags)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
