@@ -87,17 +87,18 @@ class MNIST:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """The array stored in an IDX file (gzip-compressed if its name ends in .gz). The header is
+    """The array stored in an IDX file, gzip-compressed or not (``is_gzip``). The header is
     read and checked first; then exactly the bytes it announces (at most ``MAX_IDX_BYTES``),
     so a file that would decompress to gigabytes is refused before it is decompressed."""
     path = Path(path)
     try:
         with open_regular(path, DataError, "IDX file") as raw_file:
             size = os.fstat(raw_file.fileno()).st_size
-            with (gzip.GzipFile(fileobj=raw_file, mode="rb") if path.suffix == ".gz" else raw_file) as f:
+            compressed = is_gzip(raw_file, path)
+            with (gzip.GzipFile(fileobj=raw_file, mode="rb") if compressed else raw_file) as f:
                 dims = _read_header(f, path)
                 expected = math.prod(dims)  # Python ints: no overflow for absurd headers
-                if path.suffix != ".gz" and size - 4 - 4 * len(dims) != expected:  # raw: the size is known
+                if not compressed and size - 4 - 4 * len(dims) != expected:  # raw: the size is known
                     raise _wrong_size(path, dims, expected, size - 4 - 4 * len(dims))
                 if expected > MAX_IDX_BYTES:
                     raise DataError(
@@ -110,6 +111,16 @@ def read_idx(path: Path) -> np.ndarray:
     if len(payload) != expected:
         raise _wrong_size(path, dims, expected, len(payload) if len(payload) < expected else f"more than {expected}")
     return np.frombuffer(payload, dtype=np.uint8).reshape(dims)
+
+
+def is_gzip(f, path: Path) -> bool:
+    """Whether the open file ``f`` (at its start, and left there) is gzip-compressed: its first bytes
+    say so, whatever its name, as an IDX file starts with two zero bytes and gzip with 1f 8b. A name
+    that lies (a raw file saved as .gz, a .gz renamed without it) is read as what it holds; bytes that
+    are neither are taken as the name says, and the error says why."""
+    head = f.read(2)
+    f.seek(0)
+    return head == b"\x1f\x8b" or (path.suffix == ".gz" and head != b"\x00\x00")
 
 
 def _wrong_size(path: Path, dims: tuple[int, ...], expected: int, found) -> DataError:

@@ -4,6 +4,7 @@ nothing. Called in-process where the command allows it (no torch import per case
 
 import argparse
 import csv
+import gzip
 import importlib
 import io
 import os
@@ -167,3 +168,17 @@ def test_a_value_repeated_in_a_list_flag_is_a_usage_error(program, flags, messag
     with pytest.raises(SystemExit) as exit_:
         argparse.ArgumentParser.parse_args(parser, flags)
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+# --- IDX files whose name lies about their compression ------------------------------------------
+
+@pytest.mark.parametrize("name, content", [
+    ("t10k-images-idx3-ubyte", "gzip"),  # a .gz renamed without it: was 'bad magic number 0x1f8b0808'
+    ("t10k-images-idx3-ubyte.gz", "raw"),  # a raw file saved as .gz: was 'corrupt or truncated, fetch it again'
+])
+def test_an_idx_file_is_read_as_what_it_holds_whatever_its_name_says(tmp_path, synthetic_dir, name, content):
+    from lstm_mnist import data
+    original = synthetic_dir / "t10k-images-idx3-ubyte.gz"
+    raw = gzip.decompress(original.read_bytes())
+    (tmp_path / name).write_bytes(raw if content == "raw" else original.read_bytes())
+    assert data.read_images(tmp_path / name).tobytes() == raw[16:]
