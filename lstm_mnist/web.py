@@ -54,6 +54,7 @@ def program_name() -> str:
 
 
 MAX_SAMPLES = 1000  # --samples: each digit adds about 3 KB to the page's data
+SAMPLES = 12  # --samples' default
 
 
 def sample_count(text: str) -> int:
@@ -71,9 +72,9 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--compare", type=nonempty_path, default=None, metavar="CHECKPOINT",
                         help="a second checkpoint (e.g. train.py --cell rnn or --cell gru) that the page can "
                              "show reading the same digit (default: none)")
-    parser.add_argument("--samples", type=sample_count, default=12, metavar="N",
+    parser.add_argument("--samples", type=sample_count, default=None, metavar="N",
                         help=f"how many MNIST test digits to offer on the page, the first N of the test set, "
-                             f"at most {MAX_SAMPLES} (default: 12; none if the MNIST files are not found)")
+                             f"at most {MAX_SAMPLES} (default: {SAMPLES}; none if the MNIST files are not found)")
     parser.add_argument("--data-dir", type=nonempty_path, default=default_data_dir(), metavar="DIR",
                         help="folder with the MNIST IDX files, for the sample digits; default: $MNIST_DIR, "
                              "else ./data if it has them (nothing is downloaded)")
@@ -265,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
                          f"{other.config.num_classes} classes; {shown(args.checkpoint)} reads "
                          f"{model.config.input_size} into {model.config.num_classes}")
         compare_data = model_data(other, other_checkpoint, args.compare)
-    samples = sample_digits(args.data_dir, args.samples)
+    samples = sample_digits(args.data_dir, SAMPLES if args.samples is None else args.samples)
+    if args.samples and not samples:  # asked for, and none found: refused, not ignored (the default is quiet)
+        parser.error(f"--samples {args.samples}: no MNIST test files found in ./data; pass --data-dir DIR (or set "
+                     "MNIST_DIR), or leave --samples out")
     samples += image_digits(args.digits, room=MAX_SAMPLES - len(samples))
 
     with exclusive(out):  # one build at a time writes --out; what a killed one left is undone first
@@ -277,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({counted(model.config.hidden_size, 'unit')}) from {shown(args.checkpoint)}"
           + (f", compared with {other.config.cell} from {shown(args.compare)}" if compare_data else "")
           + f"; {counted(len(samples), 'digit')} to pick"
-          + ("" if samples or not args.samples else " (no MNIST files found: pass --data-dir, or --digits FOLDER)"))
+          + ("" if samples or args.samples == 0 else " (no MNIST files found: pass --data-dir, or --digits FOLDER)"))
     print(f"open {shown(out / 'index.html')} in a browser, or serve it: python -m http.server -d {shell_word(out)}")
     return 0
 

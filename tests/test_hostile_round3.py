@@ -141,6 +141,15 @@ def test_train_refuses_outputs_that_collide_before_any_work(tmp_path, synthetic_
     assert sorted(tmp_path.iterdir()) == before
 
 
+def test_train_refuses_to_log_into_the_folder_of_the_mnist_files(tmp_path, synthetic_dir, run_in_process):
+    """--tensorboard DATA_DIR added event files to the folder of the data set it read (a class's shared copy)."""
+    result = run_in_process("train.py", "--data-dir", str(synthetic_dir), "--out", "run.pt", "--tensorboard",
+                            str(synthetic_dir), cwd=tmp_path)
+    assert result.returncode == 2 and f"--tensorboard {synthetic_dir}: holds the MNIST files this run reads" in \
+        result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "run.pt").exists() and not list(synthetic_dir.glob("events.*"))
+
+
 def test_train_refuses_a_stop_after_already_reached(tmp_path, saved, synthetic_dir, run_in_process):
     """--resume at epoch 1 with --stop-after 1 trained nothing and said 'saved' (--limit-train past the
     training split: test_hostile_inputs.py)."""
@@ -182,3 +191,45 @@ def test_an_idx_file_is_read_as_what_it_holds_whatever_its_name_says(tmp_path, s
     raw = gzip.decompress(original.read_bytes())
     (tmp_path / name).write_bytes(raw if content == "raw" else original.read_bytes())
     assert data.read_images(tmp_path / name).tobytes() == raw[16:]
+
+
+# --- predict.py, inspect_digit.py, the web page ----------------------------------------------------
+
+def test_predict_refuses_a_csv_named_as_an_image_and_overwrite_with_stdout(tmp_path, saved, run_in_process):
+    """--out digits/x.png wrote the CSV into the folder of images, under a name the next scan reads as
+    an image (and skips as unreadable); --overwrite with --out - did nothing, unsaid."""
+    ck, folder = saved
+    result = run_in_process("predict.py", str(ck), str(folder), "--out", str(folder / "x.PNG"))
+    assert result.returncode == 2 and "x.PNG is named as an image (.PNG); the predictions are a CSV" in result.stderr
+    result = run_in_process("predict.py", str(ck), str(folder), "--out", "-", "--overwrite")
+    assert result.returncode == 2 and "--overwrite replaces an existing --out file, and --out - writes to stdout" in \
+        result.stderr and result.stdout == ""
+    assert sorted(p.name for p in folder.iterdir()) == ["0.png", "1.png", "2.png"]
+
+
+def test_inspect_digit_cuts_a_default_figure_name_that_would_be_too_long(tmp_path, saved, run_in_process):
+    """--image NAME.png with a 240-byte NAME: the default trace-NAME.png was refused with a message
+    about --figure, a flag the user never gave. A default is never refused: the name is cut to fit."""
+    ck, folder = saved
+    image = folder / ("a" * 240 + ".png")
+    (folder / "0.png").rename(image)
+    result = run_in_process("inspect_digit.py", str(ck), "--image", str(image), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [figure] = tmp_path.glob("trace-*.png")
+    assert figure.name == "trace-" + "a" * 231 + ".png"  # 241 bytes: 255 less the temporary name's 14
+
+
+def test_web_refuses_samples_asked_for_where_there_are_none(tmp_path, saved, capsys, monkeypatch):
+    """--samples 50 without MNIST files made a page with no digit to pick; asked for, they must be there.
+    Left to its default, the page is made (and the summary says how to add some)."""
+    from lstm_mnist import web
+
+    ck, folder = saved
+    monkeypatch.chdir(tmp_path)  # no ./data here
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        web.main([str(ck), "--out", "site", "--samples", "50"])
+    assert exit_.value.code == 2 and "--samples 50: no MNIST test files found in ./data" in capsys.readouterr().err
+    assert not (tmp_path / "site").exists()
+    assert web.main([str(ck), "--out", "site", "--digits", str(folder)]) == 0
+    assert "3 digits to pick" in capsys.readouterr().out

@@ -21,7 +21,8 @@ from pathlib import Path
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag, check_output_path,
-                            command_line, device_from_flag, non_negative_int, output_file, program_name, run, same_file)
+                            NAME_MAX, command_line, device_from_flag, non_negative_int, output_file, program_name, run,
+                            same_file)
 from lstm_mnist.data import files_read_from, load_split
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
@@ -71,6 +72,17 @@ def can_print_blocks(stream) -> bool:
     return True
 
 
+def default_figure(image: Path | None, split: str, index: int) -> Path:
+    """trace-NAME.png for --image NAME.png (the name cut short if the whole would be too long to write:
+    a default is never refused), else trace-SPLIT-INDEX.png."""
+    if image is None:
+        return Path(f"trace-{split}-{index}.png")
+    stem = image.stem
+    while len(os.fsencode(f"trace-{stem}.png")) > NAME_MAX - 14:  # 14: atomic_write's temporary name is longer
+        stem = stem[:-1]
+    return Path(f"trace-{stem}.png")
+
+
 def check_output(path: Path, flag: str, args) -> None:
     """An output's path (``--figure``, ``--animation``), checked before any work (a usage error):
     never the checkpoint or image read."""
@@ -93,8 +105,7 @@ def main() -> int:
     args.split = args.split or "test"
 
     index = args.index or 0
-    default_figure = Path(f"trace-{args.image.stem}.png" if args.image is not None else f"trace-{args.split}-{index}.png")
-    figure = None if args.no_figure else args.figure or default_figure
+    figure = None if args.no_figure else args.figure or default_figure(args.image, args.split, index)
     for flag, path in (("--figure", figure), ("--animation", args.animation)):
         if path is not None:  # checked before any work
             check_output(path, flag, args)

@@ -15,6 +15,7 @@ cannot be read as a digit (damaged, blank, not an image; a link to nothing, a FI
 with one line saying why, and counted; the others are classified (exit status 1 if none could be).
 """
 
+import argparse
 import csv
 import io
 import sys
@@ -29,7 +30,7 @@ from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_de
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
 from lstm_mnist.files import atomic_write, shown
-from lstm_mnist.images import LISTED, image_files, load_image
+from lstm_mnist.images import EXTENSIONS, LISTED, image_files, load_image
 from lstm_mnist.reporting import bar_size
 from lstm_mnist.words import counted
 
@@ -53,8 +54,15 @@ STDOUT = "-"  # --out -, exactly (a file named '-' is ./-)
 
 
 def csv_destination(text: str) -> Path | str:
-    """--out: a file to write, or ``STDOUT``."""
-    return STDOUT if text == STDOUT else output_file(text)
+    """--out: a file to write, or ``STDOUT``; never a name a folder's scan reads as an image (x.png in
+    the folder of images would be taken for one, and skipped as unreadable, at the next run)."""
+    if text == STDOUT:
+        return STDOUT
+    path = output_file(text)
+    if path.suffix.lower() in EXTENSIONS:
+        raise argparse.ArgumentTypeError(f"{shown(path)} is named as an image ({path.suffix}); the predictions are "
+                                         "a CSV: give a name ending in .csv")
+    return path
 
 
 def main() -> int:
@@ -64,6 +72,8 @@ def main() -> int:
     files = image_files(args.folder)
     # before any work; a UsageError (exit 2) also if --out is the checkpoint or one of the images
     to_stdout = args.out == STDOUT  # the CSV on stdout, for a pipe; the summary then goes to stderr
+    if to_stdout and args.overwrite:  # it would do nothing: refused, not ignored
+        parser.error("--overwrite replaces an existing --out file, and --out - writes to stdout; leave one out")
     if not to_stdout:
         check_output_path(args.out, may_replace=args.overwrite, inputs=[args.checkpoint, *files])
     model, checkpoint = ckpt.load_model(args.checkpoint, device)

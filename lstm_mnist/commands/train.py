@@ -329,15 +329,25 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
         if beside.exists() and not may_replace:
             raise UsageError(f"--out {shown(out)}: {shown(beside)} exists beside it (another run's); choose another --out, "
                              "or pass --overwrite")
-    if args.tensorboard is not None:  # a folder of event files: made if its parent exists, added to if it exists
-        check_output_folder(args.tensorboard, (), "--tensorboard")
-        for written in (out, *ckpt.files_beside(out)):
-            if same_file(args.tensorboard, written):
-                raise UsageError(f"--tensorboard {shown(args.tensorboard)}: is the name of a file this run writes "
-                                 f"({shown(written)}, with --out {shown(out)}); choose another folder")
+    if args.tensorboard is not None:
+        check_tensorboard(args.tensorboard, out, args.data_dir)
     if args.compile and not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "c++", "clang++")):
         raise LSTMMnistError("--compile needs a C++ compiler (g++ or clang++) and none was found; install one "
                              "(e.g. apt-get install g++) or train without --compile")
+
+
+def check_tensorboard(folder: Path, out: Path, data_dir: Path | None) -> None:
+    """--tensorboard: a folder of event files, made if its parent exists, added to if it exists; never
+    the name of a file this run writes, nor the folder of the MNIST files it reads."""
+    check_output_folder(folder, (), "--tensorboard")
+    for written in (out, *ckpt.files_beside(out)):
+        if same_file(folder, written):
+            raise UsageError(f"--tensorboard {shown(folder)}: is the name of a file this run writes "
+                             f"({shown(written)}, with --out {shown(out)}); choose another folder")
+    for data_file in files_read_from(data_dir):
+        if data_file.exists() and same_file(folder, data_file.parent):
+            raise UsageError(f"--tensorboard {shown(folder)}: holds the MNIST files this run reads "
+                             f"({shown(data_file.name)}); choose another folder for the logs")
 
 
 def check_cuda_graphs(args: argparse.Namespace, device: torch.device) -> None:
