@@ -396,8 +396,11 @@ def test_bad_output_paths_are_usage_errors_before_any_work_in_every_command(tmp_
         (inspect_digit, [ck, "--figure", ck], "is this command's own input"),
         (inspect_digit, [ck, "--image", folder / "0.png", "--figure", folder / "0.png"], "is this command's own input"),
         (predict, [ck, folder, "--out", ck, "--overwrite"], "is this command's own input"),
-        (predict, [ck, folder, "--out", folder / "1.png", "--overwrite"], "is this command's own input"),
+        (predict, [ck, folder / "1.png", "--out", folder / "1.png", "--overwrite"], "is named as an image"),
+        (predict, [ck, tmp_path / "scan.dat", "--out", tmp_path / "scan.dat", "--overwrite"],
+         "is this command's own input"),  # an image named by itself may have any name
     ]
+    (tmp_path / "scan.dat").write_bytes((folder / "1.png").read_bytes())
     before = ck.read_bytes(), (folder / "0.png").read_bytes(), (folder / "1.png").read_bytes()
     for module, args, message in cases:
         no_data = [] if module is predict else ["--data-dir", tmp_path / "no-data"]  # the work would fail
