@@ -369,8 +369,8 @@ def run(main: Callable[[], int | None], prog: str) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return INTERRUPTED
-    except OSError as e:  # disk full, permissions, ...: no traceback for those either
-        print(f"{prog}: error: {e}", file=sys.stderr)
+    except OSError as e:  # disk full, permissions, ...: no traceback for those either, nor '[Errno 13]'
+        print(f"{prog}: error: {files.described(e)}", file=sys.stderr)
         return 1
     except (MemoryError, RuntimeError) as e:
         if not out_of_memory(e):

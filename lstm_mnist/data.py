@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .errors import DataError
-from .files import kind, open_regular, shown
+from .files import NO_ACCESS, kind, open_regular, shown
 from .words import counted
 
 IMAGE_SIZE = 28  # rows = pixels per row
@@ -186,11 +186,23 @@ def _split_from_arrays(images: np.ndarray, labels: np.ndarray, images_path: Path
 TEST_FILES = ("test_images", "test_labels")  # all that evaluating or inspecting the test split reads
 
 
+class UnreadableFolder(DataError):
+    """A data folder the user may not look into: the files may be there, but cannot be read."""
+
+
 def find_files(directory: Path, needed=tuple(FILES)) -> dict[str, Path]:
     """The IDX files in ``directory`` or its ``MNIST/raw`` (torchvision's layout), raw or
     ``.gz``: the four, or those ``needed`` (keys of ``FILES``). Raises ``DataError`` naming the
-    missing ones."""
+    missing ones, ``UnreadableFolder`` if the folder (or one above it) may not be entered."""
     directory = Path(directory)
+    try:
+        return _find_files(directory, needed)
+    except PermissionError as e:  # stat() of a name in a folder without x permission (chmod 000, 444)
+        raise UnreadableFolder(f"data folder {shown(directory)}: cannot look inside it ({e.strerror}); "
+                               f"{NO_ACCESS} and pass --data-dir there") from None
+
+
+def _find_files(directory: Path, needed) -> dict[str, Path]:
     if not directory.is_dir():
         raise DataError(missing_folder(directory) if not directory.exists() else f"{shown(directory)} is not a folder")
     found, missing = {}, []
@@ -244,10 +256,10 @@ def download(root: Path = DOWNLOAD_ROOT, timeout_s: float = DOWNLOAD_TIMEOUT_S) 
     import torchvision  # imported here: only the download needs it
 
     created = [folder for folder in (root, *root.parents) if not folder.exists()]  # deepest first
-    root.mkdir(parents=True, exist_ok=True)
     previous_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout_s)
     try:
+        root.mkdir(parents=True, exist_ok=True)  # in the try: a current folder the user cannot write is "no download"
         with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
             torchvision.datasets.MNIST(tmp, train=True, download=True)
             target = root / "MNIST" / "raw"
@@ -273,8 +285,12 @@ def locate(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT, needed=tu
     then a download (of all four)."""
     if data_dir is not None:
         return find_files(data_dir, needed)
-    if has_files(download_root, needed):
+    try:
         return find_files(download_root, needed)
+    except UnreadableFolder:  # ./data is there, closed to this user: say so, rather than try to download into it
+        raise
+    except DataError:
+        pass
     try:
         download(download_root)
     except DataError as e:
@@ -356,7 +372,9 @@ def shuffled_batches(
 
 
 def _reason(e: BaseException) -> str:
-    """An exception's message as one short line."""
+    """An exception's message as one short line ("data: Permission denied" for a file's error)."""
+    if isinstance(e, OSError) and e.filename is not None and e.strerror:
+        return f"{shown(e.filename)}: {e.strerror}"
     lines = [line.strip() for line in str(e).splitlines() if line.strip()]
     return lines[-1] if lines else type(e).__name__
 

@@ -179,6 +179,38 @@ def open_regular(path: Path | str, error: type[LSTMMnistError] = LSTMMnistError,
     return os.fdopen(fd, "rb")
 
 
+NO_ACCESS = "ask its owner for access, or copy it into a folder of yours"
+
+
+def unreachable(path: Path | str) -> str | None:
+    """Why ``path`` cannot even be looked at, as one line, or None if it can (or simply does not
+    exist): a folder on its way that the user may not enter (no ``x`` permission) makes every name
+    in it unreachable, which is not "not found"."""
+    try:
+        os.lstat(path)
+    except PermissionError as e:
+        return f"{shown(path)}: cannot be reached ({e.strerror}: a folder on its way is closed to you); {NO_ACCESS}"
+    except OSError:
+        return None
+    return None
+
+
+def described(e: OSError) -> str:
+    """An ``OSError`` as one plain line: the file it concerns and the system's words for the problem
+    ("runs/x.pt: Permission denied"), never Python's ``[Errno 13] ...: 'runs/x.pt'``; a refused access
+    says what to do."""
+    names = " -> ".join(shown(name) for name in (e.filename, e.filename2) if name is not None)
+    text = f"{names}: {e.strerror}" if names and e.strerror else (e.strerror or _last_line(e))
+    if isinstance(e, PermissionError):
+        text += "; check its permissions, or use a file or folder of yours"
+    return text
+
+
+def _last_line(e: BaseException) -> str:
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return shown(lines[-1]) if lines else type(e).__name__
+
+
 def decoded(text: Path | str) -> str:
     """A path (or a word given on the command line) as text that any encoder takes: bytes that are
     not UTF-8 come out as ``\\xe9`` escapes."""

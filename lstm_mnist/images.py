@@ -19,7 +19,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import LSTMMnistError
-from .files import open_regular, shown
+from .files import NO_ACCESS, open_regular, shown, unreachable
 
 SIZE = 28  # the field
 BOX = 20  # the digit's longer side
@@ -37,9 +37,12 @@ def image_files(folder: Path) -> list[Path]:
     ``LSTMMnistError`` (one line) if there are none."""
     if not os.path.isdir(folder):
         if not os.path.lexists(folder):
-            raise LSTMMnistError(f"{shown(folder)}: no such file or folder")
+            raise LSTMMnistError(unreachable(folder) or f"{shown(folder)}: no such file or folder")
         return [folder]
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS)
+    try:
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS)
+    except PermissionError as e:  # a folder without read permission cannot be listed
+        raise LSTMMnistError(f"{shown(folder)}: cannot list the images in it ({e.strerror}); {NO_ACCESS}") from None
     if not files:
         raise LSTMMnistError(f"{shown(folder)}: no images in it ({LISTED})")
     return files
