@@ -210,15 +210,28 @@ def device_from_flag(parser: argparse.ArgumentParser, name: str) -> tuple[torch.
 
 
 def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag: str = "--out",
-                      if_exists: str = "choose another --out, or pass --overwrite", inputs=()) -> None:
+                      if_exists: str = "choose another --out, or pass --overwrite", inputs=(),
+                      unwritable: str | None = None) -> None:
     """Fail before any work if ``path`` (given as ``flag``) cannot be written, would clobber a
     file (``if_exists`` says what to do instead) or one of the command's own ``inputs``, is not
-    a regular file, or would not fit on its disk (``needed_bytes`` twice over: the old file stays
-    until the new one is complete). Raises ``UsageError``.
+    a regular file, cannot be replaced by this user (another's, in a shared folder; write-protected),
+    or would not fit on its disk (``needed_bytes`` twice over: the old file stays until the new one
+    is complete). Raises ``UsageError``; ``unwritable`` is the way out when its folder cannot be
+    written (default: another ``flag``).
 
     Folders: a command writes the file (or, for ``--plots``, the folder) it is asked to write,
-    never the folders above it: a missing one is refused, in every command alike."""
-    given = Path(path)
+    never the folders above it: a missing one is refused, in every command alike. A folder on the
+    way that the user may not enter (no x permission) is refused like a read-only one."""
+    way_out = unwritable or f"choose another {flag} in a folder you can write"
+    try:
+        _check_output_path(Path(path), may_replace, needed_bytes, flag, if_exists, inputs, way_out)
+    except PermissionError as e:  # looking at a name in a folder closed to the user
+        where = shown(Path(e.filename).parent if e.filename is not None else Path(path).parent)
+        raise UsageError(f"{flag} {shown(path)}: cannot write in {where} ({e.strerror}); {way_out}") from None
+
+
+def _check_output_path(given: Path, may_replace: bool, needed_bytes: int, flag: str, if_exists: str, inputs,
+                       way_out: str) -> None:
     name = f"{flag} {shown(given)}"
     # what it is, through any link: /dev/stdout into a pipe is a FIFO (resolved, a /proc name that is nowhere)
     if given.exists() and not given.is_file() and not given.is_dir():
@@ -242,12 +255,15 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag
                              f"choose another {flag}")
     if path.exists() and not may_replace:
         raise UsageError(f"{name}: exists; {if_exists}")
+    why = files.unreplaceable(path) if path.exists() else None
+    if why:
+        raise UsageError(f"{name}: {why}; {way_out}")
     probe = parent / f".lstm-mnist-write-test-{os.getpid()}"  # a short name: path.name may be near the limit
     try:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
-        raise UsageError(f"{name}: cannot write in {shown(parent)} ({e.strerror})") from None
+        raise UsageError(f"{name}: cannot write in {shown(parent)} ({e.strerror}); {way_out}") from None
     free = shutil.disk_usage(parent).free
     if free < 2 * needed_bytes:
         raise UsageError(
@@ -274,6 +290,14 @@ def check_output_folder(folder: Path, names, flag: str, inputs=()) -> None:
     an existing folder's files are checked; a missing folder needs its parent, where it is made."""
     folder = Path(folder)
     check_name_length(folder, flag)
+    try:
+        _check_output_folder(folder, names, flag, inputs)
+    except PermissionError as e:  # a folder on the way closed to the user
+        raise UsageError(f"{flag} {shown(folder)}: cannot write in {shown(Path(e.filename or folder).parent)} "
+                         f"({e.strerror}); choose another {flag} in a folder you can write") from None
+
+
+def _check_output_folder(folder: Path, names, flag: str, inputs) -> None:
     if os.path.lexists(folder) and not folder.is_dir():
         raise UsageError(f"{flag} {shown(folder)}: exists and is not a folder")
     if folder.is_dir():

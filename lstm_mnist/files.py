@@ -52,7 +52,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     remove_stale_temporaries(path, older_than=STALE_AFTER)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{path.name}.", suffix=TEMPORARY_SUFFIX)
     try:
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it private; a saved file is not
+        os.chmod(tmp, mode_for(path))  # mkstemp makes it private; a saved file is not, or is as the old one was
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -76,6 +76,29 @@ def through_links(path: Path) -> Path:
     file that may not exist yet): what writing ``path`` should replace. A rename over the link
     itself would replace the link with a file, and leave the file it points to as it was."""
     return Path(os.path.realpath(path)) if os.path.islink(path) else path
+
+
+def mode_for(path: Path) -> int:
+    """The permission bits a file written to ``path`` gets: those of the file it replaces (a student's
+    private 0600 checkpoint stays private on a shared machine), else what the umask allows."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
+def unreplaceable(path: Path) -> str | None:
+    """Why this user cannot replace the existing file ``path`` (as ``atomic_write`` does, by a rename),
+    or None: it belongs to another user in a shared folder whose sticky bit lets only a file's owner
+    remove it (such as /tmp), or it is write-protected (chmod a-w: kept from being replaced)."""
+    path = Path(path)
+    me, st, folder = os.geteuid(), os.stat(path), os.stat(path.parent)
+    if me != 0 and folder.st_mode & stat.S_ISVTX and me not in (st.st_uid, folder.st_uid):
+        return (f"belongs to another user, in {shown(path.parent)}, a shared folder where only its owner may "
+                "replace it")
+    if not os.access(path, os.W_OK):
+        return "is write-protected (no write permission for you; chmod u+w lets it be replaced)"
+    return None
 
 
 def current_umask() -> int:
@@ -102,9 +125,14 @@ def remove_stale_temporaries(path: Path, older_than: float = 0) -> list[Path]:
     stale = [entry for entry in path.parent.iterdir() if is_temporary_of(entry.name, path.name) and entry.is_file()]
     if older_than:
         stale = [entry for entry in stale if _seconds_untouched(entry) > older_than]
+    removed = []
     for tmp in stale:
-        tmp.unlink(missing_ok=True)
-    return stale
+        try:
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+        except PermissionError:  # another user's, in a shared folder: theirs to remove
+            pass
+    return removed
 
 
 def _seconds_untouched(path: Path) -> float:
@@ -126,7 +154,11 @@ def exclusive(path: Path, enabled: bool = True) -> Iterator[None]:
         return
     real = Path(path).resolve()  # one lock for every spelling of the file: a link, a path through ..
     lock = real.parent / f".{real.name}.lock"
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~current_umask())
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~current_umask())
+    except PermissionError as e:  # a lock left in a shared folder by another user's run (live, or killed)
+        raise LSTMMnistError(f"{shown(path)}: its lock {shown(lock)} cannot be taken ({e.strerror}): another user's "
+                             "run is writing it, or was killed while it did; choose another --out") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

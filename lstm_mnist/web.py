@@ -39,7 +39,7 @@ from .cli import (ArgumentParser, HelpFormatter, check_name_length, installed, n
 from .data import DOWNLOAD_ROOT, TEST_FILES, default_data_dir, find_files, has_files, read_images, read_labels
 from .errors import UsageError
 from .evaluation import class_labels
-from .files import current_umask, exclusive, is_temporary_of, shell_word, shown
+from .files import current_umask, exclusive, is_temporary_of, shell_word, shown, unreplaceable
 from .images import image_files, load_image
 from .model import PIXEL_MEAN, PIXEL_STD, RecurrentClassifier
 from .words import counted
@@ -229,7 +229,16 @@ def site_names() -> set[str]:
 
 def check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> None:
     """A usage error (exit 2) before any work if the site cannot go to ``out``. --overwrite replaces
-    a site this command made, never a folder that holds anything else (a checkpoint, say)."""
+    a site this command made, never a folder that holds anything else (a checkpoint, say), nor one
+    this user cannot replace; a folder on the way closed to the user is refused like a read-only one."""
+    try:
+        _check_out(parser, out, overwrite)
+    except PermissionError as e:
+        parser.error(f"--out {shown(out)}: cannot write in {shown(Path(e.filename or out).parent)} ({e.strerror}); "
+                     "choose another --out in a folder you can write")
+
+
+def _check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> None:
     check_name_length(out, "--out")  # it is built as .NAME.XXXXXXXX.tmp beside out, then renamed
     if out.exists() and not out.is_dir():
         parser.error(f"--out {shown(out)}: is a file; give a folder")
@@ -240,11 +249,15 @@ def check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> No
                      f"{', '.join(map(shown, others[:3]))}{', ...' if len(others) > 3 else ''}); choose a new or empty folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         parser.error(f"--out {shown(out)}: is not empty; choose another --out, or pass --overwrite")
+    why = unreplaceable(out) if out.is_dir() else None
+    if why:
+        parser.error(f"--out {shown(out)}: {why}; choose another --out")
     parent = out.absolute().parent
     if not parent.is_dir():
         parser.error(f"--out {shown(out)}: folder {shown(parent)} does not exist; create it first")
     if not os.access(parent, os.W_OK | os.X_OK):
-        parser.error(f"--out {shown(out)}: cannot write in {shown(parent)}")
+        parser.error(f"--out {shown(out)}: cannot write in {shown(parent)} (Permission denied); choose another --out "
+                     "in a folder you can write")
 
 
 def main(argv: list[str] | None = None) -> int:

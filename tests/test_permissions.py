@@ -157,3 +157,142 @@ def test_an_unforeseen_os_error_is_one_plain_line(capsys):
     assert cli.run(fails, "train.py") == 1
     assert capsys.readouterr().err == ("train.py: error: nx/t.pt: Permission denied; check its permissions, or use "
                                        "a file or folder of yours\n")
+
+
+# --- writing: folders closed to the user, files another user owns, write-protected files ----------------
+
+
+OUTPUTS = [
+    ("train.py", lambda ck, folder, out: ["--epochs", "1", "--hidden-size", "8", "--out", str(out / "t.pt"),
+                                         "--data-dir", str(folder / "none")], "--out"),  # refused before the data
+    ("predict.py", lambda ck, folder, out: [str(ck), str(folder), "--out", str(out / "p.csv")], "--out"),
+    ("evaluate.py", lambda ck, folder, out: [str(ck), "--plots", str(out / "plots")], "--plots"),
+    ("inspect_digit.py", lambda ck, folder, out: [str(ck), "--image", str(folder / "0.png"), "--figure",
+                                                 str(out / "x.png")], "--figure"),
+]
+
+
+@pytest.mark.parametrize("program, flags, flag", OUTPUTS, ids=[o[0] for o in OUTPUTS])
+def test_an_output_folder_closed_to_the_user_is_a_usage_error(tmp_path, saved, refused, run_in_process, program,
+                                                              flags, flag):
+    """A folder with r and w but no x (chmod 666): before, '[Errno 13] Permission denied: 'nx/t.pt'', exit 1
+    (train.py's after loading the data); now a usage error like a read-only folder's, with the way out."""
+    ck, folder = saved
+    out = tmp_path / "nx"
+    out.mkdir()
+    refused.closed(out)
+    err = one_line(run_in_process(program, *flags(ck, folder, out)), program, status=2)
+    assert f"cannot write in {out} (Permission denied); choose another {flag} in a folder you can write" in err
+
+
+def test_resume_in_a_read_only_folder_names_resume_and_the_way_out(saved, monkeypatch, run_in_process):
+    """Before: '--out rr/r.pt: cannot write in rr', naming a flag that was never given."""
+    real = pathlib.Path.write_bytes
+
+    def read_only(self, data):
+        if self.name.startswith(".lstm-mnist-write-test"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self, data)
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", read_only)
+    ck = saved[0]
+    err = one_line(run_in_process("train.py", "--resume", str(ck), "--epochs", "3"), "train.py", status=2)
+    assert err.startswith(f"train.py: error: --resume {ck}: cannot write in {ck.parent} (Permission denied); ")
+    assert "pass --out NEW.pt" in err
+
+
+@pytest.fixture
+def shared(tmp_path, monkeypatch):
+    """A shared folder with the sticky bit (as /tmp), holding files of another user: this process is
+    made to look like an ordinary user (uid 4242) to the checks, as a root process owns nothing there."""
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(0o1777)
+    monkeypatch.setattr(os, "geteuid", lambda: 4242)
+    return folder
+
+
+def test_a_file_of_another_user_in_a_shared_folder_is_refused_before_any_work(saved, shared, run_in_process):
+    """Before: the work was done, then '[Errno 1] Operation not permitted: '.p.csv.lm1dzp8w.tmp' -> 'p.csv''
+    (train.py: after the whole training)."""
+    ck, folder = saved
+    (shared / "p.csv").write_text("theirs\n")
+    (shared / "t.pt").write_bytes(ck.read_bytes())
+    err = one_line(run_in_process("predict.py", str(ck), str(folder), "--out", str(shared / "p.csv"), "--overwrite"),
+                   "predict.py", status=2)
+    assert "belongs to another user, in" in err and "a shared folder where only its owner may replace it" in err
+    err = one_line(run_in_process("train.py", "--out", str(shared / "t.pt"), "--overwrite", "--epochs", "1",
+                                  "--data-dir", str(folder / "none")), "train.py", status=2)
+    assert "belongs to another user" in err
+    assert (shared / "p.csv").read_text() == "theirs\n"
+
+
+def test_a_file_beside_the_checkpoint_that_another_user_owns(tmp_path, saved, shared, run_in_process):
+    ck = saved[0]
+    (shared / "t.pt").write_bytes(ck.read_bytes())
+    (shared / "t.metrics.jsonl").write_text("")
+    if os.getuid() != 0:
+        pytest.skip("giving the checkpoint to the simulated user (uid 4242) needs root")
+    os.chown(shared / "t.pt", 4242, -1)  # the checkpoint is the user's; the metrics beside it another's
+    err = one_line(run_in_process("train.py", "--out", str(shared / "t.pt"), "--overwrite", "--epochs", "1",
+                                  "--data-dir", str(tmp_path / "none")), "train.py", status=2)
+    assert "t.metrics.jsonl, written beside it, belongs to another user" in err
+
+
+def test_a_write_protected_file_is_not_replaced(saved, monkeypatch, run_in_process):
+    """chmod a-w: before, --resume and --overwrite replaced it (by a rename, which its mode does not stop)."""
+    ck = saved[0]
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: not (mode & os.W_OK and os.fspath(path) == str(ck))
+                        and real(path, mode, **kw))
+    err = one_line(run_in_process("train.py", "--resume", str(ck), "--epochs", "3"), "train.py", status=2)
+    assert "is write-protected (no write permission for you; chmod u+w lets it be replaced)" in err
+
+
+def test_a_replaced_file_keeps_its_permissions(tmp_path):
+    """A student's private predictions (chmod 600) came back readable by everyone (0644, the umask's)."""
+    path = tmp_path / "p.csv"
+    path.write_text("old\n")
+    path.chmod(0o600)
+    files.atomic_write(path, lambda f: f.write(b"new\n"))
+    assert path.read_text() == "new\n" and stat.S_IMODE(path.stat().st_mode) == 0o600
+    fresh = tmp_path / "q.csv"
+    files.atomic_write(fresh, lambda f: f.write(b"new\n"))
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~files.current_umask()
+
+
+def test_a_lock_left_by_another_user_is_one_line(tmp_path, monkeypatch):
+    """Before: '[Errno 13] Permission denied: '/tmp/shared/.y.pt.lock''."""
+    real = os.open
+    monkeypatch.setattr(os, "open", lambda path, *a, **kw: (_ for _ in ()).throw(
+        PermissionError(errno.EACCES, "Permission denied", os.fspath(path))) if str(path).endswith(".lock")
+        else real(path, *a, **kw))
+    with pytest.raises(files.LSTMMnistError, match=r"its lock .*\.y\.pt\.lock cannot be taken \(Permission denied\): "
+                                                   "another user's run"):
+        with files.exclusive(tmp_path / "y.pt"):
+            pass
+
+
+def test_stale_temporaries_another_user_left_are_left_to_them(tmp_path, monkeypatch):
+    stale = tmp_path / ".y.pt.abcdefgh.tmp"
+    stale.write_bytes(b"")
+
+    def refuse(self, missing_ok=False):
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(self))
+
+    monkeypatch.setattr(pathlib.Path, "unlink", refuse)
+    assert files.remove_stale_temporaries(tmp_path / "y.pt") == [] and stale.exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="as root every folder can be entered, listed and written: the cases "
+                                              "above simulate the refusals")
+def test_real_refusals_as_an_ordinary_user(tmp_path, saved, synthetic_dir, run_in_process):
+    ck, folder = saved
+    closed = tmp_path / "closed"
+    closed.mkdir()
+    closed.chmod(0o666)
+    try:
+        assert "cannot write in" in one_line(run_in_process("predict.py", str(ck), str(folder), "--out",
+                                                            str(closed / "p.csv")), "predict.py", status=2)
+    finally:
+        closed.chmod(0o755)

@@ -25,7 +25,8 @@ from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import SplitTooSmall, files_read_from, load_mnist
 from lstm_mnist.errors import LSTMMnistError, UsageError
-from lstm_mnist.files import exclusive, kind, remove_stale_temporaries, shell_word, shown, through_links
+from lstm_mnist.files import (exclusive, kind, remove_stale_temporaries, shell_word, shown, through_links,
+                              unreplaceable)
 from lstm_mnist.model import CELLS, ModelConfig, count_parameters
 from lstm_mnist.presets import PRESETS
 from lstm_mnist.training import (RunOptions, StopSignals, TrainingInterrupted, make_deterministic, run_length,
@@ -319,8 +320,12 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
     needed = 3 * 4 * count_parameters(model_config) + 2**20  # weights and Adam's two moments in float32, and the rest
     # the MNIST files read are never written over, --overwrite or not (the files beside --out end in
     # .metrics.jsonl and .training.png, never an IDX file's name)
+    from_resume = args.out is None and args.resume is not None  # a resumed run saves where it was read
     check_output_path(out, may_replace=may_replace, needed_bytes=needed, inputs=files_read_from(args.data_dir),
-                      if_exists=f"continue it with --resume {shell_word(out)}, choose another --out, or pass --overwrite")
+                      if_exists=f"continue it with --resume {shell_word(out)}, choose another --out, or pass --overwrite",
+                      flag="--resume" if from_resume else "--out",
+                      unwritable="a resumed run saves where it was read from: pass --out NEW.pt to continue into a "
+                                 "file you can write" if from_resume else None)
     for beside in ckpt.files_beside(out):
         check_name_length(beside, "--out", given=out)
         if beside.exists() and not beside.is_file():  # found only when it is written, after the training
@@ -329,6 +334,9 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
         if beside.exists() and not may_replace:
             raise UsageError(f"--out {shown(out)}: {shown(beside)} exists beside it (another run's); choose another --out, "
                              "or pass --overwrite")
+        why = unreplaceable(beside) if beside.exists() else None  # found only when it is written, after the training
+        if why:
+            raise UsageError(f"--out {shown(out)}: {shown(beside)}, written beside it, {why}; choose another --out")
     if args.tensorboard is not None:
         check_tensorboard(args.tensorboard, out, args.data_dir)
     if args.compile and not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "c++", "clang++")):
