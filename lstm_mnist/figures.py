@@ -8,6 +8,7 @@ without it.
 """
 
 import io
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +26,22 @@ TRAINING_CURVES_SIZE = (10, 4)  # inches: loss and accuracy side by side
 
 
 def new_figure(width: float, height: float):
-    """A matplotlib Figure of ``width`` x ``height`` inches, or a one-line error without matplotlib."""
+    """A matplotlib Figure of ``width`` x ``height`` inches, or a one-line error without matplotlib.
+    A HOME the user cannot write (a shared classroom account, HOME=/) is no reason to print
+    anything: matplotlib then keeps its cache in a temporary folder, and says so in warnings that
+    are silenced while it loads; a cache it cannot make anywhere is one line, with the way out."""
+    logger = logging.getLogger("matplotlib")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # 'mkdir -p failed for ...', 'Matplotlib created a temporary cache directory ...'
     try:
         from matplotlib.figure import Figure
     except ImportError:
         raise LSTMMnistError("figures need matplotlib: pip install matplotlib") from None
+    except OSError as e:  # no writable cache folder at all, not even a temporary one
+        raise LSTMMnistError(f"figures need a folder matplotlib can write its cache in ({e}); set MPLCONFIGDIR to one "
+                             "of yours, or pass --no-figure") from None
+    finally:
+        logger.setLevel(level)
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 

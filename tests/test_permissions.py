@@ -296,3 +296,22 @@ def test_real_refusals_as_an_ordinary_user(tmp_path, saved, synthetic_dir, run_i
                                                             str(closed / "p.csv")), "predict.py", status=2)
     finally:
         closed.chmod(0o755)
+
+
+# --- the environment: a HOME the user cannot write --------------------------------------------------
+
+
+def test_a_home_that_cannot_be_written_prints_no_matplotlib_warning(tmp_path, saved):
+    """A shared account whose HOME is read-only (or HOME=/): matplotlib printed 'mkdir -p failed for path
+    /.config/matplotlib' and 'Matplotlib created a temporary cache directory at /tmp/matplotlib-...' around
+    the command's output. A HOME that is a file cannot be written even by root, so this runs anywhere."""
+    from conftest import run_script
+
+    ck, folder = saved
+    home = tmp_path / "home-is-a-file"
+    home.write_text("")
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": "", "XDG_CACHE_HOME": "", "MPLCONFIGDIR": ""}
+    result = run_script("inspect_digit.py", str(ck), "--image", str(folder / "0.png"), "--figure",
+                        str(tmp_path / "t.png"), env=env, cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert (tmp_path / "t.png").stat().st_size > 0
