@@ -4,9 +4,14 @@ The program itself is lstm_mnist/commands/train.py; this file runs it from a clo
 Installed with ``pip install .``, the same program is the ``lstm-mnist-train`` command.
 """
 
+import os
 import sys
 
-from lstm_mnist.commands.train import command  # Ctrl-C while it loads: lstm_mnist/startup.py
+HERE = os.path.dirname(os.path.realpath(__file__))
+if HERE not in sys.path:  # python -I or -P: the script's folder, and the package in it, are not on the path
+    sys.path.insert(0, HERE)
+
+from lstm_mnist.commands.train import command  # noqa: E402  Ctrl-C while it loads: lstm_mnist/startup.py
 
 if __name__ == "__main__":
     sys.exit(command())

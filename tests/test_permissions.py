@@ -315,3 +315,18 @@ def test_a_home_that_cannot_be_written_prints_no_matplotlib_warning(tmp_path, sa
                         str(tmp_path / "t.png"), env=env, cwd=tmp_path)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert (tmp_path / "t.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("script", ["train.py", "evaluate.py", "predict.py", "inspect_digit.py"])
+def test_a_clone_s_programs_run_under_python_isolated(tmp_path, script):
+    """``python -I`` (isolated: what a careful teacher's launcher uses) and ``-P`` leave the script's folder
+    off sys.path: before, 'ModuleNotFoundError: No module named 'lstm_mnist'' and a traceback."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    result = subprocess.run([sys.executable, "-I", str(ROOT / script), "--help"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.startswith(f"usage: {script}")
