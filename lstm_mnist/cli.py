@@ -61,7 +61,32 @@ class Distinct(argparse.Action):
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the description's line breaks (each flag's help states its default)."""
+    """Keeps the description's line breaks (each flag's help states its default). Installed, the
+    programs are named as the commands they are (``named``), in the description and every flag's help."""
+
+    def _format_text(self, text):
+        return super()._format_text(named(text))
+
+    def _expand_help(self, action):
+        return named(super()._expand_help(action))
+
+
+TORCHRUN = re.compile(r"torchrun (--nproc_per_node=\S+) (?:python )?train\.py( *)")
+SCRIPT = re.compile(r"(?<![\w/.-])(?:python )?(train|evaluate|predict|inspect_digit)\.py\b")
+
+
+def named(text: str) -> str:
+    """``text`` with the clone's programs (``python train.py``, ``train.py``) named as installed
+    commands (``lstm-mnist-train``) when this runs as one: a student with the package installed has
+    no train.py to run. ``torchrun`` runs an installed command with ``--no-python``."""
+    if not installed():
+        return text
+    def torchrun(m: re.Match) -> str:  # the comment after it stays in its column where it can
+        new = f"torchrun {m[1]} --no-python {INSTALLED_NAMES['train.py']}"
+        return new + (" " * max(2, len(m[0]) - len(new)) if len(m[2]) > 1 else m[2])
+
+    text = TORCHRUN.sub(torchrun, text)
+    return SCRIPT.sub(lambda m: INSTALLED_NAMES[f"{m[1]}.py"], text)
 
 
 NAME_MAX = 255  # bytes in a file name, on every common file system

@@ -62,6 +62,13 @@ def save(figure, path: Path) -> Path:
     return Path(path)
 
 
+def inspect_command() -> str:
+    """inspect_digit.py, as the figure's reader runs it: 'lstm-mnist-inspect' when installed."""
+    from .cli import named  # imported here: cli loads PyTorch's device helpers, figures need none of them
+
+    return named("inspect_digit.py")
+
+
 def error(accuracy: float) -> float:
     """Accuracy in [0, 1] as an error rate in percent, floored at 0.01 for the log scale."""
     return max(0.01, 100 * (1 - accuracy))
@@ -173,7 +180,7 @@ def misclassified(images: np.ndarray, true: np.ndarray, predicted: np.ndarray, c
                            fontsize=8, color="tab:red")
     shown = f"the {n} most confident" if total and total > n else "all"
     figure.suptitle(f"{shown} of {counted(total if total else n, 'misclassified image')}"
-                    + ("" if indices is None else f" (#N: {split} image N, inspect_digit.py --index N)"))
+                    + ("" if indices is None else f" (#N: {split} image N, {inspect_command()} --index N)"))
     return save(figure, path)
 
 

@@ -330,3 +330,40 @@ def test_a_clone_s_programs_run_under_python_isolated(tmp_path, script):
                             text=True, timeout=300)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert result.stdout.startswith(f"usage: {script}")
+
+
+# --- the installed commands name themselves ---------------------------------------------------------
+
+INSTALLED = {"lstm-mnist-train": "lstm_mnist.commands.train", "lstm-mnist-evaluate": "lstm_mnist.commands.evaluate",
+             "lstm-mnist-predict": "lstm_mnist.commands.predict", "lstm-mnist-inspect": "lstm_mnist.commands.inspect_digit",
+             "lstm-mnist-web": "lstm_mnist.web"}
+
+
+@pytest.mark.parametrize("name", INSTALLED)
+def test_an_installed_command_s_help_names_the_commands_not_the_clone_s_scripts(name, monkeypatch, capsys):
+    """A student with the package installed has no train.py: 'checkpoint written by train.py',
+    'torchrun --nproc_per_node=2 train.py' (which fails there) were in the installed commands' --help."""
+    import importlib
+    import re
+    import sys
+
+    module = importlib.import_module(INSTALLED[name])
+    monkeypatch.setattr(sys, "argv", [f"/venv/bin/{name}", "--help"])
+    with pytest.raises(SystemExit) as caught:
+        module.main()
+    text = capsys.readouterr().out
+    assert caught.value.code == 0 and text.startswith(f"usage: {name}")
+    assert not re.search(r"(?<![\w/.-])(train|evaluate|predict|inspect_digit)\.py\b", text), text
+    if name == "lstm-mnist-train":
+        assert "torchrun --nproc_per_node=2 --no-python lstm-mnist-train " in text
+
+
+def test_the_mistakes_figure_names_the_installed_inspect_command(monkeypatch):
+    import sys
+
+    from lstm_mnist import figures
+
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/lstm-mnist-evaluate"])
+    assert figures.inspect_command() == "lstm-mnist-inspect"
+    monkeypatch.setattr(sys, "argv", ["evaluate.py"])
+    assert figures.inspect_command() == "inspect_digit.py"

@@ -21,7 +21,7 @@ from lstm_mnist import cuda_graph, distributed, figures
 from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, batch_size,
                             check_model_size, check_name_length, check_output_folder, check_output_path,
                             class_names, command_line, device_from_flag, finite_float, learning_rate, nonempty_path,
-                            output_file, positive_float, positive_int, program_name, run, same_file, seed)
+                            named, output_file, positive_float, positive_int, program_name, run, same_file, seed)
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import SplitTooSmall, files_read_from, load_mnist
 from lstm_mnist.errors import LSTMMnistError, UsageError
@@ -233,8 +233,8 @@ def main() -> int:
             if not distributed.lost_a_worker(e):
                 raise
             raise LSTMMnistError(f"a worker process was lost ({str(e).strip().splitlines()[-1][:200]}); {shown(out)} "
-                                 f"holds the last checkpoint written; resume with: torchrun --nproc_per_node=N "
-                                 f"{program_name('train.py')} --resume {shell_word(out)}") from None
+                                 f"holds the last checkpoint written; resume with: " + named(
+                                     f"torchrun --nproc_per_node=N train.py --resume {shell_word(out)}")) from None
 
 
 def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, model_config: ModelConfig,
