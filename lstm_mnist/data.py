@@ -198,13 +198,14 @@ def find_files(directory: Path, needed=tuple(FILES)) -> dict[str, Path]:
     try:
         return _find_files(directory, needed)
     except PermissionError as e:  # stat() of a name in a folder without x permission (chmod 000, 444)
-        raise UnreadableFolder(f"data folder {shown(directory)}: cannot look inside it ({e.strerror}); "
+        raise UnreadableFolder(f"data folder {folder_named(directory)}: cannot look inside it ({e.strerror}); "
                                f"{NO_ACCESS} and pass --data-dir there") from None
 
 
 def _find_files(directory: Path, needed) -> dict[str, Path]:
     if not directory.is_dir():
-        raise DataError(missing_folder(directory) if not directory.exists() else f"{shown(directory)} is not a folder")
+        raise DataError(missing_folder(directory) if not directory.exists() else
+                        f"{folder_named(directory)} is not a folder")
     found, missing = {}, []
     for key, name in ((key, FILES[key]) for key in needed):
         candidates = [folder / (name + ext) for folder in (directory, directory / "MNIST" / "raw") for ext in ("", ".gz")]
@@ -219,7 +220,7 @@ def _find_files(directory: Path, needed) -> dict[str, Path]:
             found[key] = path
     if missing:
         raise DataError(
-            f"{shown(directory)} lacks {', '.join(missing)} (looked in it and in its MNIST/raw); "
+            f"{folder_named(directory)} lacks {', '.join(missing)} (looked in it and in its MNIST/raw); "
             f"put the {'four MNIST IDX files' if len(needed) == len(FILES) else 'MNIST test files'} there"
         )
     return found
@@ -229,8 +230,16 @@ def missing_folder(directory: Path) -> str:
     """Why the data folder ``directory``, which does not exist, is not there: a link to nothing (or
     in a loop), or no such name."""
     if os.path.islink(directory):
-        return f"data folder {shown(directory)} is a link to {shown(os.readlink(directory))}, which leads to no folder"
-    return f"data folder {shown(directory)} does not exist"
+        return (f"data folder {folder_named(directory)} is a link to {shown(os.readlink(directory))}, which leads "
+                "to no folder")
+    return f"data folder {folder_named(directory)} does not exist"
+
+
+def folder_named(directory: Path) -> str:
+    """The data folder's name for a message, with where it came from when that was the environment (a
+    user who gave no --data-dir would not know why this folder was read)."""
+    from_environment = os.environ.get("MNIST_DIR") and Path(os.environ["MNIST_DIR"]) == Path(directory)
+    return f"{shown(directory)} (MNIST_DIR)" if from_environment else shown(directory)
 
 
 def files_read_from(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT) -> list[Path]:

@@ -233,3 +233,16 @@ def test_web_refuses_samples_asked_for_where_there_are_none(tmp_path, saved, cap
     assert not (tmp_path / "site").exists()
     assert web.main([str(ck), "--out", "site", "--digits", str(folder)]) == 0
     assert "3 digits to pick" in capsys.readouterr().out
+
+
+def test_a_bad_data_folder_from_mnist_dir_says_it_came_from_there(tmp_path, saved, run_in_process, monkeypatch):
+    """MNIST_DIR=r.pt: 'r.pt is not a folder' left a user who gave no --data-dir wondering why r.pt."""
+    ck, _ = saved
+    monkeypatch.setenv("MNIST_DIR", str(ck))
+    result = run_in_process("evaluate.py", str(ck), "--device", "cpu")
+    assert result.returncode == 1 and result.stderr == f"evaluate.py: error: {ck} (MNIST_DIR) is not a folder\n"
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path / "none"))
+    result = run_in_process("evaluate.py", str(ck), "--device", "cpu")
+    assert f"data folder {tmp_path / 'none'} (MNIST_DIR) does not exist" in result.stderr
+    result = run_in_process("evaluate.py", str(ck), "--device", "cpu", "--data-dir", str(tmp_path / "other"))
+    assert f"data folder {tmp_path / 'other'} does not exist" in result.stderr  # the flag's: no MNIST_DIR there

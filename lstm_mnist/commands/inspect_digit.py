@@ -4,7 +4,7 @@ remembers, and what it would answer after each row.
     python inspect_digit.py checkpoint.pt --index 7          # test image 7: text, and trace-test-7.png
     python inspect_digit.py checkpoint.pt --image my_3.png   # your own digit (any size, any background)
     python inspect_digit.py checkpoint.pt --index 7 --row 12 --figure seven.png
-    python inspect_digit.py docs/model/lstm-mnist.pt --image docs/digits/test-7.png --animation nine.gif
+    python inspect_digit.py docs/model/lstm-mnist.pt --image docs/digits/test-7.png --animation nine.gif  # in a clone
 
 The text shows one line per row: the row's pixels, the mean of every gate over the units, the
 mean size of the cell and hidden states, and the probability of each digit had the model
