@@ -179,3 +179,28 @@ def small_checkpoint(synthetic_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("small") / "small.pt"
     train(ModelConfig(hidden_size=16), TrainConfig(epochs=2, batch_size=16, lr=0.01), load_mnist(synthetic_dir), out)
     return out
+
+
+@pytest.fixture
+def saved(tmp_path):
+    """A small checkpoint that can be resumed (1 epoch of 2 trained), and a folder of three digit images."""
+    from PIL import Image
+
+    from lstm_mnist import LSTMClassifier
+    from lstm_mnist import checkpoint as ckpt
+    from lstm_mnist.checkpoint import Progress
+    from lstm_mnist.config import TrainConfig
+
+    torch.manual_seed(0)
+    model = LSTMClassifier(hidden_size=8)
+    optimizer = torch.optim.Adam(model.parameters())
+    model(torch.rand(2, 28, 28)).sum().backward()
+    optimizer.step()
+    path = tmp_path / "ck.pt"
+    ckpt.save(path, ckpt.make(model, optimizer, TrainConfig(epochs=2), Progress(epoch=1),
+                              [{"event": "epoch", "epoch": 1}], None))
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for i, image in enumerate(synthetic_digits(3, np.random.default_rng(0))[0]):
+        Image.fromarray(image).save(folder / f"{i}.png")
+    return path, folder

@@ -5,21 +5,15 @@ nothing. Called in-process where the command allows it (no torch import per case
 import argparse
 import csv
 import gzip
-import importlib
+import importlib.util
 import io
 import os
 import sys
 
-import numpy as np
 import pytest
-import torch
-from PIL import Image
 
-from conftest import ROOT, synthetic_digits
-from lstm_mnist import LSTMClassifier, cli
-from lstm_mnist import checkpoint as ckpt
-from lstm_mnist.checkpoint import Progress
-from lstm_mnist.config import TrainConfig
+from conftest import ROOT
+from lstm_mnist import cli
 from lstm_mnist.files import shell_word, shown
 
 SCRIPTS = ("bench_table", "forget_bias_sweep", "make_results", "make_shipped_checkpoint", "rnn_vs_lstm",
@@ -68,24 +62,6 @@ def test_no_flag_of_any_program_takes_an_empty_value_as_the_current_folder(progr
 
 
 # --- names that hold a line break or a terminal's escape ----------------------------------------
-
-@pytest.fixture
-def saved(tmp_path):
-    """A small checkpoint that can be resumed, and a folder of three digit images."""
-    torch.manual_seed(0)
-    model = LSTMClassifier(hidden_size=8)
-    optimizer = torch.optim.Adam(model.parameters())
-    model(torch.rand(2, 28, 28)).sum().backward()
-    optimizer.step()
-    path = tmp_path / "ck.pt"
-    ckpt.save(path, ckpt.make(model, optimizer, TrainConfig(epochs=2), Progress(epoch=1),
-                              [{"event": "epoch", "epoch": 1}], None))
-    folder = tmp_path / "digits"
-    folder.mkdir()
-    for i, image in enumerate(synthetic_digits(3, np.random.default_rng(0))[0]):
-        Image.fromarray(image).save(folder / f"{i}.png")
-    return path, folder
-
 
 def test_a_line_break_or_an_escape_in_a_name_is_shown_escaped_on_one_line(tmp_path, saved, run_in_process):
     ck, folder = saved

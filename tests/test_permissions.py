@@ -13,16 +13,9 @@ import os
 import pathlib
 import stat
 
-import numpy as np
 import pytest
-import torch
-from PIL import Image
 
-from conftest import synthetic_digits
-from lstm_mnist import LSTMClassifier, cli, data, files
-from lstm_mnist import checkpoint as ckpt
-from lstm_mnist.checkpoint import Progress
-from lstm_mnist.config import TrainConfig
+from lstm_mnist import cli, data, files
 from lstm_mnist.errors import DataError
 
 LOOKUPS = ("stat", "lstat", "open", "access")  # what looking at or opening a name calls
@@ -69,24 +62,6 @@ def refused(monkeypatch):
             unlistable.append(os.path.abspath(folder))
 
     return Refused
-
-
-@pytest.fixture
-def saved(tmp_path):
-    """A small checkpoint that can be resumed, and a folder of three digit images."""
-    torch.manual_seed(0)
-    model = LSTMClassifier(hidden_size=8)
-    optimizer = torch.optim.Adam(model.parameters())
-    model(torch.rand(2, 28, 28)).sum().backward()
-    optimizer.step()
-    path = tmp_path / "ck.pt"
-    ckpt.save(path, ckpt.make(model, optimizer, TrainConfig(epochs=2), Progress(epoch=1),
-                              [{"event": "epoch", "epoch": 1}], None))
-    folder = tmp_path / "digits"
-    folder.mkdir()
-    for i, image in enumerate(synthetic_digits(3, np.random.default_rng(0))[0]):
-        Image.fromarray(image).save(folder / f"{i}.png")
-    return path, folder
 
 
 def one_line(result, prog, status=1):
