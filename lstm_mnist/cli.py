@@ -56,7 +56,7 @@ class Distinct(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         repeated = [v for k, v in enumerate(values) if v in values[:k]]
         if repeated:
-            parser.error(f"{option_string}: {repeated[0]} is given more than once; give each value once")
+            parser.error(f"{option_string}: {shown(str(repeated[0]))} is given more than once; give each value once")
         setattr(namespace, self.dest, values)
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from . import cell, checkpoint as ckpt, gru_cell, rnn_cell
-from .cli import (ArgumentParser, HelpFormatter, check_name_length, installed, nonempty_path, run,
+from .cli import (ArgumentParser, Distinct, HelpFormatter, check_name_length, installed, nonempty_path, run,
                   whole_number)
 from .data import DOWNLOAD_ROOT, TEST_FILES, default_data_dir, find_files, has_files, read_images, read_labels
 from .errors import UsageError
@@ -78,7 +78,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--data-dir", type=nonempty_path, default=default_data_dir(), metavar="DIR",
                         help="folder with the MNIST IDX files, for the sample digits; default: $MNIST_DIR, "
                              "else ./data if it has them (nothing is downloaded)")
-    parser.add_argument("--digits", type=nonempty_path, nargs="+", default=[], metavar="PATH",
+    parser.add_argument("--digits", type=nonempty_path, nargs="+", action=Distinct, default=[], metavar="PATH",
                         help="your own images to offer as well, or folders of them, read as predict.py reads "
                              "them (a clone's docs/digits holds ten MNIST test digits: no MNIST files needed)")
     parser.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty --out folder")

@@ -146,9 +146,12 @@ def test_train_refuses_a_stop_after_already_reached(tmp_path, saved, synthetic_d
     ("make_results", ["--presets", "best", "best"], "--presets: best is given more than once"),
     ("make_results", ["--seeds", "2", "1", "2"], "--seeds: 2 is given more than once"),
     ("make_shipped_checkpoint", ["--digits", "7", "7"], "--digits: 7 is given more than once"),
+    ("lstm_mnist.web", ["--digits", "mine", "docs/digits", "mine/"], "--digits: mine is given more than once"),
+    ("lstm_mnist.web", ["--digits", "a\nb.png", "a\nb.png"], "--digits: a\\nb.png is given more than once"),
 ])
 def test_a_value_repeated_in_a_list_flag_is_a_usage_error(program, flags, message, monkeypatch, capsys):
-    """Each repeated the same work (rnn_vs_lstm trained the LSTM twice and reported it once)."""
+    """Each repeated the same work (rnn_vs_lstm trained the LSTM twice and reported it once; the web
+    page offered the same images twice). The repeated value is named as every name is (files.shown)."""
     parser = parser_of(program, monkeypatch)
     with pytest.raises(SystemExit) as exit_:
         argparse.ArgumentParser.parse_args(parser, flags)
