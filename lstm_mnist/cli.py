@@ -90,6 +90,7 @@ def named(text: str) -> str:
 
 
 NAME_MAX = 255  # bytes in a file name, on every common file system
+LONGEST_NAME = NAME_MAX - 14  # files.atomic_write first writes .NAME.XXXXXXXX.tmp: 14 bytes longer
 MAX_WHOLE = 2**31 - 1  # any count or index: far above every real use, far below what tensors index
 MAX_BATCH = 1_000_000  # images per step or forward pass (MNIST has 70,000)
 
@@ -302,12 +303,12 @@ def check_name_length(path: Path, flag: str, given: Path | None = None) -> None:
     """A ``UsageError`` if the file ``path`` (made from ``given``, the flag's value, if that differs)
     has a name too long to write: every file is first written as ``.NAME.XXXXXXXX.tmp``
     (files.atomic_write), 14 bytes longer, within the file system's 255."""
-    longest = NAME_MAX - 14
     length = len(os.fsencode(Path(path).name))
-    if length > longest:
+    if length > LONGEST_NAME:
         what = f"{shown(path)}, the file it names," if given is not None else "its name"
-        raise UsageError(f"{flag} {shown(given or path)}: {what} is {length} bytes long; at most {longest} here (the "
-                         f"file system allows {NAME_MAX}, and a file is first written under a longer temporary name)")
+        raise UsageError(f"{flag} {shown(given or path)}: {what} is {length} bytes long; at most {LONGEST_NAME} here "
+                         f"(the file system allows {NAME_MAX}, and a file is first written under a longer temporary "
+                         "name)")
 
 
 def check_output_folder(folder: Path, names, flag: str, inputs=()) -> None:

@@ -21,8 +21,8 @@ from pathlib import Path
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag, check_output_path,
-                            NAME_MAX, command_line, device_from_flag, non_negative_int, output_file, program_name, run,
-                            same_file)
+                            LONGEST_NAME, command_line, device_from_flag, non_negative_int, output_file, program_name,
+                            run, same_file)
 from lstm_mnist.data import files_read_from, load_split
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
@@ -78,7 +78,7 @@ def default_figure(image: Path | None, split: str, index: int) -> Path:
     if image is None:
         return Path(f"trace-{split}-{index}.png")
     stem = image.stem
-    while len(os.fsencode(f"trace-{stem}.png")) > NAME_MAX - 14:  # 14: atomic_write's temporary name is longer
+    while len(os.fsencode(f"trace-{stem}.png")) > LONGEST_NAME:
         stem = stem[:-1]
     return Path(f"trace-{stem}.png")
 
