@@ -36,7 +36,7 @@ from lstm_mnist.errors import UsageError  # noqa: E402
 from lstm_mnist.files import shown, write_json  # noqa: E402
 from lstm_mnist.gradients import gradient_per_row  # noqa: E402
 from lstm_mnist.model import CELLS, ModelConfig, RecurrentClassifier  # noqa: E402
-from lstm_mnist.training import TrainConfig, TrainingDiverged, train  # noqa: E402
+from lstm_mnist.training import TrainConfig, TrainingDiverged, train, training_split  # noqa: E402
 from lstm_mnist.words import counted  # noqa: E402
 
 OUTPUTS = ("gradient_per_row.png", "rnn_vs_lstm.json")  # in --out
@@ -73,6 +73,7 @@ def compare(args, device: torch.device, work: Path) -> dict:
     images = data.val.images[: args.gradient_images]  # (N, T, I): the same batch for every model
     labels = data.val.labels[: args.gradient_images]
     config = TrainConfig(epochs=args.epochs, seed=args.seed, limit_train=args.limit_train)
+    training_split(data, config)  # a --limit-train past the training split: a UsageError now, not at the first train()
     results = {}
     for cell in args.cells:
         model_config = ModelConfig(hidden_size=args.hidden_size, cell=cell)

@@ -53,3 +53,22 @@ def test_it_never_replaces_files_unless_asked(synthetic_dir, tmp_path):
     result = run_script("scripts/rnn_vs_lstm.py", "--data-dir", str(synthetic_dir), "--device", "cpu", cwd=tmp_path)
     assert result.returncode == 2 and "rnn_vs_lstm.json exists: give --overwrite" in result.stderr
     assert (out / "rnn_vs_lstm.json").read_text() == "mine" and len(list(out.iterdir())) == 1
+
+
+def test_a_limit_past_the_training_split_is_refused_before_the_first_cell(synthetic_dir, tmp_path, capsys):
+    """--limit-train 1000 where the training split holds 400: refused, like --gradient-images, before
+    anything is measured or trained (it was refused by train(), after 'LSTM: training for 1 epoch...')."""
+    import argparse
+    import importlib.util
+
+    from conftest import ROOT
+    from lstm_mnist.errors import UsageError
+
+    spec = importlib.util.spec_from_file_location("rnn_vs_lstm", ROOT / "scripts" / "rnn_vs_lstm.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    args = argparse.Namespace(data_dir=synthetic_dir, gradient_images=50, epochs=1, seed=0, limit_train=1000,
+                              cells=["lstm", "rnn"], hidden_size=8)
+    with pytest.raises(UsageError, match="--limit-train 1000: the training split has only 400 images"):
+        script.compare(args, torch.device("cpu"), tmp_path)
+    assert capsys.readouterr().out == "" and list(tmp_path.iterdir()) == []
