@@ -292,6 +292,35 @@ def test_a_home_that_cannot_be_written_prints_no_matplotlib_warning(tmp_path, sa
     assert (tmp_path / "t.png").stat().st_size > 0
 
 
+def test_no_cache_folder_anywhere_is_one_line_with_the_way_out(tmp_path):
+    """No writable HOME and no temporary folder either (simulated: as root every folder can be written):
+    matplotlib's OSError is the figure's one-line error, naming MPLCONFIGDIR and --no-figure."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    home = tmp_path / "home-is-a-file"
+    home.write_text("")
+    program = ("import tempfile\n"
+               "def refused(*args, **kwargs):\n"
+               "    raise PermissionError(13, 'Permission denied')\n"
+               "tempfile.mkdtemp = refused\n"
+               "from lstm_mnist import figures\n"
+               "from lstm_mnist.errors import LSTMMnistError\n"
+               "try:\n"
+               "    figures.new_figure(1, 1)\n"
+               "except LSTMMnistError as e:\n"
+               "    print(e)\n")
+    env = os.environ | {"HOME": str(home), "XDG_CONFIG_HOME": "", "XDG_CACHE_HOME": "", "MPLCONFIGDIR": "",
+                        "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    [line] = result.stdout.splitlines()
+    assert line.startswith("figures need a folder matplotlib can write its cache in (")
+    assert line.endswith("; set MPLCONFIGDIR to one of yours, or pass --no-figure")
+
 @pytest.mark.parametrize("script", ["train.py", "evaluate.py", "predict.py", "inspect_digit.py"])
 def test_a_clone_s_programs_run_under_python_isolated(tmp_path, script):
     """``python -I`` (isolated: what a careful teacher's launcher uses) and ``-P`` leave the script's folder
