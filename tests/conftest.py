@@ -93,16 +93,24 @@ def mnist_dir() -> Path:
     return path
 
 
-def run_script(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600):
-    """Run ``python train.py ...`` (or any script, or ``-m module``) like a user would."""
+def script_command(args: tuple[str, ...]) -> list[str]:
+    """``python ROOT/train.py ...`` (any script of the repository), or ``python -m module ...``."""
+    return [sys.executable, args[0] if args[0] == "-m" else str(ROOT / args[0]), *args[1:]]
+
+
+def script_environment(env: dict | None = None) -> dict:
+    """This environment without MNIST_DIR, with ``env`` and the repository on PYTHONPATH."""
     full_env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"}
     full_env.update(env or {})
     # the repository first, then whatever the caller had there (packages brought along as a folder, say)
     full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), full_env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, args[0] if args[0] == "-m" else str(ROOT / args[0]), *args[1:]],
-        cwd=cwd or ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
-    )
+    return full_env
+
+
+def run_script(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600):
+    """Run ``python train.py ...`` (or any script, or ``-m module``) like a user would."""
+    return subprocess.run(script_command(args), cwd=cwd or ROOT, env=script_environment(env), capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def run_on_terminal(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -110,11 +118,9 @@ def run_on_terminal(*args: str, cwd: Path, timeout: float = 300) -> subprocess.C
     pseudo-terminal (0 x 0, as nobody sized it: what ``script`` or ``docker exec -t`` give). The
     result's ``stderr`` is what the terminal received, as bytes; ``stdout`` the text printed."""
     master, terminal = os.openpty()
-    env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    command = [sys.executable, args[0] if args[0] == "-m" else str(ROOT / args[0]), *args[1:]]
+    command = script_command(args)
     with tempfile.TemporaryFile() as stdout:
-        process = subprocess.Popen(command, stdout=stdout, stderr=terminal, cwd=cwd, env=env)
+        process = subprocess.Popen(command, stdout=stdout, stderr=terminal, cwd=cwd, env=script_environment())
         os.close(terminal)
         shown = b""
         while select.select([master], [], [], timeout)[0]:  # read as it comes: a full terminal would block it
