@@ -133,7 +133,6 @@ def test_no_data_and_failed_download_gives_one_clear_message(tmp_path, monkeypat
     assert not (tmp_path / "data").exists()  # nothing half-downloaded left behind, not even an empty ./data
 
 
-
 def test_files_copied_into_a_folder_inside_data_are_named_when_not_found(tmp_path, monkeypatch):
     """The files copied by hand into ./data/mnist (as the README's GPU section suggests) are not where
     the programs look without --data-dir: the message says where they are and the flag that reads them."""
@@ -151,6 +150,7 @@ def test_files_copied_into_a_folder_inside_data_are_named_when_not_found(tmp_pat
     assert "\n" not in message and "Name or service not known" in message
     assert "data/mnist holds them: pass --data-dir data/mnist or set MNIST_DIR=data/mnist" in message
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["mnist"]  # nothing else left there
+
 
 def test_download_lands_in_torchvision_layout_all_or_nothing(tmp_path, monkeypatch):
     import torchvision

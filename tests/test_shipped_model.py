@@ -44,7 +44,6 @@ def test_it_reads_the_walkthroughs_nine_as_the_walkthrough_says():
     assert [int(p.argmax()) for p in t.probabilities[:5]] == [2] * 5 and round(float(t.probabilities[:5, 2].max()), 2) == 0.46
 
 
-
 def test_the_walkthroughs_decisive_units_forget_as_it_says():
     """The walkthrough on the four units that add most to the answer: three of them lower f over the blank
     rows, to 0.52-0.69 at row 5, and raise it at row 6, where the ink begins."""
@@ -56,6 +55,7 @@ def test_the_walkthroughs_decisive_units_forget_as_it_says():
     assert len(lowering) == 3
     at_row_5 = [round(float(f[5, k]), 2) for k in lowering]
     assert min(at_row_5) == 0.52 and max(at_row_5) == 0.69
+
 
 def test_the_documented_command_runs_after_cloning(tmp_path):
     result = run_script("inspect_digit.py", str(SHIPPED), "--image", str(ROOT / "docs" / "digits" / "test-7.png"),

@@ -275,7 +275,6 @@ def test_keys_buttons_http_and_a_phone(page, synthetic_site):
         server.server_close()
 
 
-
 def test_a_page_without_test_digits_never_offers_them(page, small_checkpoint, tmp_path):
     """Made without the MNIST files (or with --samples 0), the page asks for a drawing only, on opening and
     after Clear, says how to add test digits, and space plays nothing while there is no digit."""
@@ -291,6 +290,7 @@ def test_a_page_without_test_digits_never_offers_them(page, small_checkpoint, tm
     assert status() == "Draw a digit in the black square."
     page.find_element("tag name", "body").send_keys(Keys.SPACE)
     assert page.execute_script("return LSTMMnist.app.timer === null")
+
 
 def test_images_of_your_own_are_offered_and_traced(page, tmp_path, capsys):
     """Right after cloning, with no MNIST files: ``--digits docs/digits`` puts the ten shipped test digits
