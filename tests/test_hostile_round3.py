@@ -183,6 +183,8 @@ def test_predict_refuses_a_csv_named_as_an_image_and_overwrite_with_stdout(tmp_p
     result = run_in_process("predict.py", str(ck), str(folder), "--out", "-", "--overwrite")
     assert result.returncode == 2 and "--overwrite replaces an existing --out file, and --out - writes to stdout" in \
         result.stderr and result.stdout == ""
+    result = run_in_process("predict.py", str(ck), str(tmp_path / "none"), "--out", "-", "--overwrite")
+    assert result.returncode == 2 and "--overwrite replaces" in result.stderr  # a usage error before the images are looked for
     assert sorted(p.name for p in folder.iterdir()) == ["0.png", "1.png", "2.png"]
 
 

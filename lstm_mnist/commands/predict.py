@@ -69,11 +69,11 @@ def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
     device, _ = device_from_flag(parser, args.device)
-    files = image_files(args.folder)
-    # before any work; a UsageError (exit 2) also if --out is the checkpoint or one of the images
     to_stdout = args.out == STDOUT  # the CSV on stdout, for a pipe; the summary then goes to stderr
     if to_stdout and args.overwrite:  # it would do nothing: refused, not ignored
         parser.error("--overwrite replaces an existing --out file, and --out - writes to stdout; leave one out")
+    files = image_files(args.folder)
+    # before any work; a UsageError (exit 2) also if --out is the checkpoint or one of the images
     if not to_stdout:
         check_output_path(args.out, may_replace=args.overwrite, inputs=[args.checkpoint, *files])
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
