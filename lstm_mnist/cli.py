@@ -282,8 +282,8 @@ def _check_output_path(given: Path, may_replace: bool, needed_bytes: int, flag: 
     if path.exists() and not may_replace:
         raise UsageError(f"{name}: exists; {if_exists}")
     why = files.unreplaceable(path) if path.exists() else None
-    if why:
-        raise UsageError(f"{name}: {why}; {way_out}")
+    if why:  # the folder can be written: another name there would do
+        raise UsageError(f"{name}: {why}; choose another {flag}")
     probe = parent / f".lstm-mnist-write-test-{os.getpid()}"  # a short name: path.name may be near the limit
     try:
         probe.write_bytes(b"")

@@ -39,7 +39,7 @@ def new_figure(width: float, height: float):
         raise LSTMMnistError("figures need matplotlib: pip install matplotlib") from None
     except OSError as e:  # no writable cache folder at all, not even a temporary one
         raise LSTMMnistError(f"figures need a folder matplotlib can write its cache in ({e}); set MPLCONFIGDIR to one "
-                             "of yours, or pass --no-figure") from None
+                             "of yours, or leave the figures out") from None
     finally:
         logger.setLevel(level)
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")

@@ -196,6 +196,7 @@ def test_a_file_of_another_user_in_a_shared_folder_is_refused_before_any_work(sa
     err = one_line(run_in_process("predict.py", str(ck), str(folder), "--out", str(shared / "p.csv"), "--overwrite"),
                    "predict.py", status=2)
     assert "belongs to another user, in" in err and "a shared folder where only its owner may replace it" in err
+    assert err.endswith("; choose another --out (see --help)")  # a name of its own: the folder can be written
     err = one_line(run_in_process("train.py", "--out", str(shared / "t.pt"), "--overwrite", "--epochs", "1",
                                   "--data-dir", str(folder / "none")), "train.py", status=2)
     assert "belongs to another user" in err
@@ -294,7 +295,7 @@ def test_a_home_that_cannot_be_written_prints_no_matplotlib_warning(tmp_path, sa
 
 def test_no_cache_folder_anywhere_is_one_line_with_the_way_out(tmp_path):
     """No writable HOME and no temporary folder either (simulated: as root every folder can be written):
-    matplotlib's OSError is the figure's one-line error, naming MPLCONFIGDIR and --no-figure."""
+    matplotlib's OSError is the figure's one-line error, naming MPLCONFIGDIR (--no-figure is train.py's and inspect_digit.py's way, evaluate.py's is no --plots)."""
     import subprocess
     import sys
 
@@ -319,7 +320,7 @@ def test_no_cache_folder_anywhere_is_one_line_with_the_way_out(tmp_path):
     assert result.returncode == 0 and result.stderr == "", result.stderr
     [line] = result.stdout.splitlines()
     assert line.startswith("figures need a folder matplotlib can write its cache in (")
-    assert line.endswith("; set MPLCONFIGDIR to one of yours, or pass --no-figure")
+    assert line.endswith("; set MPLCONFIGDIR to one of yours, or leave the figures out")
 
 @pytest.mark.parametrize("script", ["train.py", "evaluate.py", "predict.py", "inspect_digit.py"])
 def test_a_clone_s_programs_run_under_python_isolated(tmp_path, script):
