@@ -196,7 +196,7 @@ def test_a_file_of_another_user_in_a_shared_folder_is_refused_before_any_work(sa
     err = one_line(run_in_process("predict.py", str(ck), str(folder), "--out", str(shared / "p.csv"), "--overwrite"),
                    "predict.py", status=2)
     assert "belongs to another user, in" in err and "a shared folder where only its owner may replace it" in err
-    assert err.endswith("; choose another --out (see --help)")  # a name of its own: the folder can be written
+    assert err.rstrip().endswith("; choose another --out (see --help)")  # a name of its own: the folder can be written
     err = one_line(run_in_process("train.py", "--out", str(shared / "t.pt"), "--overwrite", "--epochs", "1",
                                   "--data-dir", str(folder / "none")), "train.py", status=2)
     assert "belongs to another user" in err
