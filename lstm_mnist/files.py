@@ -275,6 +275,14 @@ def shell_word(text: Path | str) -> str:
     return "$'" + "".join(chr(b) if 32 <= b < 127 and b not in b"'\\" else f"\\x{b:02x}" for b in raw) + "'"
 
 
+def path_word(path: Path | str) -> str:
+    """A path as one word of a command line to paste (``shell_word``): a relative name that begins
+    with '-' gets a leading './', else the program would read it as an option (``--resume -x.pt``:
+    'expected one argument'; ``evaluate.py -x.pt``: an unknown flag)."""
+    text = os.fsdecode(path)
+    return shell_word(f".{os.sep}{text}" if text.startswith("-") else text)
+
+
 def write_json(path: Path, value) -> None:
     """``value`` as indented JSON (a script's numbers), written atomically."""
     text = json.dumps(value, indent=1) + "\n"

@@ -39,7 +39,7 @@ from .cli import (ArgumentParser, Distinct, HelpFormatter, check_name_length, in
 from .data import DOWNLOAD_ROOT, TEST_FILES, default_data_dir, find_files, has_files, read_images, read_labels
 from .errors import UsageError
 from .evaluation import class_labels
-from .files import current_umask, exclusive, is_temporary_of, shell_word, shown, unreplaceable
+from .files import current_umask, exclusive, is_temporary_of, path_word, shown, unreplaceable
 from .images import image_files, load_image
 from .model import PIXEL_MEAN, PIXEL_STD, RecurrentClassifier
 from .words import counted
@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
           + (f", compared with {other.config.cell} from {shown(args.compare)}" if compare_data else "")
           + f"; {counted(len(samples), 'digit')} to pick"
           + ("" if samples or args.samples == 0 else " (no MNIST files found: pass --data-dir, or --digits FOLDER)"))
-    print(f"open {shown(out / 'index.html')} in a browser, or serve it: python -m http.server -d {shell_word(out)}")
+    print(f"open {shown(out / 'index.html')} in a browser, or serve it: python -m http.server -d {path_word(out)}")
     return 0
 
 

@@ -25,7 +25,7 @@ from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import SplitTooSmall, files_read_from, load_mnist
 from lstm_mnist.errors import LSTMMnistError, UsageError
-from lstm_mnist.files import (exclusive, kind, remove_stale_temporaries, shell_word, shown, through_links,
+from lstm_mnist.files import (exclusive, kind, path_word, remove_stale_temporaries, shell_word, shown, through_links,
                               unreplaceable)
 from lstm_mnist.model import CELLS, ModelConfig, count_parameters
 from lstm_mnist.presets import PRESETS
@@ -234,7 +234,7 @@ def main() -> int:
                 raise
             raise LSTMMnistError(f"a worker process was lost ({str(e).strip().splitlines()[-1][:200]}); {shown(out)} "
                                  f"holds the last checkpoint written; resume with: " + named(
-                                     f"torchrun --nproc_per_node=N train.py --resume {shell_word(out)}")) from None
+                                     f"torchrun --nproc_per_node=N train.py --resume {path_word(out)}")) from None
 
 
 def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, model_config: ModelConfig,
@@ -322,7 +322,7 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
     # .metrics.jsonl and .training.png, never an IDX file's name)
     from_resume = args.out is None and args.resume is not None  # a resumed run saves where it was read
     check_output_path(out, may_replace=may_replace, needed_bytes=needed, inputs=files_read_from(args.data_dir),
-                      if_exists=f"continue it with --resume {shell_word(out)}, choose another --out, or pass --overwrite",
+                      if_exists=f"continue it with --resume {path_word(out)}, choose another --out, or pass --overwrite",
                       flag="--resume" if from_resume else "--out",
                       unwritable="a resumed run saves where it was read from: pass --out NEW.pt to continue into a "
                                  "file you can write" if from_resume else None)
@@ -366,9 +366,11 @@ def check_cuda_graphs(args: argparse.Namespace, device: torch.device) -> None:
 
 
 def again(script: str, args: argparse.Namespace, *flags) -> str:
-    """The command line that goes on from this run (``flags``), with the data folder it read."""
+    """The command line that goes on from this run (``flags``: option names, and paths), with the data
+    folder it read; a path that begins with '-' is written ./-x.pt, so that it is not read as an option."""
     data = ["--data-dir", args.data_dir] if args.data_dir is not None else []
-    return " ".join([command_line(script), *map(shell_word, [*flags, *data])])
+    return " ".join([command_line(script), *(path_word(w) if isinstance(w, Path) else shell_word(w)
+                                             for w in [*flags, *data])])
 
 
 def interrupted(e: BaseException, out: Path, args: argparse.Namespace, started: float) -> int:
