@@ -412,8 +412,10 @@ def progress(checkpoint: dict) -> Progress:
 
 
 def finished(checkpoint: dict) -> bool:
-    """Whether the run that wrote the checkpoint got as far as its test evaluation."""
-    return any(record.get("event") == "test" for record in checkpoint.get("metrics", []))
+    """Whether the run that wrote the checkpoint got as far as its test evaluation, where it stands now:
+    a finished run extended (``--resume --epochs`` larger) keeps its old test record, before the new epochs."""
+    ends = [record.get("event") for record in checkpoint.get("metrics", []) if record.get("event") in ("epoch", "test")]
+    return bool(ends) and ends[-1] == "test" and (checkpoint.get("progress") or {}).get("step", 0) == 0
 
 
 def check_resumable(checkpoint: dict, path: Path | str = "checkpoint") -> None:

@@ -31,3 +31,31 @@ def test_printed_commands_run_for_a_checkpoint_named_like_an_option(run_in_proce
     assert evaluate[2] == "./-x.pt"
     result = run_in_process(evaluate[1], *evaluate[2:], "--device", "cpu", cwd=tmp_path)
     assert result.returncode == 0 and "test accuracy:" in result.stdout, result.stderr
+
+
+def test_an_extended_run_stopped_early_is_not_taken_for_finished(run_in_process, synthetic_dir, tmp_path):
+    """A finished 1-epoch run, extended to 3 and stopped after 2: resumed with --epochs 2, its test
+    evaluation at epoch 2 is left to do (the old test record is epoch 1's), not 'already trained'."""
+    out, data = str(tmp_path / "run.pt"), ["--data-dir", str(synthetic_dir), "--device", "cpu"]
+    assert run_in_process("train.py", *TINY, *data, "--out", out).returncode == 0
+    extended = run_in_process("train.py", "--resume", out, "--epochs", "3", "--stop-after", "2", *data)
+    assert extended.returncode == 0, extended.stderr
+    assert not ckpt.finished(ckpt.load(out))
+    resumed = run_in_process("train.py", "--resume", out, "--epochs", "2", *data)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "the test evaluation is left" in resumed.stdout and "test accuracy:" in resumed.stdout
+    tests = [m["epoch"] for m in ckpt.load(out)["metrics"] if m["event"] == "test"]
+    assert tests == [1, 2] and ckpt.finished(ckpt.load(out))
+
+
+def test_a_length_that_ends_inside_the_epoch_reached_is_refused(run_in_process, synthetic_dir, tmp_path):
+    """Stopped 1 step into epoch 2, then resumed with --epochs 1: that step would be kept untold in a
+    '1-epoch' run; it is refused like a length shorter than the epochs done."""
+    out, data = tmp_path / "run.pt", ["--data-dir", str(synthetic_dir), "--device", "cpu"]
+    assert run_in_process("train.py", *TINY, "--epochs", "2", "--stop-after", "1", *data, "--out", str(out)).returncode == 0
+    stored = ckpt.load(out)
+    stored["progress"] |= {"step": 1, "seen": 16, "correct": 1, "loss_sum": 30.0}  # as a stop 1 step later leaves it
+    ckpt.save(out, stored)
+    result = run_in_process("train.py", "--resume", str(out), "--epochs", "1", *data)
+    assert result.returncode == 2 and "already trained 1 epoch and 1 step of the next, more than the 1 epoch asked" \
+        in result.stderr, result.stderr

@@ -298,9 +298,11 @@ def load_resumable(path: Path) -> dict:
 def say_resuming(path: Path, stored: dict, epochs: int) -> bool:
     """Say where a resumed run continues; False if nothing is left to do."""
     progress = ckpt.progress(stored)
-    if progress.epoch > epochs:  # asked for fewer than it has: not a run this checkpoint can continue
-        raise UsageError(f"--resume {shown(path)}: has already trained {progress.epoch} epochs, more than the "
-                         f"{epochs} asked for; pass a larger --epochs (or --train-samples) to train further")
+    if progress.epoch > epochs or (progress.epoch == epochs and progress.step):  # fewer than it has: not this run
+        trained = counted(progress.epoch, "epoch") + (f" and {counted(progress.step, 'step')} of the next"
+                                                      if progress.step else "")
+        raise UsageError(f"--resume {shown(path)}: has already trained {trained}, more than the "
+                         f"{counted(epochs, 'epoch')} asked for; pass a larger --epochs (or --train-samples) to train further")
     if progress.epoch == epochs and ckpt.finished(stored):
         say(f"{shown(path)} has already trained the {counted(epochs, 'epoch')} asked for; pass a larger --epochs (or "
             "--train-samples) to train further")
