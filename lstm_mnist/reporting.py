@@ -20,11 +20,15 @@ EPOCH_SCALARS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "im
 class Reporter:
     """``with Reporter(metrics, log_every, tensorboard) as reporter:`` for one training run."""
 
-    def __init__(self, metrics: list[dict] | None = None, log_every: int = 50, tensorboard: Path | None = None):
+    def __init__(self, metrics: list[dict] | None = None, log_every: int = 50, tensorboard: Path | None = None,
+                 steps_done: int = 0):
+        """``steps_done``: the optimisation steps a resumed run had taken; TensorBoard then drops what an
+        earlier writer of the folder logged past them (a run killed after its last checkpoint), which
+        this run logs again: one curve, not two that overlap."""
         self.metrics = list(metrics or [])  # "log", "epoch" and "test" records, in order
         self.log_every = log_every
         self.main = distributed.is_main()
-        self.writer = open_tensorboard(tensorboard) if tensorboard is not None and self.main else None
+        self.writer = open_tensorboard(tensorboard, steps_done) if tensorboard is not None and self.main else None
         self.bar = None
 
     def __enter__(self) -> "Reporter":
@@ -86,13 +90,15 @@ class Reporter:
             self.writer.add_scalar("test/accuracy", result["accuracy"], epoch)
 
 
-def open_tensorboard(folder: Path):
-    """A TensorBoard writer for ``folder``; TensorBoard itself is an optional dependency."""
+def open_tensorboard(folder: Path, steps_done: int = 0):
+    """A TensorBoard writer for ``folder``; TensorBoard itself is an optional dependency. Resuming
+    after ``steps_done`` steps, its ``purge_step`` tells TensorBoard to drop the events of earlier
+    files at later steps (the running loss is logged at the step count, 1-based)."""
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         raise LSTMMnistError("--tensorboard needs the tensorboard package: pip install tensorboard") from None
-    return SummaryWriter(log_dir=str(folder))
+    return SummaryWriter(log_dir=str(folder), purge_step=steps_done + 1 if steps_done else None)
 
 
 def bar_size() -> dict:

@@ -190,7 +190,8 @@ def fit(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, data: MNIS
             ckpt.write_metrics(ckpt.metrics_path(out), reporter.metrics)
 
     listening = nullcontext(options.stop) if options.stop is not None else StopSignals()
-    with Reporter(metrics, options.log_every, options.tensorboard) as reporter, listening as stop:
+    steps_done = progress.epoch * length.steps_per_epoch + progress.step
+    with Reporter(metrics, options.log_every, options.tensorboard, steps_done) as reporter, listening as stop:
         while progress.epoch < min(length.epochs, options.stop_after or length.epochs):
             progress, stopped = train_epoch(step, optimizer, split, config, length, progress, reporter, stop, out)
             if stopped:

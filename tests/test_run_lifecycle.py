@@ -7,6 +7,7 @@ import shlex
 import pytest
 
 from lstm_mnist import checkpoint as ckpt
+from lstm_mnist import training
 
 TINY = ["--device", "cpu", "--hidden-size", "8", "--batch-size", "16", "--limit-train", "48", "--epochs", "1",
         "--validation-size", "100", "--no-figure"]
@@ -59,3 +60,28 @@ def test_a_length_that_ends_inside_the_epoch_reached_is_refused(run_in_process, 
     result = run_in_process("train.py", "--resume", str(out), "--epochs", "1", *data)
     assert result.returncode == 2 and "already trained 1 epoch and 1 step of the next, more than the 1 epoch asked" \
         in result.stderr, result.stderr
+
+
+def test_tensorboard_shows_one_curve_after_a_kill_and_resume(run_in_process, synthetic_dir, tmp_path, monkeypatch):
+    """A run killed after logging steps its last checkpoint does not hold logs them again when
+    resumed: TensorBoard drops the first logs of those steps (purge_step), so each step has one point."""
+    accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    out, tb = tmp_path / "run.pt", str(tmp_path / "tb")
+    common = ["--data-dir", str(synthetic_dir), "--device", "cpu", "--tensorboard", tb, "--log-every", "1"]
+    real_learning_rate = training.learning_rate
+
+    def killed_at_the_sixth_step(config, step, total_steps):  # 3 steps an epoch: 2 steps into epoch 2
+        if step == 5:
+            raise SystemExit(137)  # as SIGKILL ends it: nothing more is saved
+        return real_learning_rate(config, step, total_steps)
+
+    monkeypatch.setattr(training, "learning_rate", killed_at_the_sixth_step)
+    assert run_in_process("train.py", *TINY, "--epochs", "2", *common, "--out", str(out)).returncode == 137
+    assert ckpt.load(out)["progress"]["epoch"] == 1
+    monkeypatch.setattr(training, "learning_rate", real_learning_rate)
+    assert run_in_process("train.py", "--resume", str(out), *common).returncode == 0
+    events = accumulator.EventAccumulator(tb)
+    events.Reload()
+    steps = [e.step for e in events.Scalars("train/running_loss")]
+    assert steps == [1, 2, 3, 4, 5, 6], steps
+    assert [e.step for e in events.Scalars("val/accuracy")] == [1, 2]
