@@ -15,6 +15,8 @@ It holds everything needed to evaluate the model or resume training exactly:
     metrics             the running loss every log interval, one dict per finished epoch,
                         then the final test result
     versions            of lstm-mnist, torch, Python, at the time of writing
+    data                count and SHA-256 of the training and validation images trained on
+                        (older files lack it): a resume on other images is refused
 
 A checkpoint of weights only (``model_config`` and ``model``) evaluates and predicts; resuming
 needs the rest. Files are written through ``files.atomic_write``: a reader sees the old file or
@@ -64,8 +66,9 @@ class Progress:
 
 
 def make(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, config: TrainConfig, progress: Progress,
-         metrics: list[dict], class_names: tuple[str, ...] | None = None) -> dict:
-    """Everything needed to evaluate the model or resume training, as plain values."""
+         metrics: list[dict], class_names: tuple[str, ...] | None = None, data: dict | None = None) -> dict:
+    """Everything needed to evaluate the model or resume training, as plain values (``data``: what it
+    trains and validates on, ``training.data_fingerprint``)."""
     rng = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         rng["cuda"] = torch.cuda.get_rng_state_all()
@@ -81,7 +84,7 @@ def make(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, config: T
         "rng": rng,
         "metrics": list(metrics),
         "versions": versions(),
-    }
+    } | ({"data": data} if data is not None else {})
 
 
 def optimizer_state(optimizer: torch.optim.Optimizer) -> dict:
@@ -231,7 +234,7 @@ PROGRESS_SCHEMA = {
 }
 SECTIONS = {"train_config": TRAIN_SCHEMA | LEGACY_TRAIN, "progress": PROGRESS_SCHEMA}
 OPTIONAL = {"optimizer": dict, "rng": dict, "metrics": list, "versions": dict,  # a weights-only file lacks them
-            "class_names": (list, tuple, NONE)}
+            "class_names": (list, tuple, NONE), "data": dict}  # data: older files lack it
 
 
 def _fits(value, field: Field) -> bool:
@@ -467,6 +470,15 @@ def _optimizer_problem(optimizer: dict, config: ModelConfig, trained: bool) -> s
                 "after training "
                 "began: the run could not continue exactly")
     return None
+
+
+def other_data(checkpoint: dict, now: dict) -> list[tuple[str, dict, dict]]:
+    """The parts ("train", "validation") of the data the checkpoint's run used that differ from ``now``
+    (``training.data_fingerprint``), each with its record then and now; none for a checkpoint that
+    kept no record of its data (written by an older lstm-mnist)."""
+    then = checkpoint.get("data") or {}
+    return [(part, then[part], now[part]) for part in ("train", "validation")
+            if isinstance(then.get(part), dict) and then[part] != now[part]]
 
 
 def restore(checkpoint: dict, optimizer: torch.optim.Optimizer, device: torch.device) -> tuple[Progress, list[dict]]:

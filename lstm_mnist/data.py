@@ -19,6 +19,7 @@ values in row-major order. Each file may be gzip-compressed.
 """
 
 import gzip
+import hashlib
 import math
 import os
 import socket
@@ -69,6 +70,14 @@ class Split:
     def head(self, n: int) -> "Split":
         """The first n examples (all of them if n is larger)."""
         return Split(self.images[:n], self.labels[:n])
+
+    def fingerprint(self) -> dict:
+        """How many examples, and a SHA-256 of their pixels and labels: what a checkpoint keeps of the
+        data it was trained on, so that a resume on other data is caught (about 0.1 s for 55,000)."""
+        digest = hashlib.sha256()
+        for tensor in (self.images, self.labels):
+            digest.update(memoryview(tensor.detach().cpu().contiguous().numpy()).cast("B"))
+        return {"n": len(self), "sha256": digest.hexdigest()}
 
 
 @dataclass

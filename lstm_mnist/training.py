@@ -153,6 +153,12 @@ def training_split(data: MNIST, config: TrainConfig) -> Split:
     return data.train.head(config.limit_train) if config.limit_train else data.train
 
 
+def data_fingerprint(data: MNIST, config: TrainConfig) -> dict:
+    """What a run trains and validates on, kept in its checkpoint ("data"): a resume on other images
+    (another data folder, other MNIST files, fewer of them) would not be the run it continues."""
+    return {"train": data.train.head(config.limit_train).fingerprint(), "validation": data.val.fingerprint()}
+
+
 def train(model_config: ModelConfig, config: TrainConfig, data: MNIST, out: Path, resume: dict | None = None,
           options: RunOptions = RunOptions(), class_names: tuple[str, ...] | None = None,
           ) -> tuple[RecurrentClassifier, list[dict]]:
@@ -183,10 +189,11 @@ def fit(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, data: MNIS
     split = training_split(data, config)
     length = run_length(config, len(split))
     step = step_function(model, optimizer, config, options)
+    trained_on = data_fingerprint(data, config) if distributed.is_main() else None
 
     def save(progress: Progress) -> None:  # rank 0 writes the checkpoint, then the metrics beside it
         if distributed.is_main():
-            ckpt.save(out, ckpt.make(model, optimizer, config, progress, reporter.metrics, class_names))
+            ckpt.save(out, ckpt.make(model, optimizer, config, progress, reporter.metrics, class_names, trained_on))
             ckpt.write_metrics(ckpt.metrics_path(out), reporter.metrics)
 
     listening = nullcontext(options.stop) if options.stop is not None else StopSignals()
@@ -343,5 +350,5 @@ def check_finite(running_loss: float, epoch: int, done: int, steps: int, out: Pa
 
 
 __all__ = ["Progress", "RunLength", "RunOptions", "TrainConfig", "TrainingDiverged", "TrainingInterrupted",
-           "fit", "learning_rate", "make_deterministic", "run_length", "set_learning_rate", "step_function", "train",
+           "data_fingerprint", "fit", "learning_rate", "make_deterministic", "run_length", "set_learning_rate", "step_function", "train",
            "train_epoch", "train_step"]

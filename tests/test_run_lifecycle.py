@@ -6,6 +6,7 @@ import shlex
 
 import pytest
 
+from conftest import write_mnist
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import training
 
@@ -85,3 +86,22 @@ def test_tensorboard_shows_one_curve_after_a_kill_and_resume(run_in_process, syn
     steps = [e.step for e in events.Scalars("train/running_loss")]
     assert steps == [1, 2, 3, 4, 5, 6], steps
     assert [e.step for e in events.Scalars("val/accuracy")] == [1, 2]
+
+
+@pytest.mark.parametrize("other, said", [({"seed": 1}, "48 images both times, but not the same ones"),
+                                         ({"n_train": 140}, "48 then, 40 now")])
+def test_a_resume_on_other_images_is_refused(run_in_process, synthetic_dir, tmp_path, other, said):
+    """Other MNIST files (or fewer) under the resumed run: refused, naming what differs, not trained
+    on silently as if it were the same run (with fewer, not blamed on a --limit-train never given)."""
+    out = tmp_path / "run.pt"
+    assert run_in_process("train.py", *TINY, "--epochs", "2", "--stop-after", "1", "--data-dir", str(synthetic_dir),
+                          "--out", str(out)).returncode == 0
+    before = out.read_bytes()
+    elsewhere = write_mnist(tmp_path / "other", **{"n_train": 5400} | other)
+    result = run_in_process("train.py", "--resume", str(out), "--data-dir", str(elsewhere), "--device", "cpu")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert f"was trained on other training images than the data read now ({said}); resume with the data folder" \
+        in result.stderr and out.read_bytes() == before
+    assert ckpt.load(out)["data"]["train"]["n"] == 48
+    again = run_in_process("train.py", "--resume", str(out), "--data-dir", str(synthetic_dir), "--device", "cpu")
+    assert again.returncode == 0, again.stderr

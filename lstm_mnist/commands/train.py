@@ -29,8 +29,8 @@ from lstm_mnist.files import (exclusive, kind, path_word, remove_stale_temporari
                               unreplaceable)
 from lstm_mnist.model import CELLS, ModelConfig, count_parameters
 from lstm_mnist.presets import PRESETS
-from lstm_mnist.training import (RunOptions, StopSignals, TrainingInterrupted, make_deterministic, run_length,
-                                 train, training_split)
+from lstm_mnist.training import (RunOptions, StopSignals, TrainingInterrupted, data_fingerprint, make_deterministic,
+                                 run_length, train, training_split)
 from lstm_mnist.words import counted
 
 MODEL_DEFAULTS, TRAIN_DEFAULTS = ModelConfig(), TrainConfig()
@@ -248,6 +248,8 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
         if "validation_size" not in given(args, "train"):  # the default split: the data is too small
             raise
         raise UsageError(f"--validation-size {config.validation_size}: {e}") from None
+    if stored is not None:
+        check_same_data(args, stored, data, config)
     length = run_length(config, len(training_split(data, config)))
     say(f"data: {len(training_split(data, config))} training, {len(data.val)} validation, {len(data.test)} "
         f"test images; {counted(length.total_steps, 'step')} in {counted(length.epochs, 'epoch')}")
@@ -287,6 +289,19 @@ def check_flags_against_run(args: argparse.Namespace, epochs: int, stored: dict 
         raise UsageError(f"--stop-after {args.stop_after}: {shown(args.resume)} has already trained "
                          f"{counted(done, 'epoch')}, so nothing would be trained or saved; stop after a later "
                          "epoch, or leave it out")
+
+
+def check_same_data(args: argparse.Namespace, stored: dict, data, config: TrainConfig) -> None:
+    """A resumed run reads the images its checkpoint was trained and validated on (a ``UsageError``
+    otherwise): on others (another --data-dir or MNIST_DIR, other or fewer MNIST files) it would go
+    on silently as another run, neither exact nor the one it says it continues."""
+    for part, then, now in ckpt.other_data(stored, data_fingerprint(data, config))[:1]:
+        what = "training" if part == "train" else "validation"
+        count = (f"{then['n']:,} then, {now['n']:,} now" if then["n"] != now["n"] else
+                 f"{counted(now['n'], 'image')} both times, but not the same ones")
+        raise UsageError(f"--resume {shown(args.resume)}: was trained on other {what} images than the data read now "
+                         f"({count}); resume with the data folder it was trained on (--data-dir), or start a new "
+                         "run with --out")
 
 
 def load_resumable(path: Path) -> dict:
