@@ -692,7 +692,7 @@ def test_a_full_disk_in_training_names_the_file_and_the_way_back(tmp_path, monke
                              capsys=capsys)
     [line] = err.strip().splitlines()
     assert status == 1 and line.startswith(f"train.py: error: {tmp_path}/.run.pt.abcdefgh.tmp: No space left on device")
-    assert line.endswith(f"resume with: python train.py --resume {out} --data-dir {tmp_path}")
+    assert line.endswith(f"resume with: python train.py --resume {out} --data-dir {tmp_path} --device cpu")
 
 
 def test_the_web_page_never_replaces_its_inputs_and_shows_the_checkpoints_class_names(tmp_path, saved, capsys):
@@ -846,7 +846,7 @@ def test_resuming_with_fewer_epochs_than_trained_is_a_usage_error(tmp_path, synt
     before = out.read_bytes()
     status, _, err = command(train, "--resume", out, "--epochs", 1, *small, monkeypatch=monkeypatch, capsys=capsys)
     assert status == 2 and err.strip() == (f"train.py: error: --resume {out}: has already trained 2 epochs, more than "
-                                           "the 1 asked for; pass a larger --epochs (or --train-samples) to train "
+                                           "the 1 epoch asked for; pass a larger --epochs (or --train-samples) to train "
                                            "further (see --help)")
     status, text, _ = command(train, "--resume", out, "--epochs", 2, *small, monkeypatch=monkeypatch, capsys=capsys)
     assert status == 0 and f"{out} has already trained the 2 epochs asked for" in text

@@ -105,3 +105,22 @@ def test_a_resume_on_other_images_is_refused(run_in_process, synthetic_dir, tmp_
     assert ckpt.load(out)["data"]["train"]["n"] == 48
     again = run_in_process("train.py", "--resume", str(out), "--data-dir", str(synthetic_dir), "--device", "cpu")
     assert again.returncode == 0, again.stderr
+
+
+def test_the_printed_resume_command_runs_as_the_run_ran(run_in_process, synthetic_dir, tmp_path):
+    """The resume command keeps the flags of how the run ran (--log-every, --no-figure, --device...):
+    pasted as printed, the resumed run logs at the same steps, and ends as a straight run does."""
+    how = ["--log-every", "1", "--readable"]
+    straight = tmp_path / "straight.pt"
+    assert run_in_process("train.py", *TINY, "--epochs", "2", *how, "--data-dir", str(synthetic_dir), "--out",
+                          str(straight)).returncode == 0
+    first = run_in_process("train.py", *TINY, "--epochs", "2", "--stop-after", "1", *how, "--data-dir",
+                           str(synthetic_dir), "--out", "run.pt", cwd=tmp_path)
+    resume = printed_command(first.stdout, "resume with: ")
+    assert resume[2:] == ["--resume", "run.pt", "--data-dir", str(synthetic_dir), "--device", "cpu", "--log-every", "1",
+                          "--no-figure", "--readable"], resume
+    assert run_in_process(resume[1], *resume[2:], cwd=tmp_path).returncode == 0
+    assert not (tmp_path / "run.training.png").exists()
+    logged = [[{k: v for k, v in m.items() if k != "seconds" and k != "images_per_second"}
+               for m in ckpt.load(path)["metrics"]] for path in (straight, tmp_path / "run.pt")]
+    assert logged[0] == logged[1] and sum(m["event"] == "log" for m in logged[0]) == 6

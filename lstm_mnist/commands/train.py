@@ -233,8 +233,7 @@ def main() -> int:
             if not distributed.lost_a_worker(e):
                 raise
             raise LSTMMnistError(f"a worker process was lost ({str(e).strip().splitlines()[-1][:200]}); {shown(out)} "
-                                 f"holds the last checkpoint written; resume with: " + named(
-                                     f"torchrun --nproc_per_node=N train.py --resume {path_word(out)}")) from None
+                                 f"holds the last checkpoint written; resume with: {torchrun_again(args, out)}") from None
 
 
 def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, model_config: ModelConfig,
@@ -383,11 +382,34 @@ def check_cuda_graphs(args: argparse.Namespace, device: torch.device) -> None:
 
 
 def again(script: str, args: argparse.Namespace, *flags) -> str:
-    """The command line that goes on from this run (``flags``: option names, and paths), with the data
-    folder it read; a path that begins with '-' is written ./-x.pt, so that it is not read as an option."""
+    """The command line that goes on from this run: ``script`` and ``continuing``'s words."""
+    return " ".join([command_line(script), *continuing(script, args, *flags)])
+
+
+def torchrun_again(args: argparse.Namespace, out: Path) -> str:
+    """``again``'s resume command, for torchrun's N processes."""
+    return named(" ".join(["torchrun --nproc_per_node=N train.py", *continuing("train.py", args, "--resume", out)]))
+
+
+def continuing(script: str, args: argparse.Namespace, *flags) -> list[str]:
+    """``flags`` (option names, and paths), the data folder this run read, and for train.py the flags of
+    how it ran (``running_flags``), as words to paste: a path that begins with '-' is written ./-x.pt,
+    so that it is not read as an option."""
     data = ["--data-dir", args.data_dir] if args.data_dir is not None else []
-    return " ".join([command_line(script), *(path_word(w) if isinstance(w, Path) else shell_word(w)
-                                             for w in [*flags, *data])])
+    running = running_flags(args) if script == "train.py" else []
+    return [path_word(w) if isinstance(w, Path) else shell_word(w) for w in [*flags, *data, *running]]
+
+
+def running_flags(args: argparse.Namespace) -> list:
+    """The flags of how this run ran, as given (the checkpoint keeps what it computes, not these): a
+    resume without them would log at other steps (--log-every), stop logging to TensorBoard, draw the
+    figure it was told not to, or run on another device or kernels: not the run it continues."""
+    flags = (["--device", args.device] if args.device != "auto" else []) + \
+        (["--log-every", str(args.log_every)] if args.log_every != RunOptions.log_every else []) + \
+        (["--tensorboard", args.tensorboard] if args.tensorboard is not None else []) + \
+        ([] if args.figure else ["--no-figure"])
+    return flags + [f"--{name.replace('_', '-')}" for name in ("deterministic", "readable", "compile", "cuda_graphs")
+                    if getattr(args, name)]
 
 
 def interrupted(e: BaseException, out: Path, args: argparse.Namespace, started: float) -> int:
