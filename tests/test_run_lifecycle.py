@@ -124,3 +124,23 @@ def test_the_printed_resume_command_runs_as_the_run_ran(run_in_process, syntheti
     logged = [[{k: v for k, v in m.items() if k != "seconds" and k != "images_per_second"}
                for m in ckpt.load(path)["metrics"]] for path in (straight, tmp_path / "run.pt")]
     assert logged[0] == logged[1] and sum(m["event"] == "log" for m in logged[0]) == 6
+
+
+def test_a_folder_removed_under_the_run_is_said_to_be(run_in_process, synthetic_dir, tmp_path, monkeypatch):
+    """The --out folder removed while the run goes on: one line naming the checkpoint and its folder,
+    not '.run.pt.x8k2_a1q.tmp: No such file or directory' (the temporary it was being written to)."""
+    import shutil
+
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    real_evaluate = training.evaluate
+
+    def removed_meanwhile(model, split, *args):
+        shutil.rmtree(folder, ignore_errors=True)
+        return real_evaluate(model, split, *args)
+
+    monkeypatch.setattr(training, "evaluate", removed_meanwhile)
+    result = run_in_process("train.py", *TINY, "--data-dir", str(synthetic_dir), "--out", str(folder / "run.pt"))
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(f"train.py: error: {folder / 'run.pt'}: cannot be written: its folder {folder} "
+                                    "was removed while the run went on") and ".tmp" not in result.stderr

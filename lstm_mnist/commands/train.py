@@ -25,8 +25,8 @@ from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import SplitTooSmall, files_read_from, load_mnist
 from lstm_mnist.errors import LSTMMnistError, UsageError
-from lstm_mnist.files import (exclusive, kind, path_word, remove_stale_temporaries, shell_word, shown, through_links,
-                              unreplaceable)
+from lstm_mnist.files import (exclusive, is_temporary_of, kind, path_word, remove_stale_temporaries, shell_word,
+                              shown, through_links, unreplaceable)
 from lstm_mnist.model import CELLS, ModelConfig, count_parameters
 from lstm_mnist.presets import PRESETS
 from lstm_mnist.training import (RunOptions, StopSignals, TrainingInterrupted, data_fingerprint, make_deterministic,
@@ -225,10 +225,7 @@ def main() -> int:
         except (TrainingInterrupted, KeyboardInterrupt) as e:
             return interrupted(e, out, args, started)
         except OSError as e:  # a full disk, say, while a checkpoint was written: the last one is intact
-            where = f"{e.filename}: " if e.filename else ""
-            hint = (f"; {shown(out)} holds the last checkpoint written: resume with: {again('train.py', args, '--resume', out)}"
-                    if out.exists() and (args.resume is not None or out.stat().st_mtime >= started) else "")
-            raise LSTMMnistError(f"{where}{e.strerror or e}{hint}") from None
+            raise LSTMMnistError(write_failed(e, out, args, started)) from None
         except RuntimeError as e:  # under torchrun: the process group broke (gloo's and NCCL's errors)
             if not distributed.lost_a_worker(e):
                 raise
@@ -410,6 +407,22 @@ def running_flags(args: argparse.Namespace) -> list:
         ([] if args.figure else ["--no-figure"])
     return flags + [f"--{name.replace('_', '-')}" for name in ("deterministic", "readable", "compile", "cuda_graphs")
                     if getattr(args, name)]
+
+
+def write_failed(e: OSError, out: Path, args: argparse.Namespace, started: float) -> str:
+    """What went wrong writing one of this run's files, in one line: the file meant (not the temporary
+    it was being written to, ``files.atomic_write``), a folder removed under the run said to be one,
+    and the way to resume from the last checkpoint of this run, if there is one."""
+    target = next((written for written in (out, *ckpt.files_beside(out))
+                   if e.filename is not None and is_temporary_of(Path(os.fsdecode(e.filename)).name, written.name)),
+                  Path(os.fsdecode(e.filename)) if e.filename is not None else None)
+    if target is not None and not target.parent.exists():
+        return (f"{shown(target)}: cannot be written: its folder {shown(target.parent)} was removed while the run "
+                "went on, and the checkpoints written there with it; start again with an --out in a folder that exists")
+    where = f"{shown(target)}: " if target is not None else ""
+    hint = (f"; {shown(out)} holds the last checkpoint written: resume with: {again('train.py', args, '--resume', out)}"
+            if out.exists() and (args.resume is not None or out.stat().st_mtime >= started) else "")
+    return f"{where}{e.strerror or e}{hint}"
 
 
 def interrupted(e: BaseException, out: Path, args: argparse.Namespace, started: float) -> int:
