@@ -144,3 +144,28 @@ def test_a_folder_removed_under_the_run_is_said_to_be(run_in_process, synthetic_
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert result.stderr.startswith(f"train.py: error: {folder / 'run.pt'}: cannot be written: its folder {folder} "
                                     "was removed while the run went on") and ".tmp" not in result.stderr
+
+
+def test_another_ctrl_c_while_the_stopped_run_draws_keeps_the_resume_command(run_in_process, synthetic_dir,
+                                                                             tmp_path, monkeypatch):
+    """A stopped run draws its curves before it exits (seconds, matplotlib loading): an impatient
+    Ctrl-C then lost the resume command, printed after the figure. It is printed first now."""
+    from lstm_mnist.commands import train as train_command
+
+    out = tmp_path / "run.pt"
+    real_evaluate = training.evaluate
+
+    def ctrl_c_in_the_test(model, split, *args):
+        if len(split) == 300:  # the synthetic test split (validation: 100)
+            raise KeyboardInterrupt
+        return real_evaluate(model, split, *args)
+
+    def ctrl_c_while_drawing(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "evaluate", ctrl_c_in_the_test)
+    monkeypatch.setattr(train_command, "draw_training_figure", ctrl_c_while_drawing)
+    result = run_in_process("train.py", *TINY, "--figure", "--data-dir", str(synthetic_dir), "--out", str(out))
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"train.py: interrupted; resume with: python train.py --resume {out} --data-dir {synthetic_dir} --device cpu"]

@@ -431,10 +431,13 @@ def interrupted(e: BaseException, out: Path, args: argparse.Namespace, started: 
     (not an older run's file that --overwrite was about to replace)."""
     what = str(e) if isinstance(e, TrainingInterrupted) else "interrupted"
     ours = out.exists() and (args.resume is not None or out.stat().st_mtime >= started)
-    if ours and args.figure:
-        draw_training_figure(out, ckpt.load(out).get("metrics", []))
     hint = f"; resume with: {again('train.py', args, '--resume', out)}" if ours else ""
-    say(f"{program_name('train.py')}: {what}{hint}", file=sys.stderr)
+    say(f"{program_name('train.py')}: {what}{hint}", file=sys.stderr)  # first: drawing takes seconds
+    if ours and args.figure:
+        try:
+            draw_training_figure(out, ckpt.load(out).get("metrics", []))
+        except KeyboardInterrupt:  # one more Ctrl-C: the checkpoint and the way back are already there
+            pass
     return INTERRUPTED
 
 
