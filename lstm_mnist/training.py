@@ -210,6 +210,11 @@ def fit(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, data: MNIS
             reporter.epoch(epoch_record(progress, evaluate(model, data.val)), length.epochs)
             progress = Progress(epoch=progress.epoch + 1)
             save(progress)
+            as_asked = options.stop_after is not None and progress.epoch >= options.stop_after  # ends here anyway
+            if not as_asked and distributed.any_rank(stop.requested, split.labels.device):  # in the validation pass
+                raise TrainingInterrupted(f"stopped after epoch {progress.epoch}/{length.epochs}"
+                                          + (" (the test evaluation is left)" if progress.epoch == length.epochs else "")
+                                          + f"; saved {shown(out)}")
         if progress.epoch < length.epochs:  # stopped early, as asked
             return reporter.metrics
         reporter.test(evaluate(model, data.test), progress.epoch)

@@ -169,3 +169,31 @@ def test_another_ctrl_c_while_the_stopped_run_draws_keeps_the_resume_command(run
     assert result.returncode == 130, result.stderr
     assert result.stderr.strip().splitlines() == [
         f"train.py: interrupted; resume with: python train.py --resume {out} --data-dir {synthetic_dir} --device cpu"]
+
+
+@pytest.mark.parametrize("epochs", ["2", "1"])
+def test_ctrl_c_in_the_validation_pass_stops_at_the_epoch_s_end(run_in_process, synthetic_dir, tmp_path,
+                                                                monkeypatch, epochs):
+    """Ctrl-C while an epoch's validation runs: the run stops with that epoch saved, not after one
+    more training step (nor, after the last epoch, after the test pass it was asked to skip)."""
+    import os
+    import signal
+
+    out = tmp_path / "run.pt"
+    real_evaluate = training.evaluate
+
+    def ctrl_c_in_the_validation(model, split, *args):
+        if len(split) == 100:  # the validation split (test: 300)
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_evaluate(model, split, *args)
+
+    monkeypatch.setattr(training, "evaluate", ctrl_c_in_the_validation)
+    result = run_in_process("train.py", *TINY, "--epochs", epochs, "--data-dir", str(synthetic_dir), "--out", str(out))
+    assert result.returncode == 130, result.stderr
+    left = " (the test evaluation is left)" if epochs == "1" else ""
+    assert result.stderr.startswith(f"train.py: stopped after epoch 1/{epochs}{left}; saved {out}; resume with: ")
+    assert ckpt.load(out)["progress"] | {"seconds": 0} == {"epoch": 1, "step": 0, "loss_sum": 0.0, "correct": 0,
+                                                           "seen": 0, "seconds": 0}
+    monkeypatch.setattr(training, "evaluate", real_evaluate)
+    resumed = run_in_process("train.py", "--resume", str(out), "--data-dir", str(synthetic_dir), "--device", "cpu")
+    assert resumed.returncode == 0 and ckpt.finished(ckpt.load(out)), resumed.stderr
