@@ -197,3 +197,21 @@ def test_ctrl_c_in_the_validation_pass_stops_at_the_epoch_s_end(run_in_process, 
     monkeypatch.setattr(training, "evaluate", real_evaluate)
     resumed = run_in_process("train.py", "--resume", str(out), "--data-dir", str(synthetic_dir), "--device", "cpu")
     assert resumed.returncode == 0 and ckpt.finished(ckpt.load(out)), resumed.stderr
+
+
+@pytest.mark.parametrize("flags, said", [
+    (["--augment"], "--augment differs from the checkpoint's run, trained without --augment"),
+    (["--no-normalize"], "--no-normalize differs from the checkpoint's run, trained with --normalize"),
+    (["--input-projection"], "--input-projection differs from the checkpoint's run, trained without --input-projection"),
+    (["--clip-grad-norm", "1"], "--clip-grad-norm 1.0 differs from the checkpoint's run, trained without --clip-grad-norm"),
+    (["--class-names", "a,b,c,d,e,f,g,h,i,j"], "--class-names a,b,c,d,e,f,g,h,i,j differs from the checkpoint's run, "
+                                               "trained without --class-names (the digits 0 to 9)"),
+    (["--hidden-size", "32"], "--hidden-size 32 differs from the checkpoint's 16"),
+])
+def test_a_setting_changed_on_resume_is_refused_in_the_flags_words(run_in_process, small_checkpoint, flags, said):
+    """The refusal names both sides as flags, never Python's 'True differs from the checkpoint's False'
+    or 'the checkpoint's None'."""
+    result = run_in_process("train.py", "--resume", str(small_checkpoint), *flags)
+    assert result.returncode == 2 and result.stderr == (
+        f"train.py: error: {said}; a resumed run keeps its settings (only --epochs or --train-samples may change) "
+        "(see --help)\n")

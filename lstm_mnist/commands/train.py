@@ -177,15 +177,27 @@ def resolve_settings(model_flags: dict, train_flags: dict, preset: str | None = 
         stored_names = ckpt.class_names(stored)
         changed = [(k, v, model[k]) for k, v in model_flags.items() if v != model[k]]
         changed += [(k, v, train[k]) for k, v in train_flags.items() if k not in LENGTH_FIELDS and v != train[k]]
-        changed += [("class_names", ",".join(names), ",".join(stored_names or ("<digits>",)))] \
+        changed += [("class_names", ",".join(names), ",".join(stored_names) if stored_names else None)] \
             if names is not None and names != stored_names else []
         for key, value, old in changed[:1]:
-            raise UsageError(f"--{key.replace('_', '-')} {value} differs from the checkpoint's {old}; "
-                             "a resumed run keeps its settings (only --epochs or --train-samples may change)")
+            raise UsageError(f"{differs(key, value, old)}; a resumed run keeps its settings (only --epochs or "
+                             "--train-samples may change)")
         train, names = with_length(train, train_flags), stored_names
     if model["cell"] != "lstm" and "forget_bias" in model_flags:
         raise UsageError(f"--forget-bias is the LSTM's; a {model['cell'].upper()} cell has no forget gate")
     return ModelConfig(**model), TrainConfig(**train), names
+
+
+def differs(key: str, value, old) -> str:
+    """A setting given to a resumed run, against the checkpoint's, as flags: '--hidden-size 64 differs from
+    the checkpoint's 32', '--no-normalize differs from the checkpoint's run, trained with --normalize'
+    (never Python's True, False or None)."""
+    flag = "--" + key.replace("_", "-")
+    given = (flag if value else f"--no-{flag[2:]}") if isinstance(value, bool) else f"{flag} {value}"
+    if old is None or isinstance(old, bool):
+        what = " (the digits 0 to 9)" if key == "class_names" else ""
+        return f"{given} differs from the checkpoint's run, trained {'with' if old else 'without'} {flag}{what}"
+    return f"{given} differs from the checkpoint's {old}"
 
 
 def say(*args, **kwargs) -> None:
