@@ -215,3 +215,16 @@ def test_a_setting_changed_on_resume_is_refused_in_the_flags_words(run_in_proces
     assert result.returncode == 2 and result.stderr == (
         f"train.py: error: {said}; a resumed run keeps its settings (only --epochs or --train-samples may change) "
         "(see --help)\n")
+
+
+def test_the_resume_command_of_a_torchrun_run_is_a_torchrun_command(monkeypatch):
+    """Stopped under torchrun with 2 processes: the way back is torchrun with 2 processes (and the
+    run's flags), not 'python train.py', which would go on in one process: the same run to 1e-6 only."""
+    from lstm_mnist import distributed
+    from lstm_mnist.commands import train as train_command
+
+    args = train_command.build_parser().parse_args(["--out", "run.pt", "--device", "cpu", "--data-dir", "m"])
+    monkeypatch.setattr(distributed, "world_size", lambda: 2)
+    assert train_command.again("train.py", args, "--resume", args.out) == \
+        "torchrun --nproc_per_node=2 train.py --resume run.pt --data-dir m --device cpu"
+    assert train_command.again("evaluate.py", args, args.out) == "python evaluate.py run.pt --data-dir m"

@@ -391,8 +391,12 @@ def check_cuda_graphs(args: argparse.Namespace, device: torch.device) -> None:
 
 
 def again(script: str, args: argparse.Namespace, *flags) -> str:
-    """The command line that goes on from this run: ``script`` and ``continuing``'s words."""
-    return " ".join([command_line(script), *continuing(script, args, *flags)])
+    """The command line that goes on from this run: ``script`` and ``continuing``'s words; train.py
+    under torchrun as it ran, in as many processes."""
+    words = continuing(script, args, *flags)
+    if script == "train.py" and distributed.world_size() > 1:
+        return named(" ".join([f"torchrun --nproc_per_node={distributed.world_size()} train.py", *words]))
+    return " ".join([command_line(script), *words])
 
 
 def torchrun_again(args: argparse.Namespace, out: Path) -> str:
