@@ -421,6 +421,21 @@ def finished(checkpoint: dict) -> bool:
     return bool(ends) and ends[-1] == "test" and (checkpoint.get("progress") or {}).get("step", 0) == 0
 
 
+def unfinished(checkpoint: dict) -> str | None:
+    """Where the run that wrote a resumable checkpoint stopped, in words, if it stopped before its test
+    evaluation ("stopped after 1 of its 3 epochs", "stopped in epoch 2 of 3, after 5 steps"), else None:
+    its weights are those of a model still in training."""
+    if not isinstance(checkpoint.get("progress"), dict) or finished(checkpoint):
+        return None
+    done, epochs = progress(checkpoint), (checkpoint.get("train_config") or {}).get("epochs")
+    of = f" of {epochs}" if isinstance(epochs, int) else ""
+    if done.step:
+        return f"stopped in epoch {done.epoch + 1}{of}, after {counted(done.step, 'step')}"
+    if done.epoch and done.epoch == epochs:
+        return f"stopped after its last epoch, {done.epoch}, before its test evaluation"
+    return f"stopped after epoch {done.epoch}{of}" if done.epoch else "stopped before training"
+
+
 def check_resumable(checkpoint: dict, path: Path | str = "checkpoint") -> None:
     """Raise ``CheckpointError`` with a one-line reason if training cannot continue exactly from
     this (validated) checkpoint: a weights-only file, another version's training state, or an

@@ -228,3 +228,16 @@ def test_the_resume_command_of_a_torchrun_run_is_a_torchrun_command(monkeypatch)
     assert train_command.again("train.py", args, "--resume", args.out) == \
         "torchrun --nproc_per_node=2 train.py --resume run.pt --data-dir m --device cpu"
     assert train_command.again("evaluate.py", args, args.out) == "python evaluate.py run.pt --data-dir m"
+
+
+def test_evaluate_says_a_checkpoint_is_of_an_unfinished_run(run_in_process, synthetic_dir, tmp_path, small_checkpoint):
+    """A stopped run's checkpoint evaluates (its weights are a model in training), and says so, with the
+    way to go on; a finished run's says nothing of the kind."""
+    out, data = tmp_path / "run.pt", ["--data-dir", str(synthetic_dir), "--device", "cpu"]
+    assert run_in_process("train.py", *TINY, "--epochs", "3", "--stop-after", "1", *data, "--out", str(out)).returncode == 0
+    result = run_in_process("evaluate.py", str(out), *data)
+    assert result.returncode == 0 and "test accuracy:" in result.stdout, result.stderr
+    assert (f"checkpoint: an unfinished run (stopped after epoch 1 of 3); python train.py --resume {out} --data-dir "
+            f"{synthetic_dir} goes on with it\n") in result.stdout
+    finished = run_in_process("evaluate.py", str(small_checkpoint), *data)
+    assert finished.returncode == 0 and "unfinished" not in finished.stdout

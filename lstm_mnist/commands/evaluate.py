@@ -15,7 +15,7 @@ from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_da
                             check_output_folder, class_names, command_line, device_from_flag,
                             program_name, run, whole_number)
 from lstm_mnist.data import files_read_from, load_split
-from lstm_mnist.files import shown
+from lstm_mnist.files import path_word, shown
 from lstm_mnist.evaluation import format_report, logits_of, metrics_of
 
 MAX_PLOTTED = 1000  # --max-images
@@ -70,6 +70,10 @@ def main() -> int:
     else:
         print(device_line)
         print(f"model: {model.config}")
+        if ckpt.unfinished(checkpoint):  # a student's 33% may be a run still in training, not a bad one
+            data = f" --data-dir {path_word(args.data_dir)}" if args.data_dir is not None else ""
+            print(f"checkpoint: an unfinished run ({ckpt.unfinished(checkpoint)}); "
+                  f"{command_line('train.py')} --resume {path_word(args.checkpoint)}{data} goes on with it")
         print(format_report(metrics, title=args.split, class_names=names))
     if args.plots is not None:
         drawn = draw_plots(split, logits, metrics, args.plots, names, args.max_images or PLOTTED, args.split)
