@@ -137,6 +137,22 @@ def run_on_terminal(*args: str, cwd: Path, timeout: float = 300) -> subprocess.C
         return subprocess.CompletedProcess(command, status, stdout.read().decode(), shown)
 
 
+def interrupt_the_test_pass(monkeypatch):
+    """Make training's test evaluation raise KeyboardInterrupt, as a Ctrl-C there would (the synthetic
+    test split is the split of 300 images). Returns the real ``evaluate``, to put back."""
+    from lstm_mnist import training
+
+    real_evaluate = training.evaluate
+
+    def ctrl_c_in_the_test(model, split, *args):
+        if len(split) == 300:
+            raise KeyboardInterrupt
+        return real_evaluate(model, split, *args)
+
+    monkeypatch.setattr(training, "evaluate", ctrl_c_in_the_test)
+    return real_evaluate
+
+
 COMMANDS = {  # script -> the module whose command() it runs
     "train.py": "lstm_mnist.commands.train",
     "evaluate.py": "lstm_mnist.commands.evaluate",

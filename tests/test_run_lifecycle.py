@@ -6,7 +6,7 @@ import shlex
 
 import pytest
 
-from conftest import write_mnist
+from conftest import interrupt_the_test_pass, write_mnist
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import training
 
@@ -153,17 +153,11 @@ def test_another_ctrl_c_while_the_stopped_run_draws_keeps_the_resume_command(run
     from lstm_mnist.commands import train as train_command
 
     out = tmp_path / "run.pt"
-    real_evaluate = training.evaluate
-
-    def ctrl_c_in_the_test(model, split, *args):
-        if len(split) == 300:  # the synthetic test split (validation: 100)
-            raise KeyboardInterrupt
-        return real_evaluate(model, split, *args)
 
     def ctrl_c_while_drawing(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training, "evaluate", ctrl_c_in_the_test)
+    interrupt_the_test_pass(monkeypatch)
     monkeypatch.setattr(train_command, "draw_training_figure", ctrl_c_while_drawing)
     result = run_in_process("train.py", *TINY, "--figure", "--data-dir", str(synthetic_dir), "--out", str(out))
     assert result.returncode == 130, result.stderr

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, interrupt_the_test_pass
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import distributed, training
 from lstm_mnist.files import exclusive
@@ -49,14 +49,7 @@ def test_a_second_run_on_the_same_out_is_refused_while_the_first_runs(run_in_pro
 def test_a_stop_during_the_test_evaluation_is_finished_by_resume(run_in_process, synthetic_dir, tmp_path,
                                                                   monkeypatch):
     out = tmp_path / "run.pt"
-    real_evaluate = training.evaluate
-
-    def second_ctrl_c_in_the_test(model, split, *args):
-        if len(split) == 300:  # the synthetic test split (validation: 100)
-            raise KeyboardInterrupt
-        return real_evaluate(model, split, *args)
-
-    monkeypatch.setattr(training, "evaluate", second_ctrl_c_in_the_test)
+    real_evaluate = interrupt_the_test_pass(monkeypatch)
     error = one_line(run_in_process("train.py", *TINY, "--data-dir", str(synthetic_dir), "--out", str(out)), 130)
     assert f"resume with: python train.py --resume {out}" in error
     assert not ckpt.finished(ckpt.load(out)) and ckpt.load(out)["progress"]["epoch"] == 1
