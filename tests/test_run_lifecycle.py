@@ -235,3 +235,18 @@ def test_evaluate_says_a_checkpoint_is_of_an_unfinished_run(run_in_process, synt
             f"{synthetic_dir} goes on with it\n") in result.stdout
     finished = run_in_process("evaluate.py", str(small_checkpoint), *data)
     assert finished.returncode == 0 and "unfinished" not in finished.stdout
+
+
+def test_a_train_samples_length_that_ends_before_the_step_reached_is_refused(run_in_process, synthetic_dir, tmp_path):
+    """Stopped 2 steps into epoch 2 (3 steps an epoch), resumed with --train-samples 80 (4 steps: 1 in
+    epoch 2): it went on as if that epoch had ended, with its 2 steps; refused now, as --epochs is."""
+    out, data = tmp_path / "run.pt", ["--data-dir", str(synthetic_dir), "--device", "cpu"]
+    assert run_in_process("train.py", *TINY, "--epochs", "3", "--stop-after", "1", *data, "--out", str(out)).returncode == 0
+    stored = ckpt.load(out)
+    stored["progress"] |= {"step": 2, "seen": 32, "correct": 3, "loss_sum": 70.0}  # as a stop 2 steps later leaves it
+    ckpt.save(out, stored)
+    result = run_in_process("train.py", "--resume", str(out), "--train-samples", "80", *data)
+    assert result.returncode == 2, result.stderr
+    assert "has already trained 1 epoch and 2 steps of the next, more than the 4 steps (1 in epoch 2) asked for" \
+        in result.stderr
+    assert run_in_process("train.py", "--resume", str(out), "--train-samples", "96", *data).returncode == 0  # 5 steps

@@ -29,8 +29,8 @@ from lstm_mnist.files import (exclusive, is_temporary_of, kind, path_word, remov
                               shown, through_links, unreplaceable)
 from lstm_mnist.model import CELLS, ModelConfig, count_parameters
 from lstm_mnist.presets import PRESETS
-from lstm_mnist.training import (RunOptions, StopSignals, TrainingInterrupted, data_fingerprint, make_deterministic,
-                                 run_length, train, training_split)
+from lstm_mnist.training import (RunLength, RunOptions, StopSignals, TrainingInterrupted, data_fingerprint,
+                                 make_deterministic, run_length, train, training_split)
 from lstm_mnist.words import counted
 
 MODEL_DEFAULTS, TRAIN_DEFAULTS = ModelConfig(), TrainConfig()
@@ -262,7 +262,7 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
     say(f"data: {len(training_split(data, config))} training, {len(data.val)} validation, {len(data.test)} "
         f"test images; {counted(length.total_steps, 'step')} in {counted(length.epochs, 'epoch')}")
     check_flags_against_run(args, length.epochs, stored)
-    if stored is not None and not say_resuming(args.resume, stored, length.epochs):
+    if stored is not None and not say_resuming(args.resume, stored, length):
         return 0
     if stop.requested:
         raise TrainingInterrupted("stopped before training started")
@@ -318,14 +318,18 @@ def load_resumable(path: Path) -> dict:
     return stored
 
 
-def say_resuming(path: Path, stored: dict, epochs: int) -> bool:
-    """Say where a resumed run continues; False if nothing is left to do."""
-    progress = ckpt.progress(stored)
-    if progress.epoch > epochs or (progress.epoch == epochs and progress.step):  # fewer than it has: not this run
+def say_resuming(path: Path, stored: dict, length: RunLength) -> bool:
+    """Say where a resumed run continues; False if nothing is left to do. A length that ends before the
+    point the checkpoint reached (an epoch, or a step of one, --train-samples included) is a ``UsageError``."""
+    progress, epochs = ckpt.progress(stored), length.epochs
+    if progress.epoch > epochs or (progress.epoch == epochs and progress.step) or \
+            (progress.epoch < epochs and progress.step > length.steps_in_epoch(progress.epoch)):
         trained = counted(progress.epoch, "epoch") + (f" and {counted(progress.step, 'step')} of the next"
                                                       if progress.step else "")
-        raise UsageError(f"--resume {shown(path)}: has already trained {trained}, more than the "
-                         f"{counted(epochs, 'epoch')} asked for; pass a larger --epochs (or --train-samples) to train further")
+        asked = (f"{counted(length.total_steps, 'step')} ({length.steps_in_epoch(epochs - 1)} in epoch {epochs})"
+                 if progress.epoch == epochs - 1 else counted(epochs, "epoch"))
+        raise UsageError(f"--resume {shown(path)}: has already trained {trained}, more than the {asked} asked for; "
+                         "pass a larger --epochs (or --train-samples) to train further")
     if progress.epoch == epochs and ckpt.finished(stored):
         say(f"{shown(path)} has already trained the {counted(epochs, 'epoch')} asked for; pass a larger --epochs (or "
             "--train-samples) to train further")
