@@ -143,7 +143,7 @@ def test_a_folder_removed_under_the_run_is_said_to_be(run_in_process, synthetic_
     result = run_in_process("train.py", *TINY, "--data-dir", str(synthetic_dir), "--out", str(folder / "run.pt"))
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert result.stderr.startswith(f"train.py: error: {folder / 'run.pt'}: cannot be written: its folder {folder} "
-                                    "was removed while the run went on") and ".tmp" not in result.stderr
+                                    "was removed or renamed while the run went on") and ".tmp" not in result.stderr
 
 
 def test_another_ctrl_c_while_the_stopped_run_draws_keeps_the_resume_command(run_in_process, synthetic_dir,

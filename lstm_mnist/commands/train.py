@@ -437,8 +437,9 @@ def write_failed(e: OSError, out: Path, args: argparse.Namespace, started: float
                    if e.filename is not None and is_temporary_of(Path(os.fsdecode(e.filename)).name, written.name)),
                   Path(os.fsdecode(e.filename)) if e.filename is not None else None)
     if target is not None and not target.parent.exists():
-        return (f"{shown(target)}: cannot be written: its folder {shown(target.parent)} was removed while the run "
-                "went on, and the checkpoints written there with it; start again with an --out in a folder that exists")
+        return (f"{shown(target)}: cannot be written: its folder {shown(target.parent)} was removed or renamed while "
+                "the run went on; if renamed, resume from the checkpoint in it (--resume), else start again with an "
+                "--out in a folder that exists")
     where = f"{shown(target)}: " if target is not None else ""
     hint = (f"; {shown(out)} holds the last checkpoint written: resume with: {again('train.py', args, '--resume', out)}"
             if out.exists() and (args.resume is not None or out.stat().st_mtime >= started) else "")
