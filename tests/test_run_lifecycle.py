@@ -2,6 +2,7 @@
 from where it stood (its length, its data, its TensorBoard log), and the checkpoint it leaves
 behind is read as what it is. (A single command's contract: test_train_contract.py.)"""
 
+import os
 import shlex
 
 import pytest
@@ -170,7 +171,6 @@ def test_ctrl_c_in_the_validation_pass_stops_at_the_epoch_s_end(run_in_process, 
                                                                 monkeypatch, epochs):
     """Ctrl-C while an epoch's validation runs: the run stops with that epoch saved, not after one
     more training step (nor, after the last epoch, after the test pass it was asked to skip)."""
-    import os
     import signal
 
     out = tmp_path / "run.pt"
@@ -250,3 +250,25 @@ def test_a_train_samples_length_that_ends_before_the_step_reached_is_refused(run
     assert "has already trained 1 epoch and 2 steps of the next, more than the 4 steps (1 in epoch 2) asked for" \
         in result.stderr
     assert run_in_process("train.py", "--resume", str(out), "--train-samples", "96", *data).returncode == 0  # 5 steps
+
+
+def test_a_resume_into_another_file_stopped_before_saving_offers_its_source(run_in_process, synthetic_dir, tmp_path,
+                                                                           monkeypatch):
+    """--resume a.pt --out b.pt --overwrite, stopped while the data loads: b.pt is still an older run's
+    file; the way back is a.pt into b.pt again, never '--resume b.pt' (that other run)."""
+    from lstm_mnist.commands import train as train_command
+
+    a, b, data = tmp_path / "a.pt", tmp_path / "b.pt", ["--data-dir", str(synthetic_dir), "--device", "cpu"]
+    assert run_in_process("train.py", *TINY, "--epochs", "2", "--stop-after", "1", *data, "--out", str(a)).returncode == 0
+    assert run_in_process("train.py", *TINY, "--seed", "5", *data, "--out", str(b)).returncode == 0
+    older, minute_ago = b.read_bytes(), b.stat().st_mtime - 60
+    os.utime(b, (minute_ago, minute_ago))  # written before this run, whatever the clock's resolution
+
+    def ctrl_c_while_loading(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_command, "load_mnist", ctrl_c_while_loading)
+    result = run_in_process("train.py", "--resume", str(a), "--out", str(b), "--overwrite", *data)
+    assert result.returncode == 130 and b.read_bytes() == older
+    assert result.stderr == (f"train.py: interrupted; resume with: python train.py --resume {a} --out {b} --overwrite "
+                             f"--data-dir {synthetic_dir} --device cpu\n")

@@ -441,20 +441,33 @@ def write_failed(e: OSError, out: Path, args: argparse.Namespace, started: float
                 "the run went on; if renamed, resume from the checkpoint in it (--resume), else start again with an "
                 "--out in a folder that exists")
     where = f"{shown(target)}: " if target is not None else ""
-    hint = (f"; {shown(out)} holds the last checkpoint written: resume with: {again('train.py', args, '--resume', out)}"
-            if out.exists() and (args.resume is not None or out.stat().st_mtime >= started) else "")
+    flags = way_back(out, args, started)
+    hint = ("" if flags is None else f"; resume with: {again('train.py', args, *flags)}" if flags[1] != out else
+            f"; {shown(out)} holds the last checkpoint written: resume with: {again('train.py', args, *flags)}")
     return f"{where}{e.strerror or e}{hint}"
+
+
+def way_back(out: Path, args: argparse.Namespace, started: float) -> list | None:
+    """The flags that go on from where this run stopped: its own checkpoint ``out`` (the one it resumed in
+    place, or one it saved), else the checkpoint it resumed, into ``out`` (an older file there is another
+    run's, which --overwrite was about to replace); None for a new run that saved nothing."""
+    in_place = args.resume is not None and out.resolve() == args.resume.resolve()
+    if out.exists() and (in_place or out.stat().st_mtime >= started):
+        return ["--resume", out]
+    if args.resume is not None:
+        return ["--resume", args.resume, "--out", out] + (["--overwrite"] if out.exists() else [])
+    return None
 
 
 def interrupted(e: BaseException, out: Path, args: argparse.Namespace, started: float) -> int:
     """Ctrl-C or SIGTERM, in training (a checkpoint of the exact point was saved) or around it.
-    The way to resume is given for a checkpoint of this run: the one it resumed, or one it saved
-    (not an older run's file that --overwrite was about to replace)."""
+    The way to resume is given for a checkpoint of this run (``way_back``): the one it resumed, or one it
+    saved (not an older run's file that --overwrite was about to replace)."""
     what = str(e) if isinstance(e, TrainingInterrupted) else "interrupted"
-    ours = out.exists() and (args.resume is not None or out.stat().st_mtime >= started)
-    hint = f"; resume with: {again('train.py', args, '--resume', out)}" if ours else ""
+    flags = way_back(out, args, started)
+    hint = f"; resume with: {again('train.py', args, *flags)}" if flags else ""
     say(f"{program_name('train.py')}: {what}{hint}", file=sys.stderr)  # first: drawing takes seconds
-    if ours and args.figure:
+    if flags and flags[1] == out and args.figure:  # this run's checkpoint: its curves
         try:
             draw_training_figure(out, ckpt.load(out).get("metrics", []))
         except KeyboardInterrupt:  # one more Ctrl-C: the checkpoint and the way back are already there
