@@ -355,5 +355,5 @@ def check_finite(running_loss: float, epoch: int, done: int, steps: int, out: Pa
 
 
 __all__ = ["Progress", "RunLength", "RunOptions", "TrainConfig", "TrainingDiverged", "TrainingInterrupted",
-           "data_fingerprint", "fit", "learning_rate", "make_deterministic", "run_length", "set_learning_rate", "step_function", "train",
-           "train_epoch", "train_step"]
+           "data_fingerprint", "fit", "learning_rate", "make_deterministic", "run_length", "set_learning_rate",
+           "step_function", "train", "train_epoch", "train_step"]
