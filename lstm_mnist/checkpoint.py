@@ -233,6 +233,10 @@ PROGRESS_SCHEMA = {
     "seconds": Field((int, float), "a finite number >= 0", lambda v: _number(v) and v >= 0),
 }
 SECTIONS = {"train_config": TRAIN_SCHEMA | LEGACY_TRAIN, "progress": PROGRESS_SCHEMA}
+DATA_SCHEMA = {  # each of data.train and data.validation: what training.data_fingerprint records
+    "n": Field(WHOLE, "a whole number >= 1", POSITIVE),
+    "sha256": Field((str,), "64 hexadecimal digits", lambda v: re.fullmatch(r"[0-9a-f]{64}", v) is not None),
+}
 OPTIONAL = {"optimizer": dict, "rng": dict, "metrics": list, "versions": dict,  # a weights-only file lacks them
             "class_names": (list, tuple, NONE), "data": dict}  # data: older files lack it
 
@@ -284,9 +288,22 @@ def validate(checkpoint: dict, path: Path | str = "checkpoint") -> None:
             problems.append(f"{key} is a {type(checkpoint[key]).__name__}, expected {what}")
     if isinstance(checkpoint.get("metrics"), list) and not all(_is_record(m) for m in checkpoint["metrics"]):
         problems.append('metrics holds records that are not {"event": "log", "epoch" or "test", "epoch": N, ...}')
-    problems += _class_name_problems(checkpoint)
+    problems += _class_name_problems(checkpoint) + _data_problems(checkpoint.get("data"))
     if problems:
         raise CheckpointError("\n".join(f"{shown(path)}: {problem}" for problem in problems))
+
+
+def _data_problems(data) -> list[str]:
+    """What is wrong in the record of the images trained on (``data``), if the checkpoint has one."""
+    if not isinstance(data, dict):
+        return []  # none (an older file), or not a dict: said with the OPTIONAL keys
+    problems = []
+    for part in ("train", "validation"):
+        if part in data and not isinstance(data[part], dict):
+            problems.append(f"data.{part} is a {type(data[part]).__name__}, expected a dict")
+        elif part in data:
+            problems += _field_problems(f"data.{part}", data[part], DATA_SCHEMA, required=True)
+    return problems
 
 
 def _is_record(record) -> bool:

@@ -272,3 +272,18 @@ def test_a_resume_into_another_file_stopped_before_saving_offers_its_source(run_
     assert result.returncode == 130 and b.read_bytes() == older
     assert result.stderr == (f"train.py: interrupted; resume with: python train.py --resume {a} --out {b} --overwrite "
                              f"--data-dir {synthetic_dir} --device cpu\n")
+
+
+@pytest.mark.parametrize("record, said", [({"train": {"n": 48}}, "data.train.sha256 is missing"),
+                                          ({"validation": "x"}, "data.validation is a str, expected a dict"),
+                                          ({"train": {"n": 48, "sha256": "abc"}}, "data.train.sha256 is 'abc'")])
+def test_a_damaged_record_of_the_images_trained_on_is_one_line(run_in_process, small_checkpoint, synthetic_dir,
+                                                               tmp_path, record, said):
+    """An edited 'data' record is caught by the schema check, as one line (it was a KeyError in the
+    resume's comparison)."""
+    stored = ckpt.load(small_checkpoint)
+    stored["data"] = record
+    ckpt.save(tmp_path / "edited.pt", stored)
+    result = run_in_process("train.py", "--resume", str(tmp_path / "edited.pt"), "--epochs", "3", "--device", "cpu",
+                            "--data-dir", str(synthetic_dir))
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and said in result.stderr, result.stderr
