@@ -155,7 +155,9 @@ def training_split(data: MNIST, config: TrainConfig) -> Split:
 
 def data_fingerprint(data: MNIST, config: TrainConfig) -> dict:
     """What a run trains and validates on, kept in its checkpoint ("data"): a resume on other images
-    (another data folder, other MNIST files, fewer of them) would not be the run it continues."""
+    (another data folder, other MNIST files, fewer of them) would not be the run it continues. Not
+    ``training_split``: on a resume with fewer images than the run's --limit-train, that refuses a
+    flag the user never gave, where the fingerprint's comparison says what differs."""
     return {"train": data.train.head(config.limit_train).fingerprint(), "validation": data.val.fingerprint()}
 
 

@@ -51,14 +51,22 @@ def test_an_extended_run_stopped_early_is_not_taken_for_finished(run_in_process,
     assert tests == [1, 2] and ckpt.finished(ckpt.load(out))
 
 
+def stop_inside_epoch_2(run_in_process, out, data, epochs: int, progress: dict) -> None:
+    """A run of ``epochs`` stopped after epoch 1, its checkpoint then made what a stop ``progress["step"]``
+    steps into epoch 2 leaves (the running totals of those steps)."""
+    flags = ["--epochs", str(epochs), "--stop-after", "1", *data, "--out", str(out)]
+    assert run_in_process("train.py", *TINY, *flags).returncode == 0
+    stored = ckpt.load(out)
+    stored["progress"] |= progress
+    ckpt.save(out, stored)
+
+
 def test_a_length_that_ends_inside_the_epoch_reached_is_refused(run_in_process, synthetic_dir, tmp_path):
     """Stopped 1 step into epoch 2, then resumed with --epochs 1: that step would be kept untold in a
     '1-epoch' run; it is refused like a length shorter than the epochs done."""
     out, data = tmp_path / "run.pt", ["--data-dir", str(synthetic_dir), "--device", "cpu"]
-    assert run_in_process("train.py", *TINY, "--epochs", "2", "--stop-after", "1", *data, "--out", str(out)).returncode == 0
-    stored = ckpt.load(out)
-    stored["progress"] |= {"step": 1, "seen": 16, "correct": 1, "loss_sum": 30.0}  # as a stop 1 step later leaves it
-    ckpt.save(out, stored)
+    stop_inside_epoch_2(run_in_process, out, data, epochs=2, progress={"step": 1, "seen": 16, "correct": 1,
+                                                                        "loss_sum": 30.0})
     result = run_in_process("train.py", "--resume", str(out), "--epochs", "1", *data)
     assert result.returncode == 2 and "already trained 1 epoch and 1 step of the next, more than the 1 epoch asked" \
         in result.stderr, result.stderr
@@ -241,10 +249,8 @@ def test_a_train_samples_length_that_ends_before_the_step_reached_is_refused(run
     """Stopped 2 steps into epoch 2 (3 steps an epoch), resumed with --train-samples 80 (4 steps: 1 in
     epoch 2): it went on as if that epoch had ended, with its 2 steps; refused now, as --epochs is."""
     out, data = tmp_path / "run.pt", ["--data-dir", str(synthetic_dir), "--device", "cpu"]
-    assert run_in_process("train.py", *TINY, "--epochs", "3", "--stop-after", "1", *data, "--out", str(out)).returncode == 0
-    stored = ckpt.load(out)
-    stored["progress"] |= {"step": 2, "seen": 32, "correct": 3, "loss_sum": 70.0}  # as a stop 2 steps later leaves it
-    ckpt.save(out, stored)
+    stop_inside_epoch_2(run_in_process, out, data, epochs=3, progress={"step": 2, "seen": 32, "correct": 3,
+                                                                        "loss_sum": 70.0})
     result = run_in_process("train.py", "--resume", str(out), "--train-samples", "80", *data)
     assert result.returncode == 2, result.stderr
     assert "has already trained 1 epoch and 2 steps of the next, more than the 4 steps (1 in epoch 2) asked for" \
