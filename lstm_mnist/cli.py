@@ -22,7 +22,7 @@ from .config import LR_MAX, LR_MIN
 from .data import MAX_SEED, NUM_CLASSES, default_data_dir
 from .errors import LSTMMnistError, UsageError
 from .evaluation import unfit_name
-from . import files
+from . import checkpoint as ckpt, files
 from .files import decoded, kind, shown
 from .model import FLOAT32_MAX, count_parameters
 from .startup import INSTALLED_NAMES, INTERRUPTED, QuitAtOnce
@@ -368,8 +368,6 @@ def installed() -> bool:
     return Path(sys.argv[0]).name.startswith("lstm-mnist-")
 
 
-
-
 def program_name(script: str) -> str:
     """'train.py' from a clone, 'lstm-mnist-train' when installed."""
     return INSTALLED_NAMES[script] if installed() else script
@@ -378,6 +376,24 @@ def program_name(script: str) -> str:
 def command_line(script: str) -> str:
     """How to run a program again: 'python train.py' from a clone, 'lstm-mnist-train' when installed."""
     return program_name(script) if installed() else f"python {script}"
+
+
+def unfinished_run(checkpoint: dict, path: Path, data_dir: Path | None = None) -> str | None:
+    """For the checkpoint of a run stopped before its test evaluation, what every program that reads it says
+    (its weights are those of a model still in training: a student's 33% is not a bad model):
+    'an unfinished run (stopped after epoch 1 of 3); python train.py --resume run.pt goes on with it'. Else None."""
+    where = ckpt.unfinished(checkpoint)
+    if where is None:
+        return None
+    data = f" --data-dir {files.path_word(data_dir)}" if data_dir is not None else ""
+    return f"an unfinished run ({where}); {command_line('train.py')} --resume {files.path_word(path)}{data} goes on with it"
+
+
+def warn_if_unfinished(checkpoint: dict, path: Path, prog: str, data_dir: Path | None = None) -> None:
+    """One line on stderr (stdout may be a CSV in a pipe) when ``path`` is an unfinished run's checkpoint."""
+    unfinished = unfinished_run(checkpoint, path, data_dir)
+    if unfinished:
+        print(f"{prog}: {shown(path)} is from {unfinished}", file=sys.stderr)
 
 
 def run(main: Callable[[], int | None], prog: str) -> int:

@@ -35,7 +35,7 @@ import numpy as np
 
 from . import cell, checkpoint as ckpt, gru_cell, rnn_cell
 from .cli import (ArgumentParser, Distinct, HelpFormatter, check_name_length, installed, nonempty_path, run,
-                  whole_number)
+                  warn_if_unfinished, whole_number)
 from .data import DOWNLOAD_ROOT, TEST_FILES, default_data_dir, find_files, has_files, read_images, read_labels
 from .errors import UsageError
 from .evaluation import class_labels
@@ -296,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
           + f"; {counted(len(samples), 'digit')} to pick"
           + ("" if samples or args.samples == 0 else " (no MNIST files found: pass --data-dir, or --digits FOLDER)"))
     print(f"open {shown(out / 'index.html')} in a browser, or serve it: python -m http.server -d {path_word(out)}")
+    warn_if_unfinished(checkpoint, args.checkpoint, program_name(), args.data_dir)  # last: not in the way of an error
+    if compare_data:
+        warn_if_unfinished(other_checkpoint, args.compare, program_name(), args.data_dir)
     return 0
 
 

@@ -75,7 +75,7 @@ def test_a_line_break_or_an_escape_in_a_name_is_shown_escaped_on_one_line(tmp_pa
     assert result.returncode == 0 and "\x1b" not in result.stdout + result.stderr
     assert [row[0] for row in csv.reader(io.StringIO(result.stdout))][1:] == ["\\x1b[31mred.png", "2.png",
                                                                                 "two\\nlines.png"]
-    skipped, summary = result.stderr.splitlines()  # with --out -, the summary goes to stderr
+    skipped, summary, _ = result.stderr.splitlines()  # with --out -, the summary goes to stderr; then "unfinished"
     assert summary == "3 images classified, 1 skipped" and skipped.startswith("predict.py: skipped ") and "bad\\n.png" in skipped
 
 

@@ -21,7 +21,7 @@ def test_folder_to_csv_matches_the_model(tmp_path):
     torch.manual_seed(0)
     model = LSTMClassifier(hidden_size=16)
     ckpt.save(tmp_path / "m.pt", ckpt.make(model, torch.optim.Adam(model.parameters()), TrainConfig(),
-                                                 Progress(epoch=1), []))
+                                                 Progress(epoch=1), [{"event": "test", "epoch": 1}]))  # finished
     images, _ = synthetic_digits(7, np.random.default_rng(1))
     folder = tmp_path / "digits"
     folder.mkdir()

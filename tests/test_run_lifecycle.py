@@ -2,12 +2,13 @@
 from where it stood (its length, its data, its TensorBoard log), and the checkpoint it leaves
 behind is read as what it is. (A single command's contract: test_train_contract.py.)"""
 
+import json
 import os
 import shlex
 
 import pytest
 
-from conftest import interrupt_the_test_pass, write_mnist
+from conftest import ROOT, interrupt_the_test_pass, run_script, write_mnist
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import training
 
@@ -243,6 +244,35 @@ def test_evaluate_says_a_checkpoint_is_of_an_unfinished_run(run_in_process, synt
             f"{synthetic_dir} goes on with it\n") in result.stdout
     finished = run_in_process("evaluate.py", str(small_checkpoint), *data)
     assert finished.returncode == 0 and "unfinished" not in finished.stdout
+
+
+def test_every_program_that_reads_an_unfinished_runs_checkpoint_says_so(run_in_process, synthetic_dir,
+                                                                        tmp_path, small_checkpoint):
+    """evaluate.py --json has the "unfinished" key (null for a finished run); predict.py, inspect_digit.py and
+    the web page say it in one line on stderr (predict's stdout may be a CSV in a pipe), with the way to go on."""
+    out, data = tmp_path / "run.pt", ["--data-dir", str(synthetic_dir)]
+    assert run_in_process("train.py", *TINY, "--epochs", "3", "--stop-after", "1", *data, "--out", str(out)).returncode == 0
+    reports = {}
+    for name, path in (("stopped", out), ("finished", small_checkpoint)):
+        result = run_in_process("evaluate.py", str(path), *data, "--device", "cpu", "--json")
+        assert result.returncode == 0, result.stderr
+        reports[name] = json.loads(result.stdout)["unfinished"]
+    assert reports == {"stopped": "stopped after epoch 1 of 3", "finished": None}
+    digit = str(ROOT / "docs" / "digits" / "test-0.png")
+    said = f"{out} is from an unfinished run (stopped after epoch 1 of 3); python train.py --resume {out}"
+    predicted = run_in_process("predict.py", str(out), digit, "--out", "-", "--device", "cpu")
+    assert predicted.returncode == 0 and predicted.stdout.startswith("file,prediction"), predicted.stderr
+    assert f"predict.py: {said} goes on with it\n" in predicted.stderr
+    inspected = run_in_process("inspect_digit.py", str(out), "--image", digit, "--no-figure", "--device", "cpu")
+    assert inspected.returncode == 0, inspected.stderr
+    assert f"inspect_digit.py: {said} goes on with it\n" in inspected.stderr
+    web = run_script("-m", "lstm_mnist.web", str(out), "--digits", digit, "--out", str(tmp_path / "site"), *data,
+                     cwd=tmp_path)
+    assert web.returncode == 0, web.stderr
+    assert f"python -m lstm_mnist.web: {said} --data-dir {synthetic_dir} goes on with it\n" in web.stderr
+    for result in (run_in_process("predict.py", str(small_checkpoint), digit, "--out", "-", "--device", "cpu"),
+                   run_in_process("inspect_digit.py", str(small_checkpoint), "--image", digit, "--no-figure")):
+        assert result.returncode == 0 and "unfinished" not in result.stderr, result.stderr
 
 
 def test_a_train_samples_length_that_ends_before_the_step_reached_is_refused(run_in_process, synthetic_dir, tmp_path):

@@ -13,9 +13,9 @@ from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag, batch_size,
                             check_output_folder, class_names, command_line, device_from_flag,
-                            program_name, run, whole_number)
+                            program_name, run, unfinished_run, whole_number)
 from lstm_mnist.data import files_read_from, load_split
-from lstm_mnist.files import path_word, shown
+from lstm_mnist.files import shown
 from lstm_mnist.evaluation import format_report, logits_of, metrics_of
 
 MAX_PLOTTED = 1000  # --max-images
@@ -47,7 +47,8 @@ def build_parser() -> ArgumentParser:
                         help=f"with --plots: at most this many images in misclassified.png, {MAX_PLOTTED} at most: "
                              f"a figure of more would take minutes to draw and be unreadable (default: {PLOTTED})")
     parser.add_argument("--json", action="store_true",
-                        help="print one JSON object (accuracy as a fraction, per_class, confusion_matrix, n)")
+                        help="print one JSON object (accuracy as a fraction, per_class, confusion_matrix, n; "
+                             "unfinished: where the run stopped if before its end, else null)")
     return parser
 
 
@@ -64,16 +65,16 @@ def main() -> int:
     logits = logits_of(model, split.images, args.batch_size)  # (N, K)
     metrics = metrics_of(logits, split.labels)
     names = args.class_names or ckpt.class_names(checkpoint)
-    if args.json:
+    if args.json:  # "unfinished": where the run stopped, if before its test evaluation, else null
         print(json.dumps({"checkpoint": shown(args.checkpoint), "split": args.split,
-                          "class_names": list(names) if names else None, **metrics}))
+                          "class_names": list(names) if names else None,
+                          "unfinished": ckpt.unfinished(checkpoint), **metrics}))
     else:
         print(device_line)
         print(f"model: {model.config}")
-        if ckpt.unfinished(checkpoint):  # a student's 33% may be a run still in training, not a bad one
-            data = f" --data-dir {path_word(args.data_dir)}" if args.data_dir is not None else ""
-            print(f"checkpoint: an unfinished run ({ckpt.unfinished(checkpoint)}); "
-                  f"{command_line('train.py')} --resume {path_word(args.checkpoint)}{data} goes on with it")
+        unfinished = unfinished_run(checkpoint, args.checkpoint, args.data_dir)
+        if unfinished:
+            print(f"checkpoint: {unfinished}")
         print(format_report(metrics, title=args.split, class_names=names))
     if args.plots is not None:
         drawn = draw_plots(split, logits, metrics, args.plots, names, args.max_images or PLOTTED, args.split)

@@ -22,7 +22,7 @@ from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag, check_output_path,
                             LONGEST_NAME, command_line, device_from_flag, non_negative_int, output_file, program_name,
-                            run, same_file)
+                            run, same_file, warn_if_unfinished)
 from lstm_mnist.data import files_read_from, load_split
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
@@ -140,6 +140,7 @@ def main() -> int:
     if args.animation is not None:
         figures.trace_animation(t, args.animation, class_names=names)
         print(f"wrote {shown(args.animation)}")
+    warn_if_unfinished(checkpoint, args.checkpoint, program_name("inspect_digit.py"), args.data_dir)  # last
     return 0
 
 

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_device_flag, batch_size, check_output_path,
-                            command_line, device_from_flag, output_file, program_name, run)
+                            command_line, device_from_flag, output_file, program_name, run, warn_if_unfinished)
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
 from lstm_mnist.files import atomic_write, shown
@@ -113,9 +113,10 @@ def main() -> int:
     if to_stdout:
         sys.stdout.write(text.getvalue())
         print(summary, file=sys.stderr)
-        return 0
-    atomic_write(args.out, lambda f: f.write(text.getvalue().encode("utf-8", "backslashreplace")))
-    print(f"{summary}; wrote {shown(args.out)}")
+    else:
+        atomic_write(args.out, lambda f: f.write(text.getvalue().encode("utf-8", "backslashreplace")))
+        print(f"{summary}; wrote {shown(args.out)}")
+    warn_if_unfinished(checkpoint, args.checkpoint, program_name("predict.py"))  # last: not in the way of an error
     return 0
 
 
