@@ -28,6 +28,7 @@ from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import web
 from lstm_mnist.data import MNIST, load_mnist
 from lstm_mnist.errors import CheckpointError
+from lstm_mnist.evaluation import class_labels
 from lstm_mnist.images import load_image, resize_lanczos
 from lstm_mnist.model import ModelConfig
 from lstm_mnist.trace import trace
@@ -194,6 +195,116 @@ def test_a_drawing_is_read_as_images_py_reads_it_and_traced(page, synthetic_site
     assert snapshot(page)["traces"] is None
     stroke(page, canvas, [(10, -100), (5, -30), (0, 40), (-5, 100)], kind="touch")  # a 1, with a finger
     check_drawing(page, model, tmp_path / "one.png")
+
+
+# --- the keyboard alone: no mouse, no finger -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped_site(tmp_path_factory):
+    """The shipped model with the ten shipped digits: what a clone offers without the MNIST files."""
+    site = tmp_path_factory.mktemp("site-shipped") / "site"
+    assert web.main([str(ROOT / "docs" / "model" / "lstm-mnist.pt"), "--out", str(site), "--samples", "0",
+                     "--digits", str(ROOT / "docs" / "digits")]) == 0
+    return site
+
+
+def press(driver, *keys) -> None:
+    """Keys pressed on whatever has the focus, as a user presses them."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+def cursor_position(driver) -> tuple[int, int, str]:
+    """Column, row and pen ('up' or 'down'), as the line under the drawing says them."""
+    text = driver.find_element("id", "pen-position").text
+    match = re.fullmatch(r"column (\d+), row (\d+), pen (up|down)", text)
+    assert match, text
+    return int(match[1]), int(match[2]), match[3]
+
+
+def draw_with_keys(driver, strokes) -> None:
+    """Each stroke, a list of (column, row) cells of the 28x28 grid: the cursor goes to its first
+    cell with the pen up, Space puts the pen down, the arrow keys follow the cells (a diagonal as a
+    staircase), Space lifts the pen."""
+    from selenium.webdriver.common.keys import Keys
+
+    def go(to):
+        (x, y, _), keys = cursor_position(driver), []
+        while (x, y) != to:
+            if x != to[0]:
+                keys.append(Keys.ARROW_RIGHT if to[0] > x else Keys.ARROW_LEFT)
+                x += 1 if to[0] > x else -1
+            if y != to[1]:
+                keys.append(Keys.ARROW_DOWN if to[1] > y else Keys.ARROW_UP)
+                y += 1 if to[1] > y else -1
+        if keys:
+            press(driver, *keys)
+        assert cursor_position(driver)[:2] == to
+
+    for cells in strokes:
+        go(cells[0])
+        press(driver, Keys.SPACE)
+        assert cursor_position(driver)[2] == "down"
+        for cell in cells[1:]:
+            go(cell)
+        press(driver, Keys.SPACE)
+        assert cursor_position(driver)[2] == "up"
+
+
+def test_a_digit_drawn_with_the_keyboard_is_read_and_traced(page, shipped_site, tmp_path):
+    """Tab to the drawing, draw a 7 with the arrow keys and Space: the page reads it as images.py
+    reads the same pixels and traces it, to the answer the Python model gives; the arrows and Space
+    draw there (they neither step the rows nor play); Delete clears."""
+    from selenium.webdriver.common.keys import Keys
+
+    model, checkpoint = ckpt.load_model(ROOT / "docs" / "model" / "lstm-mnist.pt")
+    labels = class_labels(ckpt.class_names(checkpoint), model.config.num_classes)
+    page.get((shipped_site / "index.html").as_uri())
+    press(page, Keys.TAB)
+    assert page.switch_to.active_element.get_attribute("id") == "drawing"
+    assert page.find_element("id", "cursor").is_displayed()  # where the pen is, seen
+
+    draw_with_keys(page, [[(7, 5), (20, 5), (12, 23)], [(10, 14), (18, 14)]])  # a 7, and its bar
+    check_drawing(page, model, tmp_path / "seven.png")
+    state = snapshot(page)
+    assert state["row"] == 0 and page.execute_script("return LSTMMnist.app.timer === null")
+    p = trace(model, torch.tensor(state["image"], dtype=torch.float32)).probabilities[-1]
+    best = int(p.argmax())
+    assert np.argmax(state["traces"]["main"]["probabilities"][-1]) == best  # the page's answer is PyTorch's
+    assert labels[best] == "7"  # the shipped model reads the keyboard's 7 as a 7
+
+    press(page, Keys.DELETE)
+    assert snapshot(page)["traces"] is None
+    assert page.find_element("id", "status").text == "Draw a digit, or pick one below."
+    draw_with_keys(page, [[(14, 4), (14, 23)]])  # a 1, after Delete
+    check_drawing(page, model, tmp_path / "one.png")
+
+
+def test_tab_reaches_every_control_in_order_named_and_outlined(page, synthetic_site):
+    """From the top, Tab visits the drawing, Clear, each digit to pick, the model to show, the step
+    buttons, the row slider and the unit, in the page's reading order; each has a name a screen
+    reader says and a visible focus outline. The page says in one line how to draw by keyboard."""
+    from selenium.webdriver.common.keys import Keys
+
+    page.get((synthetic_site[0] / "index.html").as_uri())
+    visited = []
+    for _ in range(60):
+        press(page, Keys.TAB)
+        focused = page.switch_to.active_element
+        if focused.tag_name == "body" or (visited and focused.get_attribute("id") == "drawing"):
+            break
+        name = focused.get_attribute("id") or f"{focused.get_attribute('class')}:{focused.get_attribute('value')}"
+        style = page.execute_script("const s = getComputedStyle(arguments[0]); return [s.outlineStyle, "
+                                    "parseFloat(s.outlineWidth)]", focused)
+        visited.append(name)
+        assert focused.accessible_name.strip(), f"{name} has no accessible name"
+        assert style[0] != "none" and style[1] >= 2, f"{name}: no visible focus outline ({style})"
+    assert visited == ["drawing", "clear", *["sample:"] * DIGITS, ":main", "first", "previous", "play", "next", "last",
+                       "row", "unit"]
+    help_line = page.find_element("id", page.find_element("id", "drawing").get_attribute("aria-describedby"))
+    assert help_line.is_displayed() and all(word in help_line.text for word in ("arrows", "Space", "Delete"))
 
 
 @pytest.mark.parametrize("size, dark_on_light", [((61, 37), True), ((9, 13), False), ((120, 300), True),

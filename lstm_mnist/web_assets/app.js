@@ -132,31 +132,108 @@
     setImage(image, "your drawing");
   }
 
+  /** The pen touches the drawing at `point` (a new drawing after a test digit). */
+  function penDown(point) {
+    pause();
+    if (app.source !== "your drawing") clearDrawing();
+    stroke = point;
+    line(stroke, stroke);
+  }
+
+  function penTo(point) {
+    line(stroke, point);
+    stroke = point;
+  }
+
+  function penUp() {
+    if (stroke === null) return;
+    stroke = null;
+    readDrawing();
+  }
+
+  function clearAll() {
+    pause();
+    stroke = null;
+    clearDrawing();
+    clearImage(invitation());
+  }
+
   drawing.addEventListener("pointerdown", (event) => {
     event.preventDefault();
     drawing.setPointerCapture(event.pointerId);
-    pause();
-    if (app.source !== "your drawing") clearDrawing();  // a new drawing after a test digit
-    stroke = penPoint(event);
-    line(stroke, stroke);
+    if (cursor.down) liftPen();  // the mouse takes the pen from the keys
+    penDown(penPoint(event));
   });
   drawing.addEventListener("pointermove", (event) => {
     if (stroke === null) return;
-    const point = penPoint(event);
-    line(stroke, point);
-    stroke = point;
+    penTo(penPoint(event));
     if (!readScheduled) {
       readScheduled = true;
       requestAnimationFrame(readDrawing);  // follow the pen, at most once a frame
     }
   });
-  for (const end of ["pointerup", "pointercancel"]) {
-    drawing.addEventListener(end, () => {
-      if (stroke === null) return;
-      stroke = null;
-      readDrawing();
-    });
+  for (const end of ["pointerup", "pointercancel"]) drawing.addEventListener(end, penUp);
+
+  // --- drawing with the keys: a cursor on the 28x28 grid ---------------------------------
+
+  const CELL = drawing.width / ROWS;  // 10 pixels of the canvas
+  const cursor = { x: 13, y: 13, down: false };
+  const cellCentre = () => [(cursor.x + 0.5) * CELL, (cursor.y + 0.5) * CELL];
+
+  /** The cursor where it is (a square over the canvas, seen while the canvas has the keys' focus), and in words. */
+  function showCursor() {
+    const box = $("cursor");
+    box.style.left = `${100 * cursor.x / ROWS}%`;
+    box.style.top = `${100 * cursor.y / ROWS}%`;
+    box.classList.toggle("down", cursor.down);
+    $("pen-position").textContent = `column ${cursor.x}, row ${cursor.y}, pen ${cursor.down ? "down" : "up"}`;
   }
+
+  function moveCursor(dx, dy) {
+    cursor.x = Math.min(ROWS - 1, Math.max(0, cursor.x + dx));
+    cursor.y = Math.min(ROWS - 1, Math.max(0, cursor.y + dy));
+    if (cursor.down) penTo(cellCentre());
+    showCursor();
+  }
+
+  /** Space or Enter: the pen goes down on the cell under the cursor, or lifts (and the page reads the drawing). */
+  function togglePen() {
+    cursor.down = !cursor.down;
+    if (cursor.down) penDown(cellCentre());
+    else penUp();
+    showCursor();
+  }
+
+  /** The pen lifted when the drawing loses the focus, or when the mouse or a finger takes over. */
+  function liftPen() {
+    if (!cursor.down) return;
+    cursor.down = false;
+    penUp();
+    showCursor();
+  }
+
+  function clearByKey() {
+    cursor.down = false;
+    clearAll();
+    showCursor();
+  }
+
+  const DRAWING_KEYS = {
+    ArrowLeft: () => moveCursor(-1, 0), ArrowRight: () => moveCursor(1, 0),
+    ArrowUp: () => moveCursor(0, -1), ArrowDown: () => moveCursor(0, 1),
+    " ": togglePen, Enter: togglePen, Delete: clearByKey, Backspace: clearByKey,
+  };
+  drawing.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey || !(event.key in DRAWING_KEYS)) return;
+    event.preventDefault();
+    event.stopPropagation();  // the page's keys (the arrows step the rows, space plays) wait outside the drawing
+    if (!event.repeat || event.key.startsWith("Arrow")) DRAWING_KEYS[event.key]();  // held down, only the arrows repeat
+  });
+  drawing.addEventListener("focus", showCursor);
+  drawing.addEventListener("blur", () => {
+    liftPen();
+    $("pen-position").textContent = "";
+  });
 
   // --- drawing the state ---------------------------------------------------------------
 
@@ -402,11 +479,7 @@
     }
   }
 
-  $("clear").addEventListener("click", () => {
-    pause();
-    clearDrawing();
-    clearImage(invitation());
-  });
+  $("clear").addEventListener("click", clearAll);
   $("first").addEventListener("click", () => setRow(0));
   $("previous").addEventListener("click", () => setRow(app.row - 1));
   $("next").addEventListener("click", () => setRow(app.row + 1));
