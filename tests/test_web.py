@@ -255,13 +255,16 @@ def draw_with_keys(driver, strokes) -> None:
 
 def test_a_digit_drawn_with_the_keyboard_is_read_and_traced(page, shipped_site, tmp_path):
     """Tab to the drawing, draw a 7 with the arrow keys and Space: the page reads it as images.py
-    reads the same pixels and traces it, to the answer the Python model gives; the arrows and Space
-    draw there (they neither step the rows nor play); Delete clears."""
+    reads the same pixels, traces it, and its live region says the answer the Python model gives;
+    the arrows and Space draw there (they neither step the rows nor play); Delete clears."""
     from selenium.webdriver.common.keys import Keys
 
     model, checkpoint = ckpt.load_model(ROOT / "docs" / "model" / "lstm-mnist.pt")
     labels = class_labels(ckpt.class_names(checkpoint), model.config.num_classes)
     page.get((shipped_site / "index.html").as_uri())
+    answer = page.find_element("id", "answer")
+    assert answer.get_attribute("aria-live") == "polite"
+    assert answer.text.startswith("The LSTM (lstm-mnist.pt) reads test-0.png as 7 (")  # MNIST's test digit 0
     press(page, Keys.TAB)
     assert page.switch_to.active_element.get_attribute("id") == "drawing"
     assert page.find_element("id", "cursor").is_displayed()  # where the pen is, seen
@@ -274,12 +277,43 @@ def test_a_digit_drawn_with_the_keyboard_is_read_and_traced(page, shipped_site, 
     best = int(p.argmax())
     assert np.argmax(state["traces"]["main"]["probabilities"][-1]) == best  # the page's answer is PyTorch's
     assert labels[best] == "7"  # the shipped model reads the keyboard's 7 as a 7
+    assert answer.text == f"The LSTM (lstm-mnist.pt) reads your drawing as {labels[best]} ({100 * float(p[best]):.1f}%)."
 
     press(page, Keys.DELETE)
-    assert snapshot(page)["traces"] is None
+    assert snapshot(page)["traces"] is None and answer.text == ""
     assert page.find_element("id", "status").text == "Draw a digit, or pick one below."
     draw_with_keys(page, [[(14, 4), (14, 23)]])  # a 1, after Delete
     check_drawing(page, model, tmp_path / "one.png")
+    assert " reads your drawing as " in answer.text
+
+
+def test_the_answer_is_said_once_for_each_digit(page, synthetic_site):
+    """The live region under the drawing says each model's answer after the last row, as trace()
+    computes it, when a digit is picked with the keys, and again when the model shown changes, but
+    not while the rows are stepped (the status line says those)."""
+    from selenium.webdriver.common.keys import Keys
+
+    site, checkpoint, gru, data_dir = synthetic_site
+    image = load_mnist(data_dir).test.images[3]
+    said = []
+    for path in (checkpoint, gru):
+        model, saved = ckpt.load_model(path)
+        p = trace(model, image).probabilities[-1]
+        said.append(f"{class_labels(ckpt.class_names(saved), model.config.num_classes)[int(p.argmax())]} "
+                    f"({100 * float(p.max()):.1f}%)")
+    page.get((site / "index.html").as_uri())
+    answer = page.find_element("id", "answer")
+    press(page, *[Keys.TAB] * 6, Keys.SPACE)  # the drawing, Clear, then test digits 0 to 3
+    assert page.switch_to.active_element.get_attribute("aria-label").startswith("test digit 3 ")
+    lstm, other = f"LSTM ({checkpoint.name})", f"GRU ({gru.name})"
+    source = snapshot(page)["source"]
+    first = f"The {lstm} reads {source} as {said[0]}; the {other} reads it as {said[1]}."
+    assert answer.text == first
+    status = page.find_element("id", "status").text
+    press(page, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)  # rows 1 and 2
+    assert page.find_element("id", "status").text != status and answer.text == first
+    page.find_element("css selector", 'input[name="model"][value="main"]').send_keys(Keys.ARROW_DOWN)  # the GRU
+    assert answer.text == f"The {other} reads {source} as {said[1]}; the {lstm} reads it as {said[0]}."
 
 
 def test_tab_reaches_every_control_in_order_named_and_outlined(page, synthetic_site):

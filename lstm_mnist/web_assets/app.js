@@ -418,6 +418,15 @@
       + `. After the last row: ${answer(app.shown, ROWS - 1)}.`;
   }
 
+  /** The answer after the last row, for the screen reader to say (aria-live) when the digit or the model changes. */
+  function renderAnswer() {
+    const keys = [app.shown, ...Object.keys(models).filter((key) => key !== app.shown)];
+    const text = !app.traces ? "" : keys.map((key, k) =>
+      `${k === 0 ? "The" : "; the"} ${modelName(key)} reads ${k === 0 ? app.source : "it"} as ${answer(key, ROWS - 1)}`,
+    ).join("") + ".";
+    if ($("answer").textContent !== text) $("answer").textContent = text;  // said once, not at every row
+  }
+
   function render() {
     $("row").value = app.row;
     $("row-value").textContent = app.row;
@@ -427,6 +436,7 @@
     renderMaps();
     renderProbabilities();
     renderStatus();
+    renderAnswer();
   }
 
   // --- the controls --------------------------------------------------------------------
