@@ -1,8 +1,9 @@
 """The web page that ``python -m lstm_mnist.web`` writes, driven in a real headless Chromium: it
 computes what ``lstm_mnist.trace.trace`` computes (gates, states, probabilities) within 1e-5, for
-20 test digits and for a drawing made with the mouse; it brings a drawing to MNIST's form as
-images.py does, within one grey level; it opens from file:// and over HTTP, steps with the keys,
-fits a phone's screen and logs no console error. The browser tests skip, saying why, where
+20 test digits and for a drawing made with the mouse, a finger or the keys alone; it brings a
+drawing to MNIST's form as images.py does, within one grey level; it opens from file:// and over
+HTTP, steps with the keys, is used by keyboard alone (Tab reaches each control, named and
+outlined; a live region says the answer), fits a phone's screen and logs no console error. The browser tests skip, saying why, where
 selenium or Debian's chromium and chromium-driver are missing (.ci/run installs them); the
 command-line tests at the end need no browser."""
 
