@@ -1,6 +1,6 @@
 """A screenshot of the page that ``python -m lstm_mnist.web`` makes, taken in a headless Chromium.
 
-    python scripts/web_screenshot.py docs/figures/checkpoint.pt --data-dir DIR --out docs/figures/web.png
+    python scripts/web_screenshot.py docs/model/lstm-mnist.pt --data-dir DIR --out docs/figures/web.png
 
 makes the site in a temporary folder (with the first test digits), opens it at a fixed window
 size, picks test digit 0, steps to ``--row``, and saves the window as a PNG (the site goes when

@@ -30,7 +30,7 @@ def test_every_figure_shown_exists_and_has_a_documented_command():
                     "evaluate.py docs/model/lstm-mnist.pt --data-dir DIR --plots docs/figures",
                     "scripts/rnn_vs_lstm.py --data-dir DIR --out docs/figures --overwrite",
                     "scripts/forget_bias_sweep.py --data-dir DIR --out docs/figures --overwrite",
-                    "scripts/web_screenshot.py docs/figures/checkpoint.pt --data-dir DIR --out docs/figures/web.png"):
+                    "scripts/web_screenshot.py docs/model/lstm-mnist.pt --data-dir DIR --out docs/figures/web.png"):
         assert made_by in commands
 
 
