@@ -51,9 +51,13 @@ class ArgumentParser(argparse.ArgumentParser):
 
 class Distinct(argparse.Action):
     """A list flag (``nargs="+"``) whose values must differ: ``--seeds 0 0`` would run the same work
-    twice, or once where twice was asked for; a usage error names the repeated value."""
+    twice, or once where twice was asked for; a usage error names the repeated value. Given twice
+    (``--seeds 0 --seeds 1``), the flag's values add up, as in ``--seeds 0 1`` (argparse would keep the last)."""
 
     def __call__(self, parser, namespace, values, option_string=None):
+        earlier = getattr(namespace, self.dest, None)
+        if earlier is not self.default:  # the flag was given before in this command line
+            values = [*earlier, *values]
         repeated = [v for k, v in enumerate(values) if v in values[:k]]
         if repeated:
             parser.error(f"{option_string}: {shown(str(repeated[0]))} is given more than once; give each value once")

@@ -9,6 +9,7 @@ import importlib.util
 import io
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -156,6 +157,23 @@ def test_a_value_repeated_in_a_list_flag_is_a_usage_error(program, flags, messag
     with pytest.raises(SystemExit) as exit_:
         argparse.ArgumentParser.parse_args(parser, flags)
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("program, flags, dest, expected", [
+    ("forget_bias_sweep", ["--seeds", "0", "--seeds", "1", "2"], "seeds", [0, 1, 2]),
+    ("rnn_vs_lstm", ["--cells", "gru", "--cells", "rnn"], "cells", ["gru", "rnn"]),
+    ("lstm_mnist.web", ["--digits", "a.png", "--digits", "b.png"], "digits", [Path("a.png"), Path("b.png")]),
+])
+def test_a_list_flag_given_twice_keeps_the_values_of_both(program, flags, dest, expected, monkeypatch, capsys):
+    required = ["ck.pt", "--out", "site"] if program == "lstm_mnist.web" else []
+    """argparse keeps the last: --digits a.png --digits b.png offered b.png alone, unsaid. The values add up
+    (and a value in both is refused, as above); the default stays when the flag is not given."""
+    parser = parser_of(program, monkeypatch)
+    assert getattr(argparse.ArgumentParser.parse_args(parser, [*required, *flags]), dest) == expected
+    with pytest.raises(SystemExit) as exit_:
+        argparse.ArgumentParser.parse_args(parser, [*required, *flags, flags[0], flags[1]])
+    assert exit_.value.code == 2 and f"{flags[0]}: {flags[1]} is given more than once" in capsys.readouterr().err
+    assert getattr(argparse.ArgumentParser.parse_args(parser, required), dest) == parser.get_default(dest)
 
 
 # --- IDX files whose name lies about their compression ------------------------------------------
