@@ -6,6 +6,7 @@ else (missing data, a bad checkpoint, a diverged run), 130 after Ctrl-C.
 """
 
 import argparse
+import logging
 import math
 import os
 import re
@@ -400,6 +401,13 @@ def warn_if_unfinished(checkpoint: dict, path: Path, prog: str, data_dir: Path |
         print(f"{prog}: {shown(path)} is from {unfinished}", file=sys.stderr)
 
 
+def quiet_toolkit_warning() -> None:
+    """torch.compile (train.py --compile, the benchmark) loads torch.utils.cpp_extension, which on a machine
+    with the CUDA toolkit and no usable GPU warns 'No CUDA runtime is found, using CUDA_HOME=...': noise in a
+    run on the CPU (a program asked for CUDA where there is none says so itself, in one line)."""
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+
+
 def run(main: Callable[[], int | None], prog: str) -> int:
     """Call ``main()`` and turn expected failures into one line on stderr (one per problem) and
     an exit status. Text the terminal's encoding cannot show comes out escaped, never as a crash;
@@ -419,6 +427,7 @@ def run(main: Callable[[], int | None], prog: str) -> int:
     if previous is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _interrupt)
     guard = signal.getsignal(signal.SIGINT) if main_thread else None
+    quiet_toolkit_warning()
     try:
         if isinstance(guard, QuitAtOnce):  # Ctrl-C in the work: a KeyboardInterrupt, reported below
             signal.signal(signal.SIGINT, signal.default_int_handler)

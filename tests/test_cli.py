@@ -252,3 +252,21 @@ def test_a_validation_split_larger_than_the_data_is_a_usage_error(run_in_process
     error = one_line_error(result, status=2)
     assert "--validation-size 60000: " in error and "the split needs more than 60000" in error
     assert list(tmp_path.iterdir()) == []
+
+
+def test_no_cuda_toolkit_warning_in_a_cpu_run(tmp_path):
+    """--compile (and the benchmark's compiled variant) loads torch.utils.cpp_extension, which printed 'No CUDA
+    runtime is found, using CUDA_HOME=...' on a machine with the CUDA toolkit and no GPU (a classroom's
+    shared server): not a word about CUDA in a run on the CPU."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CUDA_HOME": str(tmp_path), "CUDA_VISIBLE_DEVICES": ""}  # a toolkit, no GPU
+    loads = "import torch.utils.cpp_extension"
+    for code, said in ((loads, True), (f"from lstm_mnist import cli; cli.run(lambda: exec({loads!r}), 'x')", False)):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr
+        if said and "No CUDA runtime is found" not in result.stderr:
+            pytest.skip("this PyTorch does not warn of a CUDA toolkit without a GPU")
+        assert ("No CUDA runtime is found" in result.stderr) == said, result.stderr
