@@ -79,13 +79,14 @@ class StopSignals:
 
     def __init__(self):
         self.requested = False
+        self.at = "stopping after this step"  # what a first signal does now, in words (``fit`` changes it)
         self._previous = {}
 
     def _handle(self, signum, frame):
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        tqdm.write(f"\n{signal.Signals(signum).name}: stopping after this step (press Ctrl-C again to quit at once)")
+        tqdm.write(f"\n{signal.Signals(signum).name}: {self.at} (press Ctrl-C again to quit at once)")
 
     def __enter__(self):
         for sig in self.SIGNALS:
@@ -202,6 +203,7 @@ def fit(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, data: MNIS
     steps_done = progress.epoch * length.steps_per_epoch + progress.step
     with Reporter(metrics, options.log_every, options.tensorboard, steps_done) as reporter, listening as stop:
         while progress.epoch < min(length.epochs, options.stop_after or length.epochs):
+            stop.at = "stopping after this step"
             progress, stopped = train_epoch(step, optimizer, split, config, length, progress, reporter, stop, out)
             if stopped:
                 save(progress)
@@ -209,6 +211,7 @@ def fit(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, data: MNIS
                     f"stopped in epoch {progress.epoch + 1}/{length.epochs} after step {progress.step}/"
                     f"{length.steps_in_epoch(progress.epoch)}; saved {shown(out)}"
                 )
+            stop.at = "stopping after this epoch's validation pass"
             reporter.epoch(epoch_record(progress, evaluate(model, data.val)), length.epochs)
             progress = Progress(epoch=progress.epoch + 1)
             save(progress)
@@ -219,6 +222,7 @@ def fit(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, data: MNIS
                                           + f"; saved {shown(out)}")
         if progress.epoch < length.epochs:  # stopped early, as asked
             return reporter.metrics
+        stop.at = "the training is done: finishing its test evaluation, a second or so"  # then saved: nothing to resume
         reporter.test(evaluate(model, data.test), progress.epoch)
         save(progress)
     return reporter.metrics

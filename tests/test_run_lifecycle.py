@@ -195,11 +195,34 @@ def test_ctrl_c_in_the_validation_pass_stops_at_the_epoch_s_end(run_in_process, 
     assert result.returncode == 130, result.stderr
     left = " (the test evaluation is left)" if epochs == "1" else ""
     assert result.stderr.startswith(f"train.py: stopped after epoch 1/{epochs}{left}; saved {out}; resume with: ")
+    assert "SIGINT: stopping after this epoch's validation pass (press Ctrl-C again" in result.stdout
     assert ckpt.load(out)["progress"] | {"seconds": 0} == {"epoch": 1, "step": 0, "loss_sum": 0.0, "correct": 0,
                                                            "seen": 0, "seconds": 0}
     monkeypatch.setattr(training, "evaluate", real_evaluate)
     resumed = run_in_process("train.py", "--resume", str(out), "--data-dir", str(synthetic_dir), "--device", "cpu")
     assert resumed.returncode == 0 and ckpt.finished(ckpt.load(out)), resumed.stderr
+
+
+def test_ctrl_c_in_the_test_pass_says_the_run_is_finishing_and_it_finishes(run_in_process, synthetic_dir, tmp_path,
+                                                                            monkeypatch):
+    """The training is done and the test pass takes a second: a first Ctrl-C there lets it end (then
+    nothing is left to resume), and says so; it said 'stopping after this step', and then did not stop."""
+    import signal
+
+    out = tmp_path / "run.pt"
+    real_evaluate = training.evaluate
+
+    def ctrl_c_in_the_test(model, split, *args):
+        if len(split) == 300:  # the test split (validation: 100)
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_evaluate(model, split, *args)
+
+    monkeypatch.setattr(training, "evaluate", ctrl_c_in_the_test)
+    result = run_in_process("train.py", *TINY, "--data-dir", str(synthetic_dir), "--out", str(out))
+    assert result.returncode == 0 and "test accuracy: " in result.stdout, result.stderr
+    assert ("SIGINT: the training is done: finishing its test evaluation, a second or so (press Ctrl-C again to "
+            "quit at once)") in result.stdout and "stopping after this step" not in result.stdout
+    assert ckpt.finished(ckpt.load(out))
 
 
 @pytest.mark.parametrize("flags, said", [
