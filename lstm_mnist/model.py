@@ -132,8 +132,8 @@ class RecurrentClassifier(nn.Module):
 def fast_path_computes(cell: nn.Module) -> bool:
     """Whether bptt.py computes exactly what ``cell`` would: an LSTMCell itself (a subclass may have
     other equations), with no gate_hook and no module hooks (bptt.py does not call the cell)."""
-    hooks = (cell._forward_hooks, cell._forward_pre_hooks, module_hooks._global_forward_hooks,
-             module_hooks._global_forward_pre_hooks)
+    kinds = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")  # a backward hook too
+    hooks = [getattr(cell, kind) for kind in kinds] + [getattr(module_hooks, "_global" + kind) for kind in kinds]
     return type(cell) is LSTMCell and cell.gate_hook is None and not any(hooks)
 
 

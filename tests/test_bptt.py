@@ -230,3 +230,31 @@ def test_the_onednn_switch_falls_back_where_the_op_is_missing(monkeypatch):
     monkeypatch.setattr(bptt, "ONEDNN_LINEAR", None)
     x, w, b = torch.rand(3, 5), torch.rand(4, 5), torch.rand(4)
     torch.testing.assert_close(bptt.linear(x, w, b), F.linear(x, w, b))
+
+
+def backward_hook_calls(register, fast: bool) -> int:
+    """How many times a backward hook that ``register`` puts on a fresh model's cell (or on every
+    module) is called in one backward pass, with the model's ``fast`` switch as given."""
+    torch.manual_seed(0)
+    model = LSTMClassifier(hidden_size=8)
+    model.fast = fast
+    calls = []
+    handle = register(model.cell, lambda *args: calls.append(1))
+    try:
+        model(torch.rand(2, 28, 28, requires_grad=True)).sum().backward()
+    finally:
+        handle.remove()
+    return len(calls)
+
+
+@pytest.mark.parametrize("register", [
+    lambda cell, hook: cell.register_full_backward_hook(hook),
+    lambda cell, hook: cell.register_full_backward_pre_hook(hook),
+    lambda cell, hook: torch.nn.modules.module.register_module_full_backward_hook(hook),
+], ids=["full_backward_hook", "full_backward_pre_hook", "global_backward_hook"])
+def test_a_backward_hook_on_the_cell_fires_as_in_the_readable_loop(register):
+    """A backward hook on the cell (a user's probe of its gradients) is called by default as in the
+    readable loop: the fast path, which never calls the cell, would skip it silently, so the model
+    takes the loop."""
+    readable = backward_hook_calls(register, fast=False)
+    assert readable > 0 and backward_hook_calls(register, fast=True) == readable
