@@ -1,6 +1,8 @@
 """The hand-written backward through time (bptt.py) against autograd through the readable loop and
 against nn.LSTM: logits, every parameter's gradient and the input's gradient."""
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -258,3 +260,27 @@ def test_a_backward_hook_on_the_cell_fires_as_in_the_readable_loop(register):
     takes the loop."""
     readable = backward_hook_calls(register, fast=False)
     assert readable > 0 and backward_hook_calls(register, fast=True) == readable
+
+
+
+TINY_RUN = ["--epochs", "1", "--limit-train", "32", "--batch-size", "16", "--hidden-size", "8", "--no-figure", "--overwrite"]
+
+
+@pytest.mark.parametrize("script", ["evaluate.py", "train.py"])
+def test_readable_flag_reads_through_the_cells_forward(script, run_in_process, small_checkpoint, synthetic_dir,
+                                                       tmp_path, monkeypatch):
+    """--readable takes the loop through LSTMCell.forward (a breakpoint there stops) in evaluate.py as
+    in train.py, with the same results; without it neither command calls the cell's forward."""
+    calls = []
+    forward = LSTMCell.forward
+    monkeypatch.setattr(LSTMCell, "forward", lambda self, *args: calls.append(1) or forward(self, *args))
+    given = [str(small_checkpoint), "--json"] if script == "evaluate.py" else ["--out", str(tmp_path / "run.pt"), *TINY_RUN]
+    results = []
+    for readable in ([], ["--readable"]):
+        calls.clear()
+        result = run_in_process(script, *given, *readable, "--data-dir", str(synthetic_dir), "--device", "cpu")
+        assert result.returncode == 0, result.stderr
+        results.append((len(calls), result.stdout))
+    assert results[0][0] == 0 and results[1][0] > 0 and results[1][0] % 28 == 0  # 28 rows a batch
+    if script == "evaluate.py":
+        assert json.loads(results[0][1])["accuracy"] == json.loads(results[1][1])["accuracy"]

@@ -46,6 +46,10 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--max-images", type=plotted_count, default=None, metavar="N",
                         help=f"with --plots: at most this many images in misclassified.png, {MAX_PLOTTED} at most: "
                              f"a figure of more would take minutes to draw and be unreadable (default: {PLOTTED})")
+    parser.add_argument("--readable", action="store_true",
+                        help="read the images through the readable loop, LSTMCell.forward row by row, so that a "
+                             "breakpoint in the cell stops (the same answers within float rounding; slower). "
+                             "Default: bptt.py's loop, which calls the cell's equations but not its forward")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (accuracy as a fraction, per_class, confusion_matrix, n; "
                              "unfinished: where the run stopped if before its end, else null)")
@@ -61,6 +65,7 @@ def main() -> int:
     if args.plots is not None:  # before any work; a UsageError is reported as exit 2 by cli.run
         check_output_folder(args.plots, PLOTS, "--plots", inputs=[args.checkpoint, *files_read_from(args.data_dir)])
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
+    model.fast = not args.readable  # train.py's --readable too: the switch is the model's (model.py)
     split = load_split(args.split, args.data_dir, validation_size=ckpt.validation_size(checkpoint)).to(device)
     logits = logits_of(model, split.images, args.batch_size)  # (N, K)
     metrics = metrics_of(logits, split.labels)
