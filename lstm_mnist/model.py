@@ -96,10 +96,10 @@ class RecurrentClassifier(nn.Module):
         the images, standardised if ``normalize``, projected if ``input_projection``."""
         if images.dim() == 4 and images.size(1) == 1:
             images = images.squeeze(1)  # (B, 1, T, I) -> (B, T, I)
-        if images.dim() != 3 or images.size(2) != self.config.input_size:
+        if images.dim() != 3 or images.size(2) != self.config.input_size or images.size(1) == 0:  # T = 0: no output
             raise ValueError(
                 f"expected images of shape (B, T, {self.config.input_size}) or "
-                f"(B, 1, T, {self.config.input_size}), got {tuple(images.shape)}"
+                f"(B, 1, T, {self.config.input_size}), T >= 1, got {tuple(images.shape)}"
             )
         x = images  # (B, T, I), T rows of I pixels
         if self.config.normalize:

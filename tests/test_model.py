@@ -74,9 +74,11 @@ def test_accepts_a_channel_axis_and_refuses_other_shapes():
     model = LSTMClassifier(hidden_size=8)
     images = torch.rand(4, 28, 28)
     torch.testing.assert_close(model(images.unsqueeze(1)), model(images), rtol=0, atol=0)
-    for bad in (torch.rand(4, 784), torch.rand(4, 28, 27), torch.rand(4, 3, 28, 28)):
-        with pytest.raises(ValueError, match="expected images of shape"):
-            model(bad)
+    for bad in (torch.rand(4, 784), torch.rand(4, 28, 27), torch.rand(4, 3, 28, 28), torch.rand(4, 0, 28)):
+        for fast, grad in ((True, True), (True, False), (False, True)):  # each path refuses it the same way
+            model.fast = fast
+            with torch.set_grad_enabled(grad), pytest.raises(ValueError, match="expected images of shape"):
+                model(bad)
 
 
 def test_public_api_and_attributes():
