@@ -263,7 +263,8 @@ def test_a_backward_hook_on_the_cell_fires_as_in_the_readable_loop(register):
 
 
 
-TINY_RUN = ["--epochs", "1", "--limit-train", "32", "--batch-size", "16", "--hidden-size", "8", "--no-figure", "--overwrite"]
+TINY_RUN = ["--epochs", "1", "--limit-train", "32", "--batch-size", "16", "--hidden-size", "8", "--no-figure",
+            "--overwrite"]
 
 
 @pytest.mark.parametrize("script", ["evaluate.py", "train.py"])
@@ -274,7 +275,8 @@ def test_readable_flag_reads_through_the_cells_forward(script, run_in_process, s
     calls = []
     forward = LSTMCell.forward
     monkeypatch.setattr(LSTMCell, "forward", lambda self, *args: calls.append(1) or forward(self, *args))
-    given = [str(small_checkpoint), "--json"] if script == "evaluate.py" else ["--out", str(tmp_path / "run.pt"), *TINY_RUN]
+    run = ["--out", str(tmp_path / "run.pt"), *TINY_RUN]
+    given = [str(small_checkpoint), "--json"] if script == "evaluate.py" else run
     results = []
     for readable in ([], ["--readable"]):
         calls.clear()
