@@ -24,9 +24,9 @@ if [ -z "$DATA_DIR" ]; then
     exit 2
 fi
 DATA_DIR="$(realpath -m -- "$DATA_DIR")"  # before the cd below: a relative path means the caller's folder
+LOGS="$(realpath -m -- "${GPU_CHECK_LOGS:-${OUT:-$(mktemp -d)}}")"  # the same for the logs' folder
 cd "$(dirname "$0")/.." || exit 1
 PY="${PYTHON:-$(command -v python3 || command -v python)}"
-LOGS="${GPU_CHECK_LOGS:-${OUT:-$(mktemp -d)}}"
 mkdir -p "$LOGS" results
 export PYTHONUNBUFFERED=1
 FAILED=()

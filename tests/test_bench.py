@@ -98,3 +98,15 @@ def test_gpu_check_stops_before_any_long_part_when_cuda_or_data_is_missing(tmp_p
     [message] = result.stderr.strip().splitlines()
     expected = str(empty) if torch.cuda.is_available() else "no CUDA device"  # a relative DATA_DIR: the caller's
     assert message.startswith("gpu_check.sh: error: ") and expected in message
+
+
+def test_gpu_check_keeps_its_logs_where_a_relative_gpu_check_logs_says_from_the_callers_folder(tmp_path):
+    """GPU_CHECK_LOGS=logs means ./logs of the folder the script is run from, as DATA_DIR does, not
+    a folder of the clone (the script changes to the repository's root before it runs anything)."""
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"} | {"PYTHON": sys.executable,
+                                                                      "GPU_CHECK_LOGS": "gpu-logs"}
+    (tmp_path / "empty").mkdir()
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_check.sh"), "empty"], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 1  # no CUDA or no MNIST: it stops at its checks, its logs' folder made
+    assert (tmp_path / "gpu-logs").is_dir() and not (ROOT / "gpu-logs").exists()
