@@ -17,7 +17,7 @@ from lstm_mnist import bench
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.checkpoint import Progress
 from lstm_mnist import training
-from lstm_mnist.cuda_graph import GraphedStep, make_capturable
+from lstm_mnist.cuda_graph import GraphedStep, make_capturable, unusable_because
 from lstm_mnist.data import load_mnist
 from lstm_mnist.training import RunOptions, TrainConfig, fit, set_learning_rate, step_function
 
@@ -198,3 +198,24 @@ def test_benchmark_times_the_other_variants_when_the_step_cannot_be_recorded(mon
     assert result["left_out"] == {bench.GRAPHED: reason}
     assert all(row["ms_per_step"] > 0 for row in result["rows"])
     assert f"| {bench.GRAPHED} | left out: {reason} |" in bench.format_table(result)
+
+
+@pytest.mark.parametrize("compile_, processes, refused", [
+    (False, 1, None),
+    (True, 1, "--cuda-graphs and --compile are two ways to launch fewer kernels: choose one"),
+    (False, 2, "--cuda-graphs is for one process; under torchrun, train without it"),
+])
+def test_cuda_graphs_are_refused_with_compile_or_torchrun_on_a_cuda_device(compile_, processes, refused):
+    """What train.py checks on a GPU before training (tests/test_cuda.py runs the --compile case there):
+    a torch.device("cuda") is only a name, so the decision is checked here without one."""
+    for name in ("cuda", "cuda:1"):
+        assert unusable_because(torch.device(name), compile_, processes) == refused
+
+
+def test_the_benchmark_adds_the_graphed_variant_on_cuda_only_right_after_the_fast_path():
+    """On CUDA the benchmark also times the fast path as a CUDA graph, next to it; never on a CPU,
+    and never without the fast path (whose step it records)."""
+    variants = (bench.FAST, "nn.LSTM")
+    assert bench.variants_on(torch.device("cuda"), variants) == (bench.FAST, bench.GRAPHED, "nn.LSTM")
+    assert bench.variants_on(torch.device("cpu"), variants) == variants
+    assert bench.variants_on(torch.device("cuda"), ("nn.LSTM",)) == ("nn.LSTM",)
