@@ -110,3 +110,37 @@ def test_gpu_check_keeps_its_logs_where_a_relative_gpu_check_logs_says_from_the_
                             env=env, cwd=tmp_path, timeout=120)
     assert result.returncode == 1  # no CUDA or no MNIST: it stops at its checks, its logs' folder made
     assert (tmp_path / "gpu-logs").is_dir() and not (ROOT / "gpu-logs").exists()
+
+
+FAKE_PYTHON = """#!/usr/bin/env bash
+# gpu_check.sh's interpreter on a machine without CUDA: its checks, tests and benchmark pass, and
+# train.py leaves the metrics of a run that reached $ACCURACY; what reads them is the real Python
+case "$1" in
+    -) if [ "$#" = 2 ]; then cat >/dev/null; exit 0; fi; exec "$REAL_PYTHON" "$@" ;;
+    -m) echo "1 passed"; exit 0 ;;
+    train.py) while [ "$1" != --out ]; do shift; done
+              echo '{"event": "test", "accuracy": '"$ACCURACY"'}' > "${2%.pt}.metrics.jsonl"; exit 0 ;;
+esac
+exit 3
+"""
+
+
+@pytest.mark.parametrize("accuracy, status", [(0.985, 0), (0.5, 1)])
+def test_gpu_check_fails_a_whole_run_that_does_not_reach_98_percent(accuracy, status, tmp_path):
+    """Parts 3 and 4 are time-to-98% runs: one that ends below 98% test accuracy is a failure the
+    script names and exits 1 for, not a line to read among the logs. The script's own logic, run on
+    a CPU with its interpreter faked for the parts that need a GPU."""
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"} | {
+        "PYTHON": str(fake), "REAL_PYTHON": sys.executable, "ACCURACY": str(accuracy), "GPU_CHECK_LOGS": str(tmp_path)}
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_check.sh"), str(tmp_path)], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert result.returncode == status, result.stderr
+    assert result.stdout.count(f"test accuracy {100 * accuracy:.2f}%") == 2  # the default run, and --cuda-graphs
+    if status:
+        assert "3. python train.py --device cuda reached 50.00% test accuracy, below 98%" in result.stderr
+        assert "4. python train.py --device cuda --cuda-graphs reached 50.00% test accuracy, below 98%" in result.stderr
+    else:
+        assert result.stdout.rstrip().endswith("gpu_check.sh: all parts passed")
