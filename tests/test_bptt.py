@@ -286,3 +286,18 @@ def test_readable_flag_reads_through_the_cells_forward(script, run_in_process, s
     assert results[0][0] == 0 and results[1][0] > 0 and results[1][0] % 28 == 0  # 28 rows a batch
     if script == "evaluate.py":
         assert json.loads(results[0][1])["accuracy"] == json.loads(results[1][1])["accuracy"]
+
+
+@pytest.mark.parametrize("hidden_size", [32, 128])
+def test_fast_path_equals_nn_lstm_in_float32(hidden_size):
+    """Issue 12's float32 promise, against nn.LSTM (oneDNN's LSTM on a CPU) as well as the readable
+    loop: logits, the images' gradient and every cell and head gradient to 1e-5."""
+    torch.manual_seed(7)
+    model = LSTMClassifier(hidden_size=hidden_size)
+    ref = FusedLSTMClassifier(model)
+    images, labels = torch.rand(16, 28, 28), torch.randint(0, 10, (16,))
+    ours, theirs = logits_and_gradients(model, images, labels), logits_and_gradients(ref, images, labels)
+    names = {"logits": "logits", "images": "images", "head.weight": "head.weight", "head.bias": "head.bias"}
+    names |= {f"cell.{name}": f"lstm.{name}_l0" for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    assert_all_close({name: ours[name] for name in names}, {name: theirs[ref_name] for name, ref_name in names.items()},
+                     1e-5)
