@@ -301,3 +301,20 @@ def test_fast_path_equals_nn_lstm_in_float32(hidden_size):
     names |= {f"cell.{name}": f"lstm.{name}_l0" for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
     assert_all_close({name: ours[name] for name in names}, {name: theirs[ref_name] for name, ref_name in names.items()},
                      1e-5)
+
+
+def test_the_fast_path_runs_the_cells_own_equations_at_every_row(monkeypatch):
+    """Equations (2)-(7) exist once: bptt.py's training node and its evaluation loop both call cell.py's
+    cell_equations at each of the 28 rows, rather than a copy of them."""
+    from lstm_mnist import cell as cell_module
+
+    assert bptt.cell_equations is cell_module.cell_equations
+    calls = []
+    monkeypatch.setattr(bptt, "cell_equations", lambda *args, **kwargs: calls.append(1)
+                        or cell_module.cell_equations(*args, **kwargs))
+    model = LSTMClassifier(hidden_size=8)
+    model(torch.rand(2, 28, 28)).sum().backward()  # LSTMThroughTime
+    assert len(calls) == 28 and model.cell.weight_hh.grad is not None
+    with torch.no_grad():
+        model(torch.rand(2, 28, 28))  # inference
+    assert len(calls) == 56
