@@ -1,12 +1,15 @@
 """The hand-written backward through time (bptt.py) against autograd through the readable loop and
 against nn.LSTM: logits, every parameter's gradient and the input's gradient."""
 
+import csv
+import io
 import json
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import ROOT
 from lstm_mnist import LSTMClassifier, bptt
 from lstm_mnist.cell import LSTMCell
 from lstm_mnist.reference import FusedLSTMClassifier
@@ -267,25 +270,30 @@ TINY_RUN = ["--epochs", "1", "--limit-train", "32", "--batch-size", "16", "--hid
             "--overwrite"]
 
 
-@pytest.mark.parametrize("script", ["evaluate.py", "train.py"])
+@pytest.mark.parametrize("script", ["evaluate.py", "predict.py", "train.py"])
 def test_readable_flag_reads_through_the_cells_forward(script, run_in_process, small_checkpoint, synthetic_dir,
                                                        tmp_path, monkeypatch):
-    """--readable takes the loop through LSTMCell.forward (a breakpoint there stops) in evaluate.py as
-    in train.py, with the same results; without it neither command calls the cell's forward."""
+    """--readable takes the loop through LSTMCell.forward (a breakpoint there stops) in evaluate.py and
+    predict.py as in train.py, with the same results; without it no command calls the cell's forward."""
     calls = []
     forward = LSTMCell.forward
     monkeypatch.setattr(LSTMCell, "forward", lambda self, *args: calls.append(1) or forward(self, *args))
     run = ["--out", str(tmp_path / "run.pt"), *TINY_RUN]
-    given = [str(small_checkpoint), "--json"] if script == "evaluate.py" else run
+    given = {"evaluate.py": [str(small_checkpoint), "--json", "--data-dir", str(synthetic_dir)],
+             "predict.py": [str(small_checkpoint), str(ROOT / "docs" / "digits"), "--out", "-"],
+             "train.py": [*run, "--data-dir", str(synthetic_dir)]}[script]
     results = []
     for readable in ([], ["--readable"]):
         calls.clear()
-        result = run_in_process(script, *given, *readable, "--data-dir", str(synthetic_dir), "--device", "cpu")
+        result = run_in_process(script, *given, *readable, "--device", "cpu")
         assert result.returncode == 0, result.stderr
         results.append((len(calls), result.stdout))
     assert results[0][0] == 0 and results[1][0] > 0 and results[1][0] % 28 == 0  # 28 rows a batch
     if script == "evaluate.py":
         assert json.loads(results[0][1])["accuracy"] == json.loads(results[1][1])["accuracy"]
+    if script == "predict.py":  # the same answers; the probabilities to float rounding (6 decimals)
+        fast, slow = ([row[:2] for row in csv.reader(io.StringIO(stdout))] for _, stdout in results)
+        assert fast == slow and len(fast) == 11
 
 
 @pytest.mark.parametrize("hidden_size", [32, 128])

@@ -47,6 +47,10 @@ def build_parser() -> ArgumentParser:
     add_device_flag(parser)
     parser.add_argument("--batch-size", type=batch_size, default=1000, metavar="N",
                         help="images per forward pass (default: 1000)")
+    parser.add_argument("--readable", action="store_true",
+                        help="read the images through the readable loop, LSTMCell.forward row by row, so that a "
+                             "breakpoint in the cell stops (the same answers within float rounding; slower). "
+                             "Default: bptt.py's loop, which calls the cell's equations but not its forward")
     return parser
 
 
@@ -77,6 +81,7 @@ def main() -> int:
     if not to_stdout:
         check_output_path(args.out, may_replace=args.overwrite, inputs=[args.checkpoint, *files])
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
+    model.fast = not args.readable  # as train.py's and evaluate.py's --readable: the switch is the model's
     names = class_labels(ckpt.class_names(checkpoint), model.config.num_classes)
 
     images, skipped = [], []
