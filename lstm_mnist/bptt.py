@@ -60,7 +60,6 @@ import functools
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from . import allocator
 from .cell import LSTMCell, cell_equations
@@ -120,8 +119,10 @@ class LSTMThroughTime(torch.autograd.Function):
         return step.h  # (B, H)
 
     @staticmethod
-    @once_differentiable  # the hand-written backward is not itself differentiable: say so, clearly
     def backward(ctx, dh_last: Tensor):
+        if torch.is_grad_enabled():  # backward(create_graph=True): the table above is not itself differentiable
+            raise RuntimeError("a gradient of the gradient (create_graph=True) needs the readable loop: set "
+                               "model.fast = False (bptt.py's backward is first-order)")
         xh, saved, weight_ih, weight_hh = ctx.saved_tensors
         i, f, g, o, c = saved.unbind(1)  # (T, B, H) each
         T, B, H = c.shape

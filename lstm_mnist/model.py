@@ -131,10 +131,18 @@ class RecurrentClassifier(nn.Module):
 
 def fast_path_computes(cell: nn.Module) -> bool:
     """Whether bptt.py computes exactly what ``cell`` would: an LSTMCell itself (a subclass may have
-    other equations), with no gate_hook and no module hooks (bptt.py does not call the cell)."""
+    other equations), with no gate_hook and no module hooks (bptt.py does not call the cell), outside
+    torch.func's transforms (grad, vmap, jvp: bptt.py's backward is written for autograd alone)."""
     kinds = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")  # a backward hook too
     hooks = [getattr(cell, kind) for kind in kinds] + [getattr(module_hooks, "_global" + kind) for kind in kinds]
-    return type(cell) is LSTMCell and cell.gate_hook is None and not any(hooks)
+    return type(cell) is LSTMCell and cell.gate_hook is None and not any(hooks) and not in_func_transform()
+
+
+def in_func_transform() -> bool:
+    """Whether a torch.func transform (grad, vmap, jvp, ...) is running: PyTorch says so only through a
+    private function; where a version lacks it, none is assumed (and bptt.py's own error is seen)."""
+    peek = getattr(getattr(torch._C, "_functorch", None), "peek_interpreter_stack", None)
+    return peek is not None and peek() is not None
 
 
 def count_parameters(config: ModelConfig) -> int:

@@ -326,3 +326,46 @@ def test_the_fast_path_runs_the_cells_own_equations_at_every_row(monkeypatch):
     with torch.no_grad():
         model(torch.rand(2, 28, 28))  # inference
     assert len(calls) == 56
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")  # PyTorch's own jvp loads it
+def test_torch_func_transforms_take_the_readable_loop_and_agree_with_autograd():
+    """torch.func.grad, vmap over it (per-sample gradients) and jvp failed on the default model with
+    'it must override the setup_context staticmethod': under a transform the model takes the loop."""
+    from torch.func import functional_call, grad, jvp, vmap
+
+    torch.manual_seed(3)
+    model = LSTMClassifier(hidden_size=8)
+    images, labels = torch.rand(3, 28, 28), torch.randint(0, 10, (3,))
+    params = {name: p.detach() for name, p in model.named_parameters()}
+
+    def loss(params, images, labels):
+        return F.cross_entropy(functional_call(model, params, (images,)), labels)
+
+    expected = logits_and_gradients(model, images, labels)  # autograd through the fast path
+    got = grad(loss)(params, images, labels)
+    for name in params:
+        torch.testing.assert_close(got[name], expected[name], rtol=1e-5, atol=1e-6)
+    per_sample = vmap(grad(lambda p, x, y: loss(p, x[None], y[None])), in_dims=(None, 0, 0))(params, images, labels)
+    one = logits_and_gradients(model, images[1:2], labels[1:2])
+    torch.testing.assert_close(per_sample["cell.weight_hh"][1], one["cell.weight_hh"], rtol=1e-5, atol=1e-6)
+    logits, tangent = jvp(lambda x: model(x), (images,), (torch.ones_like(images),))
+    torch.testing.assert_close(logits, model(images), rtol=1e-5, atol=1e-6)
+    assert model.fast and tangent.abs().max() > 0
+
+
+def test_a_gradient_of_the_gradient_says_to_take_the_readable_loop():
+    """bptt.py's backward is first-order: create_graph=True said 'The differentiated Tensor at index 0
+    appears to not have been used in the graph'; now it says what to do, and the readable loop does it."""
+    torch.manual_seed(3)
+    model = LSTMClassifier(hidden_size=8)
+    images, labels = torch.rand(3, 28, 28), torch.randint(0, 10, (3,))
+
+    def second_order():
+        [first] = torch.autograd.grad(F.cross_entropy(model(images), labels), model.cell.weight_hh, create_graph=True)
+        return torch.autograd.grad(first.square().sum(), model.cell.weight_hh)[0]
+
+    with pytest.raises(RuntimeError, match=r"create_graph=True\) needs the readable loop: set model.fast = False"):
+        second_order()
+    model.fast = False
+    assert second_order().abs().max() > 0
