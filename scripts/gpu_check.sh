@@ -73,9 +73,9 @@ time_train() {  # time_train PART LOGNAME [FLAGS...]
     shift 2
     echo "== $part. python train.py --device cuda${*:+ $*}, from process start to exit"
     local run_pt start end status
-    run_pt="$(mktemp -d)/run.pt"
+    run_pt="$LOGS/$name.pt"  # kept with the logs: a CUDA checkpoint to evaluate elsewhere
     start=$(date +%s.%N)
-    "$PY" train.py --device cuda --data-dir "$DATA_DIR" --out "$run_pt" --no-figure "$@" 2>&1 \
+    "$PY" train.py --device cuda --data-dir "$DATA_DIR" --out "$run_pt" --overwrite --no-figure "$@" 2>&1 \
         | tee "$LOGS/$name.txt" | grep -v "it/s]\|s/it]"
     status=${PIPESTATUS[0]}
     end=$(date +%s.%N)
