@@ -15,8 +15,9 @@
 # 4. the same with --cuda-graphs (the training step recorded once as a CUDA graph, then replayed).
 #
 # A failing part does not stop the next ones (the time on a GPU machine may be short): each is
-# reported, and the script exits 1 at the end if any failed. The logs and the benchmark's JSON go
-# to GPU_CHECK_LOGS (default: $OUT when set, as on a borrowed device machine whose $OUT folder
+# reported, and the script exits 1 at the end if any failed. The logs, the benchmark's JSON and the
+# checkpoints of parts 3 and 4 (train.pt, train_cuda_graphs.pt: CUDA checkpoints that evaluate on a
+# CPU) go to GPU_CHECK_LOGS (default: $OUT when set, as on a borrowed device machine whose $OUT folder
 # comes back; else a new temporary folder), named at the end. PYTHON picks the interpreter.
 set -uo pipefail
 DATA_DIR="${1:-${MNIST_DIR:-}}"
