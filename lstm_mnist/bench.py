@@ -38,7 +38,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from tqdm import tqdm
 
-from . import cli, cuda_graph
+from . import cli, cuda_graph, products
 from .data import find_files, load_mnist
 from .errors import DataError, LSTMMnistError
 from .files import write_json
@@ -342,6 +342,8 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
         result["left_out"] = left_out
     if device.type == "cuda":
         result["tf32"] = torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32
+    if device.type == "cpu" and FAST in variants:
+        result["fast_path_products"] = products.summary()
     gpu_ops = count_gpu_path_ops(models[FAST], batch_size) if device.type == "cpu" and FAST in variants else None
     if gpu_ops is not None:
         result["fast_path_gpu_ops_per_step"] = gpu_ops
@@ -363,6 +365,8 @@ def format_table(result: dict) -> str:
                      f"{r['warm_up_seconds']:.1f} | {memory} | {ops} |")
     for variant, reason in result.get("left_out", {}).items():
         lines.append(f"| {variant} | left out: {reason} |")
+    if "fast_path_products" in result:
+        lines.append(f"\nThe fast path's matrix products on this CPU: {result['fast_path_products']} (products.py).")
     if "fast_path_gpu_ops_per_step" in result:
         lines.append(f"\nOn a GPU the fast path launches {result['fast_path_gpu_ops_per_step']} ops per step "
                      "(counted on PyTorch's meta device, which takes the CUDA code path: tanh is one op there, "

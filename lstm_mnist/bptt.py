@@ -50,43 +50,19 @@ gates and state copied into one buffer over all steps while they are still in ca
 per-step views made once, before the loops; the factors turned into the gate gradients in place;
 glibc told to keep freed memory (allocator.py).
 
-The matrix products go through ``linear``: ``F.linear``, or with ``use_onednn`` on a CPU in float32
-PyTorch's private oneDNN op (the library ``nn.LSTM`` uses; faster on some CPUs, slower on others).
+The matrix products go through ``linear`` (products.py): ``F.linear``, or on a CPU in float32 PyTorch's
+private oneDNN op (the library ``nn.LSTM`` uses) where it was measured clearly faster on this CPU.
 Shapes: B batch, T steps, I inputs per step, H hidden.
 """
 
 import functools
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from . import allocator
+from . import allocator, products
 from .cell import LSTMCell, cell_equations
-
-
-def _onednn_linear():
-    """PyTorch's private oneDNN linear op, or None where this build lacks it."""
-    try:
-        return torch.ops.mkldnn._linear_pointwise if torch.backends.mkldnn.is_available() else None
-    except (AttributeError, RuntimeError):
-        return None
-
-
-ONEDNN_LINEAR = _onednn_linear()
-# Off by default: on the AMD EPYC Zen 4 this project was measured on, MKL's products (F.linear) were
-# as fast per step and faster for the weight gradient (3.6 ms against 4.7 ms; README, Performance);
-# on a Zen 5, oneDNN was measured about 1.4x faster than MKL. Set bptt.use_onednn = True to try it;
-# the tests check both.
-use_onednn = False
-
-
-def linear(input_: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``input_ @ weight.T + bias``: input_ (N, in), weight (out, in), bias (out,) -> (N, out)."""
-    if use_onednn and ONEDNN_LINEAR is not None and input_.device.type == "cpu" and input_.dtype == torch.float32:
-        # oneDNN needs a contiguous weight or the .t() of one: a sliced weight takes a path ~1000x slower
-        return ONEDNN_LINEAR(input_.contiguous(), weight, bias, "none", [], "")
-    return F.linear(input_, weight, bias)
+from .products import linear
 
 
 class LSTMThroughTime(torch.autograd.Function):
@@ -190,9 +166,12 @@ def inference(x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, 
     """h_{T-1} (B, H) when no gradient is wanted (evaluation): the same loop, keeping nothing for a
     backward and allocating nothing over all steps (at batch 1000 a (T, B, I+H) buffer is 17 MB, fresh
     pages every batch): equation (1) is two products added into one (B, 4H) buffer."""
-    B = x.size(0)
+    B, _, I = x.shape
     H = weight_hh.size(1)
     bias = bias_ih + bias_hh  # (4H,)
+    xh, weight = x.new_zeros(B, I + H), torch.cat([weight_ih, weight_hh], dim=1)  # [x_t, h_{t-1}], [W_ih | W_hh]
+    if products.onednn_computes(xh, weight, bias):  # where oneDNN was measured clearly faster (products.py)
+        return inference_through_onednn(x, xh, weight, bias, forget_bias)
     gates = x.new_empty(B, 4 * H)  # (B, 4H), rewritten at every step
     h = c = x.new_zeros(B, H)  # h_{-1}, c_{-1}
     tanh = tanh_for(x)
@@ -202,6 +181,20 @@ def inference(x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, 
         step = cell_equations(gates, c, forget_bias, tanh=tanh)  # (2)-(7): cell.py's own code
         h, c = step.h, step.c
     return h  # (B, H)
+
+
+def inference_through_onednn(x: Tensor, xh: Tensor, weight: Tensor, bias: Tensor, forget_bias: float) -> Tensor:
+    """``inference`` with equation (1) as one oneDNN product of the row [x_t, h_{t-1}] held in ``xh``
+    (B, I+H) (oneDNN cannot add into a buffer as ``addmm_`` does)."""
+    I = x.size(2)
+    c = x.new_zeros(xh.size(0), xh.size(1) - I)  # c_{-1} (B, H); h_{-1} = 0 is in xh
+    tanh = tanh_for(x)
+    for x_t in x.unbind(1):  # T rows of (B, I)
+        xh[:, :I] = x_t
+        step = cell_equations(products.onednn(xh, weight, bias), c, forget_bias, tanh=tanh)  # (1), then (2)-(7)
+        xh[:, I:] = step.h
+        c = step.c
+    return step.h  # (B, H)
 
 
 # On a CPU the fast path (training and evaluation) gives cell.py's equations tanh computed as

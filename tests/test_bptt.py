@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from conftest import ROOT
-from lstm_mnist import LSTMClassifier, bptt
+from lstm_mnist import LSTMClassifier, bptt, products
 from lstm_mnist.cell import LSTMCell
 from lstm_mnist.reference import FusedLSTMClassifier
 
@@ -69,11 +69,11 @@ def test_fast_path_equals_nn_lstm_in_float64():
         torch.testing.assert_close(ours[f"cell.{name}"], theirs[f"lstm.{name}_l0"], rtol=1e-10, atol=1e-10, msg=name)
 
 
-@pytest.mark.parametrize("onednn", [True, False])
+@pytest.mark.parametrize("onednn", [True, False, None])  # None: each product's library measured (the default)
 def test_fast_path_equals_the_readable_loop_in_float32(onednn, monkeypatch):
-    if onednn and bptt.ONEDNN_LINEAR is None:
+    if onednn and products.ONEDNN_LINEAR is None:
         pytest.skip("this PyTorch has no oneDNN linear op")
-    monkeypatch.setattr(bptt, "use_onednn", onednn)
+    monkeypatch.setattr(products, "use_onednn", onednn)
     torch.manual_seed(2)
     model = LSTMClassifier(hidden_size=32)
     images, labels = torch.rand(16, 28, 28), torch.randint(0, 10, (16,))
@@ -82,26 +82,26 @@ def test_fast_path_equals_the_readable_loop_in_float32(onednn, monkeypatch):
 
 
 def test_onednn_and_fallback_branches_agree(monkeypatch):
-    if bptt.ONEDNN_LINEAR is None:
+    if products.ONEDNN_LINEAR is None:
         pytest.skip("this PyTorch has no oneDNN linear op: only the fallback runs here")
     torch.manual_seed(3)
     model = LSTMClassifier(hidden_size=32)
     images, labels = torch.rand(16, 28, 28), torch.randint(0, 10, (16,))
     results = []
     for onednn in (True, False):
-        monkeypatch.setattr(bptt, "use_onednn", onednn)
+        monkeypatch.setattr(products, "use_onednn", onednn)
         results.append(logits_and_gradients(model, images, labels))
     assert_all_close(results[0], results[1], 1e-5)
 
 
 def test_the_onednn_branch_is_taken_only_for_float32_on_the_cpu(monkeypatch):
     calls = []
-    monkeypatch.setattr(bptt, "use_onednn", True)
-    monkeypatch.setattr(bptt, "ONEDNN_LINEAR", lambda *args: calls.append(args) or F.linear(*args[:3]))
+    monkeypatch.setattr(products, "use_onednn", True)
+    monkeypatch.setattr(products, "ONEDNN_LINEAR", lambda *args: calls.append(args) or F.linear(*args[:3]))
     x, w = torch.randn(3, 4), torch.randn(5, 4)
-    torch.testing.assert_close(bptt.linear(x, w), x @ w.T)
+    torch.testing.assert_close(products.linear(x, w), x @ w.T)
     assert len(calls) == 1
-    bptt.linear(x.double(), w.double())
+    products.linear(x.double(), w.double())
     assert len(calls) == 1  # float64: F.linear
 
 
@@ -142,7 +142,11 @@ def test_rnn_and_gru_keep_the_loop_and_records_are_still_filled():
     assert len(records) == 28 and set(records[0]) == {"gates", "i", "f", "g", "o", "c", "h"}
 
 
-def test_evaluation_without_gradients_gives_the_same_logits():
+@pytest.mark.parametrize("onednn", [False, True, None])  # None: the library measured faster here (the default)
+def test_evaluation_without_gradients_gives_the_same_logits(onednn, monkeypatch):
+    if onednn and products.ONEDNN_LINEAR is None:
+        pytest.skip("this PyTorch has no oneDNN linear op")
+    monkeypatch.setattr(products, "use_onednn", onednn)
     torch.manual_seed(5)
     model = LSTMClassifier(hidden_size=16)
     images = torch.rand(4, 28, 28)
@@ -229,12 +233,34 @@ def test_a_module_hook_on_the_cell_still_fires():
     assert len(outputs) == 28
 
 
+def test_each_product_shape_goes_to_onednn_only_if_measured_clearly_faster_once(monkeypatch):
+    """By default each shape of product is timed once with both libraries; oneDNN gets it only when it
+    ran MARGIN (1.5) times faster, so that every process on the same kind of CPU rounds the same."""
+    timings = {(3, 4): [2.0, 1.0], (6, 4): [1.4, 1.0], (9, 4): [1.0, 2.0]}  # (MKL, oneDNN) seconds by shape
+    timed, calls = [], []
+    monkeypatch.setattr(products, "use_onednn", None)
+    monkeypatch.setattr(products, "chosen", {})
+    monkeypatch.setattr(products, "best_seconds", lambda fns, x, w, b: timed.append(tuple(x.shape)) or timings[x.shape])
+    monkeypatch.setattr(products, "ONEDNN_LINEAR", lambda *args: calls.append(args[0].shape) or F.linear(*args[:3]))
+    w = torch.randn(5, 4)
+    for rows in (3, 6, 9, 3, 6, 9):
+        x = torch.randn(rows, 4)
+        torch.testing.assert_close(products.linear(x, w), x @ w.T)
+    assert timed == [(3, 4), (6, 4), (9, 4)]  # once a shape
+    assert calls == [(3, 4), (3, 4)]  # 2x faster: oneDNN; 1.4x faster or slower: F.linear
+    assert products.summary() == "oneDNN for 1 of the 3 shapes timed (1.5x faster or more), F.linear (MKL) for the others"
+    if products.ONEDNN_LINEAR is not None:  # the real timing, on this CPU
+        monkeypatch.undo()
+        mkl, dnn = products.best_seconds((F.linear, products.onednn), x, w, None)
+        assert 0 < mkl < 1 and 0 < dnn < 1
+
+
 def test_the_onednn_switch_falls_back_where_the_op_is_missing(monkeypatch):
     """use_onednn on a PyTorch without the private op computes with F.linear instead of failing."""
-    monkeypatch.setattr(bptt, "use_onednn", True)
-    monkeypatch.setattr(bptt, "ONEDNN_LINEAR", None)
+    monkeypatch.setattr(products, "use_onednn", True)
+    monkeypatch.setattr(products, "ONEDNN_LINEAR", None)
     x, w, b = torch.rand(3, 5), torch.rand(4, 5), torch.rand(4)
-    torch.testing.assert_close(bptt.linear(x, w, b), F.linear(x, w, b))
+    torch.testing.assert_close(products.linear(x, w, b), F.linear(x, w, b))
 
 
 def backward_hook_calls(register, fast: bool) -> int:
