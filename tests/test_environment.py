@@ -1,0 +1,39 @@
+"""The environment the programs run in: the locale and the output's encoding, the current folder,
+the variables a user, a CI runner or a container may have set. Each test names what a user saw
+before its fix."""
+
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, run_script
+from lstm_mnist import cli
+
+
+def test_an_ascii_output_that_escapes_surrogates_shows_other_characters_escaped():
+    """LC_ALL=C with Python's UTF-8 mode off (PYTHONUTF8=0), or PYTHONIOENCODING=ascii:surrogateescape:
+    stdout is ASCII with 'surrogateescape', not 'strict', and a name with an 'é' (as ``shown`` gives it)
+    ended inspect_digit.py, predict.py and evaluate.py in a UnicodeEncodeError traceback."""
+    out = io.TextIOWrapper(io.BytesIO(), encoding="ascii", errors="surrogateescape")
+    real = sys.stdout
+    sys.stdout = out
+    try:
+        status = cli.run(lambda: print("sieben-\u00e9.png"), "x")
+        out.flush()
+    finally:
+        sys.stdout = real
+    assert status == 0
+    assert out.buffer.getvalue() == b"sieben-\\xe9.png\n"
+
+
+def test_a_c_locale_without_utf8_mode_prints_non_ascii_names_escaped(tmp_path):
+    """The same, end to end: inspect_digit.py reading an image whose name is not ASCII."""
+    image = tmp_path / "sieben-\u00e9.png"
+    image.write_bytes((ROOT / "docs" / "digits" / "test-7.png").read_bytes())
+    result = run_script("inspect_digit.py", str(ROOT / "docs" / "model" / "lstm-mnist.pt"), "--image", str(image),
+                        "--no-figure", cwd=tmp_path, env={"PYTHONIOENCODING": "ascii:surrogateescape"})
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert "sieben-\\xe9.png" in result.stdout.splitlines()[0]
