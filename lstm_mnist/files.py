@@ -25,6 +25,7 @@ import os
 import re
 import shlex
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -263,16 +264,29 @@ def shown(path: Path | str) -> str:
 
 def shell_word(text: Path | str) -> str:
     """``text`` as one word for a shell command line the user can paste: quoted as ``shlex.quote``
-    does, or, for a name that is not UTF-8 or holds a control character, as bash's ``$'caf\\xe9.pt'``,
-    which means those bytes."""
+    does, or, for a name that is not UTF-8, holds a control character or cannot be printed in the
+    output's encoding (LC_ALL=C: an 'é' would come out as the text ``\\xe9``), as bash's
+    ``$'caf\\xe9.pt'``, which means those bytes."""
     raw = os.fsencode(text)
     try:
         word = raw.decode("utf-8")
-        if not CONTROL.search(word):  # a line break would split the command line it is pasted from
+        if not CONTROL.search(word) and printable(word):  # a line break would split the command line
             return shlex.quote(word)
     except UnicodeDecodeError:
         pass
     return "$'" + "".join(chr(b) if 32 <= b < 127 and b not in b"'\\" else f"\\x{b:02x}" for b in raw) + "'"
+
+
+def printable(text: str) -> bool:
+    """Whether standard output and standard error can both show ``text`` as it is (their encodings)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            text.encode(getattr(stream, "encoding", None) or "utf-8")
+        except UnicodeEncodeError:
+            return False
+        except LookupError:  # an encoding Python does not know: it could not have opened the stream
+            pass
+    return True
 
 
 def path_word(path: Path | str) -> str:

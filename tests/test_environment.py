@@ -37,3 +37,15 @@ def test_a_c_locale_without_utf8_mode_prints_non_ascii_names_escaped(tmp_path):
                         "--no-figure", cwd=tmp_path, env={"PYTHONIOENCODING": "ascii:surrogateescape"})
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert "sieben-\\xe9.png" in result.stdout.splitlines()[0]
+
+
+def test_a_command_to_paste_names_a_non_ascii_file_by_its_bytes_where_the_output_is_ascii(monkeypatch):
+    """train.py's 'evaluate with: python evaluate.py 'mod\\xe8le.pt'' under LC_ALL=C (or PYTHONIOENCODING=
+    ascii): the 'è' the output cannot show came out as \\xe8 inside single quotes, a name that does not
+    exist. Where the output cannot show the name, the word is bash's $'...' of its bytes."""
+    from lstm_mnist.files import shell_word
+
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BytesIO(), encoding="ascii"))
+    assert shell_word("mod\u00e8le 1.pt") == "$'mod\\xc3\\xa8le 1.pt'"
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BytesIO(), encoding="utf-8"))
+    assert shell_word("mod\u00e8le 1.pt") == "'mod\u00e8le 1.pt'"
