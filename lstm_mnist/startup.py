@@ -77,6 +77,26 @@ def guard() -> None:
     atexit.register(handler.at_exit)  # registered first, so called last
 
 
+def check_current_folder() -> None:
+    """End one of the project's programs with one line and status 1 if its current folder no longer
+    exists (deleted, or its disk unmounted, while a shell stood in it): PyTorch's import there ends the
+    process in "Intel oneMKL FATAL ERROR: Cannot load libtorch_cpu.so" (status 2, a usage error's), and
+    every relative name (the default checkpoint.pt, ./data) would fail later. Anything else that
+    imports the package is left to do as it likes."""
+    name = guarded_name(sys.argv[0] if getattr(sys, "argv", None) else "", getattr(sys, "orig_argv", []))
+    if name is None:
+        return
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        try:
+            sys.stderr.write(f"{name}: error: the current folder no longer exists (it was deleted or moved "
+                             "away while this shell stood in it); cd to a folder that exists and run it again\n")
+        except (AttributeError, OSError, ValueError):  # no stderr, or a closed one
+            pass
+        sys.exit(1)
+
+
 def guarded_name(argv0: str, orig_argv: list[str]) -> str | None:
     """The name a program of this project reports its errors under, from ``sys.argv[0]`` and
     ``sys.orig_argv``; None if the package is imported by anything else."""

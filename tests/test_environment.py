@@ -49,3 +49,19 @@ def test_a_command_to_paste_names_a_non_ascii_file_by_its_bytes_where_the_output
     assert shell_word("mod\u00e8le 1.pt") == "$'mod\\xc3\\xa8le 1.pt'"
     monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BytesIO(), encoding="utf-8"))
     assert shell_word("mod\u00e8le 1.pt") == "'mod\u00e8le 1.pt'"
+
+
+@pytest.mark.parametrize("script", ["train.py", "evaluate.py", "predict.py", "inspect_digit.py",
+                                    "scripts/make_results.py"])
+def test_a_current_folder_that_was_deleted_is_one_line(tmp_path, script):
+    """A shell standing in a folder that was then deleted (a cleaned-up CI workspace, a student's rm -r
+    from another window): 'Intel oneMKL FATAL ERROR: Cannot load .../libtorch_cpu.so.' and exit
+    status 2, from PyTorch's import, before any of the program's code could say what was wrong."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    command = f"cd {gone} && rmdir {gone} && exec {sys.executable} {ROOT / script} --help"
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"}
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 1 and result.stdout == "", result.stderr
+    assert result.stderr == (f"{script}: error: the current folder no longer exists (it was deleted or moved away "
+                             "while this shell stood in it); cd to a folder that exists and run it again\n")
