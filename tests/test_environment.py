@@ -65,3 +65,16 @@ def test_a_current_folder_that_was_deleted_is_one_line(tmp_path, script):
     assert result.returncode == 1 and result.stdout == "", result.stderr
     assert result.stderr == (f"{script}: error: the current folder no longer exists (it was deleted or moved away "
                              "while this shell stood in it); cd to a folder that exists and run it again\n")
+
+
+def test_training_into_a_reader_that_stopped_early_ends_quietly_as_the_other_programs(tmp_path, synthetic_dir):
+    """``python train.py | head -1``: the other programs end quietly (status 141, as a shell shows a
+    program stopped by a closed pipe); train.py took the BrokenPipeError for a failed write of its files,
+    'train.py: error: Broken pipe' and status 1."""
+    out = tmp_path / "run.pt"
+    command = (f"{sys.executable} {ROOT / 'train.py'} --device cpu --data-dir {synthetic_dir} --hidden-size 8 "
+               f"--limit-train 64 --epochs 2 --validation-size 100 --no-figure --out {out} | head -1 >/dev/null; "
+               "exit ${PIPESTATUS[0]}")
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"}
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == cli.BROKEN_PIPE and result.stderr == "", result.stderr

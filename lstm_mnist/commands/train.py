@@ -236,6 +236,8 @@ def main() -> int:
             return train_and_report(args, out, device, model_config, config, names, stored, stop)
         except (TrainingInterrupted, KeyboardInterrupt) as e:
             return interrupted(e, out, args, started)
+        except BrokenPipeError:  # the reader of the output has gone (| head): cli.run ends quietly
+            raise
         except OSError as e:  # a full disk, say, while a checkpoint was written: the last one is intact
             raise LSTMMnistError(write_failed(e, out, args, started)) from None
         except RuntimeError as e:  # under torchrun: the process group broke (gloo's and NCCL's errors)
