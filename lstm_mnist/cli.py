@@ -254,6 +254,7 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag
     never the folders above it: a missing one is refused, in every command alike. A folder on the
     way that the user may not enter (no x permission) is refused like a read-only one."""
     way_out = unwritable or f"choose another {flag} in a folder you can write"
+    files.check_umask()
     try:
         _check_output_path(Path(path), may_replace, needed_bytes, flag, if_exists, inputs, way_out)
     except PermissionError as e:  # looking at a name in a folder closed to the user
@@ -320,6 +321,7 @@ def check_output_folder(folder: Path, names, flag: str, inputs=()) -> None:
     """``check_output_path`` for a folder the command fills with ``names`` (replacing them):
     an existing folder's files are checked; a missing folder needs its parent, where it is made."""
     folder = Path(folder)
+    files.check_umask()
     check_name_length(folder, flag)
     try:
         _check_output_folder(folder, names, flag, inputs)

@@ -102,6 +102,17 @@ def unreplaceable(path: Path) -> str | None:
     return None
 
 
+def check_umask() -> None:
+    """``LSTMMnistError`` if the umask takes a permission away from the owner (``umask 777``, ``umask 277``):
+    every file and folder a command writes would then be closed to the user who wrote it (a checkpoint that
+    cannot be read, a --plots folder that cannot be entered to fill it). Called before any work."""
+    mask = current_umask()
+    if mask & 0o700:
+        raise LSTMMnistError(f"the umask is {mask:04o}: the files and folders this command writes would be closed to "
+                             "you, their owner; set one that leaves them yours first (umask 022, or umask 077 to keep "
+                             "them private to you)")
+
+
 def current_umask() -> int:
     mask = os.umask(0)  # the only way to read it is to set it
     os.umask(mask)

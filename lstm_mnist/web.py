@@ -39,7 +39,7 @@ from .cli import (ArgumentParser, Distinct, HelpFormatter, check_name_length, in
 from .data import DOWNLOAD_ROOT, TEST_FILES, default_data_dir, find_files, has_files, read_images, read_labels
 from .errors import UsageError
 from .evaluation import class_labels
-from .files import current_umask, exclusive, is_temporary_of, path_word, shown, unreplaceable
+from .files import check_umask, current_umask, exclusive, is_temporary_of, path_word, shown, unreplaceable
 from .images import image_files, load_image
 from .model import PIXEL_MEAN, PIXEL_STD, RecurrentClassifier
 from .words import counted
@@ -239,6 +239,7 @@ def check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> No
 
 
 def _check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> None:
+    check_umask()
     check_name_length(out, "--out")  # it is built as .NAME.XXXXXXXX.tmp beside out, then renamed
     if out.exists() and not out.is_dir():
         parser.error(f"--out {shown(out)}: is a file; give a folder")

@@ -78,3 +78,33 @@ def test_training_into_a_reader_that_stopped_early_ends_quietly_as_the_other_pro
     env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"}
     result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == cli.BROKEN_PIPE and result.stderr == "", result.stderr
+
+
+@pytest.mark.parametrize("mask", [0o777, 0o277])
+def test_a_umask_that_closes_the_owners_own_files_is_refused_before_any_work(tmp_path, run_in_process, capsys,
+                                                                              mask):
+    """umask 777 (a typo for 077, or a CI step's leftover): train.py wrote checkpoints of mode 000 that
+    evaluate.py could not open, evaluate.py --plots made a folder it could not enter and failed after the
+    whole evaluation, and matplotlib's cache folders ended the programs in two tracebacks at exit."""
+    from lstm_mnist import web
+
+    model, digits = ROOT / "docs" / "model" / "lstm-mnist.pt", ROOT / "docs" / "digits"
+    cases = [("train.py", "--data-dir", str(tmp_path), "--out", str(tmp_path / "run.pt")),
+             ("predict.py", str(model), str(digits), "--out", str(tmp_path / "p.csv")),
+             ("inspect_digit.py", str(model), "--image", str(digits / "test-7.png"), "--figure",
+              str(tmp_path / "t.png")),
+             ("evaluate.py", str(model), "--data-dir", str(tmp_path), "--plots", str(tmp_path / "plots"))]
+    site = [str(model), "--digits", str(digits), "--samples", "0", "--out", str(tmp_path / "site")]
+    previous = os.umask(mask)
+    try:
+        results = [run_in_process(*case, cwd=tmp_path) for case in cases]
+        capsys.readouterr()
+        results.append((cli.run(lambda: web.main(site), "python -m lstm_mnist.web"), capsys.readouterr().err))
+    finally:
+        os.umask(previous)
+    line = (f"error: the umask is {mask:04o}: the files and folders this command writes would be closed to you, "
+            "their owner; set one that leaves them yours first (umask 022, or umask 077 to keep them private to you)\n")
+    for name, result in zip([case[0] for case in cases], results):
+        assert (result.returncode, result.stderr) == (1, f"{name}: {line}")
+    assert results[-1] == (1, f"python -m lstm_mnist.web: {line}")
+    assert sorted(os.listdir(tmp_path)) == []
