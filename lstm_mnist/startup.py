@@ -16,7 +16,9 @@ the package changes nothing. Only the standard library here: this runs before Py
 """
 
 import atexit
+import importlib.util
 import os
+import shlex
 import signal
 import sys
 
@@ -75,6 +77,35 @@ def guard() -> None:
     except ValueError:  # not the main thread
         return
     atexit.register(handler.at_exit)  # registered first, so called last
+
+
+REQUIRED = {"torch": "torch", "numpy": "numpy", "tqdm": "tqdm", "PIL": "pillow"}  # module: package (pip's name)
+
+
+def check_requirements() -> None:
+    """End one of the project's programs with one line and status 1 if a package it cannot start without
+    is missing from this Python (``python3 train.py`` with the project's virtual environment not
+    activated, an install with --no-deps): 'ModuleNotFoundError: No module named 'torch'' and a
+    traceback before. Looked up, not imported (``find_spec``). matplotlib and torchvision are
+    needed only for figures and the download, which say so themselves."""
+    name = guarded_name(sys.argv[0] if getattr(sys, "argv", None) else "", getattr(sys, "orig_argv", []))
+    if name is None:
+        return
+    missing = [package for module, package in REQUIRED.items() if importlib.util.find_spec(module) is None]
+    if not missing:
+        return
+    listed = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} and {missing[-1]}"
+    requirements = os.path.join(ROOT, "requirements.txt")  # in a clone; an installed package has none
+    here = os.path.realpath(os.getcwd()) == ROOT
+    install = (f"pip install -r {'requirements.txt' if here else shlex.quote(requirements)}"
+               if os.path.isfile(requirements) else f"pip install {' '.join(missing)}")
+    try:
+        sys.stderr.write(f"{name}: error: {listed} {'is' if len(missing) == 1 else 'are'} not installed for this "
+                         f"Python ({sys.executable}); activate the virtual environment you installed the project's "
+                         f"requirements in, or install them: {install}\n")
+    except (AttributeError, OSError, ValueError):  # no stderr, or a closed one
+        pass
+    sys.exit(1)
 
 
 def check_current_folder() -> None:

@@ -108,3 +108,16 @@ def test_a_umask_that_closes_the_owners_own_files_is_refused_before_any_work(tmp
         assert (result.returncode, result.stderr) == (1, f"{name}: {line}")
     assert results[-1] == (1, f"python -m lstm_mnist.web: {line}")
     assert sorted(os.listdir(tmp_path)) == []
+
+
+@pytest.mark.parametrize("script", ["train.py", "predict.py", "scripts/make_results.py"])
+def test_a_python_without_the_requirements_says_so_in_one_line(tmp_path, script):
+    """``python3 train.py`` with the project's virtual environment not activated (the commonest first
+    mistake in a classroom): 'ModuleNotFoundError: No module named 'torch'' and a traceback. ``python -S``
+    (no site-packages) is such a Python."""
+    result = subprocess.run([sys.executable, "-S", str(ROOT / script), "--help"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert result.returncode == 1 and result.stdout == "", result.stderr
+    assert result.stderr == (f"{script}: error: torch, numpy, tqdm and pillow are not installed for this Python "
+                             f"({sys.executable}); activate the virtual environment you installed the project's "
+                             f"requirements in, or install them: pip install -r {ROOT / 'requirements.txt'}\n")
