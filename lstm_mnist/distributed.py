@@ -13,9 +13,29 @@ import os
 import torch
 import torch.distributed as dist
 
+from .errors import LSTMMnistError
+from .files import shown
+
+BESIDE_WORLD_SIZE = ("RANK", "MASTER_ADDR", "MASTER_PORT")  # what torchrun also sets, and joining the group needs
+
 
 def launched_by_torchrun() -> bool:
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    """Whether torchrun started this process as one of several (WORLD_SIZE above 1). ``LSTMMnistError``
+    for a WORLD_SIZE that torchrun did not set: not a number of processes, or without the variables
+    torchrun sets beside it (an ``export WORLD_SIZE=2`` left in a shell): PyTorch's traceback before."""
+    text = os.environ.get("WORLD_SIZE")
+    if text is None:
+        return False
+    size = int(text) if text.strip().isdigit() else 0
+    if size < 1:
+        raise LSTMMnistError(f"WORLD_SIZE={shown(text)} in the environment is not a number of processes; unset "
+                             "WORLD_SIZE to train in one process (torchrun sets it for each of several)")
+    missing = [name for name in BESIDE_WORLD_SIZE if not os.environ.get(name)]
+    if size > 1 and missing:
+        raise LSTMMnistError(f"WORLD_SIZE={size} is set in the environment, but not {', '.join(missing)}, which torchrun "
+                             f"sets beside it: start {size} processes with torchrun --nproc_per_node={size} (see "
+                             "--help), or unset WORLD_SIZE to train in one")
+    return size > 1
 
 
 def setup(device: torch.device) -> torch.device:

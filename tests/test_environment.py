@@ -121,3 +121,35 @@ def test_a_python_without_the_requirements_says_so_in_one_line(tmp_path, script)
     assert result.stderr == (f"{script}: error: torch, numpy, tqdm and pillow are not installed for this Python "
                              f"({sys.executable}); activate the virtual environment you installed the project's "
                              f"requirements in, or install them: pip install -r {ROOT / 'requirements.txt'}\n")
+
+
+@pytest.mark.parametrize("variables, message", [
+    ({"WORLD_SIZE": "abc"}, "WORLD_SIZE=abc in the environment is not a number of processes; unset WORLD_SIZE to "
+                            "train in one process (torchrun sets it for each of several)"),
+    ({"WORLD_SIZE": ""}, "WORLD_SIZE= in the environment is not a number of processes; unset WORLD_SIZE to train "
+                         "in one process (torchrun sets it for each of several)"),
+    ({"WORLD_SIZE": "2", "RANK": "0"}, "WORLD_SIZE=2 is set in the environment, but not MASTER_ADDR, MASTER_PORT, "
+                                       "which torchrun sets beside it: start 2 processes with torchrun "
+                                       "--nproc_per_node=2 (see --help), or unset WORLD_SIZE to train in one"),
+])
+def test_a_world_size_that_torchrun_did_not_set_is_one_line(tmp_path, synthetic_dir, run_in_process, monkeypatch,
+                                                             variables, message):
+    """WORLD_SIZE left in a shell (export WORLD_SIZE=2 from an earlier torchrun lesson, or empty): train.py
+    ended in 'ValueError: invalid literal for int()' or PyTorch's 'environment variable RANK expected, but
+    not set', each a traceback."""
+    for name in ("WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    result = run_in_process("train.py", "--device", "cpu", "--data-dir", str(synthetic_dir), "--out",
+                            str(tmp_path / "run.pt"), cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (1, f"train.py: error: {message}\n")
+    assert os.listdir(tmp_path) == []
+
+
+def test_world_size_1_is_one_process(tmp_path, synthetic_dir, run_in_process, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    result = run_in_process("train.py", "--device", "cpu", "--data-dir", str(synthetic_dir), "--hidden-size", "8",
+                            "--limit-train", "64", "--epochs", "1", "--validation-size", "100", "--no-figure",
+                            "--out", str(tmp_path / "run.pt"), cwd=tmp_path)
+    assert result.returncode == 0 and "(torchrun)" not in result.stdout, result.stderr
