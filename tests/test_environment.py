@@ -153,3 +153,23 @@ def test_world_size_1_is_one_process(tmp_path, synthetic_dir, run_in_process, mo
                             "--limit-train", "64", "--epochs", "1", "--validation-size", "100", "--no-figure",
                             "--out", str(tmp_path / "run.pt"), cwd=tmp_path)
     assert result.returncode == 0 and "(torchrun)" not in result.stdout, result.stderr
+
+
+def test_a_tilde_no_shell_expanded_in_mnist_dir_names_the_folder_meant(tmp_path, saved_home, run_in_process,
+                                                                       monkeypatch):
+    """MNIST_DIR="~/mnist" (quoted, or set in a CI file or a Dockerfile, where no shell expands it): 'data
+    folder ~/mnist (MNIST_DIR) does not exist', with the folder right there in the user's home."""
+    monkeypatch.setenv("MNIST_DIR", "~/mnist")
+    result = run_in_process("evaluate.py", str(ROOT / "docs" / "model" / "lstm-mnist.pt"), cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (1, (
+        "evaluate.py: error: data folder ~/mnist (MNIST_DIR) does not exist: a '~' there is taken as it is (only "
+        f"the shell expands it, and not inside quotes); give the folder as {saved_home / 'mnist'}\n"))
+
+
+@pytest.fixture
+def saved_home(tmp_path, monkeypatch):
+    """A HOME holding a folder mnist/."""
+    home = tmp_path / "home"
+    (home / "mnist").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    return home
