@@ -50,8 +50,8 @@ gates and state copied into one buffer over all steps while they are still in ca
 per-step views made once, before the loops; the factors turned into the gate gradients in place;
 glibc told to keep freed memory (allocator.py).
 
-The matrix products go through ``linear`` (products.py): ``F.linear``, or on a CPU in float32 PyTorch's
-private oneDNN op (the library ``nn.LSTM`` uses) where it was measured clearly faster on this CPU.
+The matrix products go through ``linear`` (products.py): ``F.linear`` by default, or on a CPU in float32
+PyTorch's private oneDNN op (the library ``nn.LSTM`` uses) where ``products.use_onednn`` asks for it.
 Shapes: B batch, T steps, I inputs per step, H hidden.
 """
 
@@ -170,7 +170,7 @@ def inference(x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, 
     H = weight_hh.size(1)
     bias = bias_ih + bias_hh  # (4H,)
     xh, weight = x.new_zeros(B, I + H), torch.cat([weight_ih, weight_hh], dim=1)  # [x_t, h_{t-1}], [W_ih | W_hh]
-    if products.onednn_computes(xh, weight, bias):  # where oneDNN was measured clearly faster (products.py)
+    if products.onednn_computes(xh, weight, bias):  # where products.use_onednn gives it to oneDNN
         return inference_through_onednn(x, xh, weight, bias, forget_bias)
     gates = x.new_empty(B, 4 * H)  # (B, 4H), rewritten at every step
     h = c = x.new_zeros(B, H)  # h_{-1}, c_{-1}
