@@ -79,7 +79,7 @@ class StopSignals:
 
     def __init__(self):
         self.requested = False
-        self.at = "stopping after this step"  # what a first signal does now, in words (``fit`` changes it)
+        self.at = "stopping before the training starts"  # what a first signal does now, in words (``fit`` changes it)
         self._previous = {}
 
     def _handle(self, signum, frame):

@@ -225,6 +225,27 @@ def test_ctrl_c_in_the_test_pass_says_the_run_is_finishing_and_it_finishes(run_i
     assert ckpt.finished(ckpt.load(out))
 
 
+def test_ctrl_c_while_the_data_loads_says_it_stops_before_the_training(run_in_process, synthetic_dir, tmp_path,
+                                                                      monkeypatch):
+    """Before the first step (the data loading) a first Ctrl-C stops before any training, and says that;
+    it said 'stopping after this step', with no step to come."""
+    import signal
+
+    from lstm_mnist.commands import train as train_command
+
+    real_load = train_command.load_mnist
+
+    def ctrl_c_while_loading(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(train_command, "load_mnist", ctrl_c_while_loading)
+    result = run_in_process("train.py", *TINY, "--data-dir", str(synthetic_dir), "--out", str(tmp_path / "run.pt"))
+    assert result.returncode == 130 and "stopped before training started" in result.stderr, result.stderr
+    assert "SIGINT: stopping before the training starts (press Ctrl-C again" in result.stdout
+    assert "stopping after this step" not in result.stdout
+
+
 @pytest.mark.parametrize("flags, said", [
     (["--augment"], "--augment differs from the checkpoint's run, trained without --augment"),
     (["--no-normalize"], "--no-normalize differs from the checkpoint's run, trained with --normalize"),
