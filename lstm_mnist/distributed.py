@@ -26,7 +26,7 @@ def launched_by_torchrun() -> bool:
     text = os.environ.get("WORLD_SIZE")
     if text is None:
         return False
-    size = int(text) if text.strip().isdigit() else 0
+    size = int(text) if text.strip().isdecimal() else 0  # isdigit() takes "²", which int() refuses
     if size < 1:
         raise LSTMMnistError(f"WORLD_SIZE={shown(text)} in the environment is not a number of processes; unset "
                              "WORLD_SIZE to train in one process (torchrun sets it for each of several)")

@@ -126,6 +126,8 @@ def test_a_python_without_the_requirements_says_so_in_one_line(tmp_path, script)
 @pytest.mark.parametrize("variables, message", [
     ({"WORLD_SIZE": "abc"}, "WORLD_SIZE=abc in the environment is not a number of processes; unset WORLD_SIZE to "
                             "train in one process (torchrun sets it for each of several)"),
+    ({"WORLD_SIZE": "\u00b2"}, "WORLD_SIZE=\u00b2 in the environment is not a number of processes; unset WORLD_SIZE "
+                              "to train in one process (torchrun sets it for each of several)"),  # a digit, not decimal
     ({"WORLD_SIZE": ""}, "WORLD_SIZE= in the environment is not a number of processes; unset WORLD_SIZE to train "
                          "in one process (torchrun sets it for each of several)"),
     ({"WORLD_SIZE": "2", "RANK": "0"}, "WORLD_SIZE=2 is set in the environment, but not MASTER_ADDR, MASTER_PORT, "
