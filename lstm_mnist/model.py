@@ -132,10 +132,18 @@ class RecurrentClassifier(nn.Module):
 def fast_path_computes(cell: nn.Module) -> bool:
     """Whether bptt.py computes exactly what ``cell`` would: an LSTMCell itself (a subclass may have
     other equations), with no gate_hook and no module hooks (bptt.py does not call the cell), outside
-    torch.func's transforms (grad, vmap, jvp: bptt.py's backward is written for autograd alone)."""
+    torch.func's transforms (grad, vmap, jvp) and forward-mode AD (torch.autograd.forward_ad): bptt.py's
+    backward is written for autograd alone."""
     kinds = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")  # a backward hook too
     hooks = [getattr(cell, kind) for kind in kinds] + [getattr(module_hooks, "_global" + kind) for kind in kinds]
-    return type(cell) is LSTMCell and cell.gate_hook is None and not any(hooks) and not in_func_transform()
+    return (type(cell) is LSTMCell and cell.gate_hook is None and not any(hooks) and not in_func_transform()
+            and not in_forward_ad())
+
+
+def in_forward_ad() -> bool:
+    """Whether a ``torch.autograd.forward_ad.dual_level()`` is open (its tangents would be lost or refused
+    by bptt.py); PyTorch says so only through a private variable, assumed absent where a version lacks it."""
+    return getattr(torch.autograd.forward_ad, "_current_level", -1) >= 0
 
 
 def in_func_transform() -> bool:

@@ -398,6 +398,24 @@ def test_torch_func_transforms_take_the_readable_loop_and_agree_with_autograd():
     assert model.fast and tangent.abs().max() > 0
 
 
+@pytest.mark.parametrize("grad_enabled", [False, True])
+def test_forward_mode_ad_takes_the_readable_loop_and_agrees_with_it(grad_enabled):
+    """torch.autograd.forward_ad (a dual tensor's tangent through the model) failed on the default model
+    ('addmm_out that does not support it', or 'must implement the jvp function'); it takes the loop."""
+    import torch.autograd.forward_ad as fwAD
+
+    torch.manual_seed(3)
+    model = LSTMClassifier(hidden_size=8)
+    images, direction = torch.rand(3, 28, 28), torch.randn(3, 28, 28)
+    tangents = []
+    for fast in (True, False):
+        model.fast = fast
+        with fwAD.dual_level(), torch.set_grad_enabled(grad_enabled):
+            tangents.append(fwAD.unpack_dual(model(fwAD.make_dual(images, direction))).tangent)
+    assert tangents[0] is not None and tangents[0].abs().max() > 0
+    torch.testing.assert_close(tangents[0], tangents[1], rtol=0, atol=0)
+
+
 def test_a_gradient_of_the_gradient_says_to_take_the_readable_loop():
     """bptt.py's backward is first-order: create_graph=True said 'The differentiated Tensor at index 0
     appears to not have been used in the graph'; now it says what to do, and the readable loop does it."""
