@@ -15,12 +15,15 @@ and peak memory (on CUDA the caching allocator's peak; on Linux CPUs how far the
 memory of a separate process that runs only that variant rises while it trains and evaluates),
 and the number of computing operations one training step launches (forward, backward and Adam;
 views not counted): on a GPU each is a kernel launch. On CUDA one more variant runs: the fast path's
-step recorded as a CUDA graph and replayed (train.py --cuda-graphs), one launch a step. The
-processor's name is printed with the table: the ratios depend on it.
+step recorded as a CUDA graph and replayed (train.py --cuda-graphs), one launch a step; on a CPU,
+the fast path with its matrix products computed by oneDNN, the library nn.LSTM uses, instead of MKL
+(products.use_onednn: which is faster depends on the processor). The processor's name is printed
+with the table: the ratios depend on it.
 """
 
 import argparse
 import collections
+import contextlib
 import copy
 import json
 import math
@@ -55,11 +58,40 @@ VARIANTS = (FAST, "hand-written, readable loop", "readable loop, compiled", "nn.
 GRAPHED = "fast path, CUDA graph (--cuda-graphs)"  # on CUDA only, after FAST: its step recorded and replayed
 
 
+ONEDNN = "fast path, oneDNN products"  # on a CPU only, after FAST: products.use_onednn (products.py)
+
+
 def variants_on(device: torch.device, variants: tuple[str, ...]) -> tuple[str, ...]:
-    """The variants run on ``device``: on CUDA the fast path is also run as a CUDA graph, after it."""
-    if device.type != "cuda" or FAST not in variants:
+    """The variants run on ``device``: on CUDA the fast path is also run as a CUDA graph, after it; on a
+    CPU whose PyTorch has oneDNN's op, with its matrix products computed by oneDNN, after it."""
+    if FAST not in variants:
         return variants
-    return (FAST, GRAPHED, *(v for v in variants if v != FAST))
+    second = GRAPHED if device.type == "cuda" else ONEDNN if products.ONEDNN_LINEAR is not None else None
+    if second is None:
+        return variants
+    return (FAST, second, *(v for v in variants if v != FAST))
+
+
+class WithOneDNN(torch.nn.Module):
+    """A model whose forward runs with products.use_onednn set (``step_closure`` sets it for the backward)."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, images):
+        with onednn_products():
+            return self.model(images)
+
+
+@contextlib.contextmanager
+def onednn_products():
+    """products.use_onednn set within: the fast path's float32 products on a CPU go to oneDNN."""
+    saved, products.use_onednn = products.use_onednn, True
+    try:
+        yield
+    finally:
+        products.use_onednn = saved
 
 
 def build(variant: str, model: LSTMClassifier) -> torch.nn.Module:
@@ -67,6 +99,8 @@ def build(variant: str, model: LSTMClassifier) -> torch.nn.Module:
         return model
     if variant == GRAPHED:  # the same, with its own Adam (cuda_graph.py)
         return copy.deepcopy(model)
+    if variant == ONEDNN:  # the same, its products computed by oneDNN (products.py)
+        return WithOneDNN(copy.deepcopy(model))
     if variant == "hand-written, readable loop":  # model.fast = False: autograd through the cell's loop
         readable = copy.deepcopy(model)
         readable.fast = False
@@ -95,6 +129,13 @@ def step_closure(model, optimizer, images, labels, graphed: bool = False) -> Cal
     if graphed:
         cuda_graph.make_capturable(optimizer)
         step = cuda_graph.GraphedStep(step, optimizer, len(labels))
+    if isinstance(model, WithOneDNN):  # the backward's products too
+
+        def with_onednn():
+            with onednn_products():
+                return step(images, labels, len(labels))
+
+        return with_onednn
     return lambda: step(images, labels, len(labels))
 
 
@@ -342,8 +383,6 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
         result["left_out"] = left_out
     if device.type == "cuda":
         result["tf32"] = torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32
-    if device.type == "cpu" and FAST in variants:
-        result["fast_path_products"] = products.summary()
     gpu_ops = count_gpu_path_ops(models[FAST], batch_size) if device.type == "cpu" and FAST in variants else None
     if gpu_ops is not None:
         result["fast_path_gpu_ops_per_step"] = gpu_ops
@@ -365,8 +404,6 @@ def format_table(result: dict) -> str:
                      f"{r['warm_up_seconds']:.1f} | {memory} | {ops} |")
     for variant, reason in result.get("left_out", {}).items():
         lines.append(f"| {variant} | left out: {reason} |")
-    if "fast_path_products" in result:
-        lines.append(f"\nThe fast path's matrix products on this CPU: {result['fast_path_products']} (products.py).")
     if "fast_path_gpu_ops_per_step" in result:
         lines.append(f"\nOn a GPU the fast path launches {result['fast_path_gpu_ops_per_step']} ops per step "
                      "(counted on PyTorch's meta device, which takes the CUDA code path: tanh is one op there, "

@@ -166,12 +166,11 @@ def inference(x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, 
     """h_{T-1} (B, H) when no gradient is wanted (evaluation): the same loop, keeping nothing for a
     backward and allocating nothing over all steps (at batch 1000 a (T, B, I+H) buffer is 17 MB, fresh
     pages every batch): equation (1) is two products added into one (B, 4H) buffer."""
-    B, _, I = x.shape
+    B = x.size(0)
     H = weight_hh.size(1)
     bias = bias_ih + bias_hh  # (4H,)
-    xh, weight = x.new_zeros(B, I + H), torch.cat([weight_ih, weight_hh], dim=1)  # [x_t, h_{t-1}], [W_ih | W_hh]
-    if products.onednn_computes(xh, weight, bias):  # where products.use_onednn gives it to oneDNN
-        return inference_through_onednn(x, xh, weight, bias, forget_bias)
+    if products.onednn_computes(x):  # products.use_onednn: equation (1) as one oneDNN product
+        return inference_through_onednn(x, torch.cat([weight_ih, weight_hh], dim=1), bias, forget_bias)
     gates = x.new_empty(B, 4 * H)  # (B, 4H), rewritten at every step
     h = c = x.new_zeros(B, H)  # h_{-1}, c_{-1}
     tanh = tanh_for(x)
@@ -183,11 +182,12 @@ def inference(x: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor, 
     return h  # (B, H)
 
 
-def inference_through_onednn(x: Tensor, xh: Tensor, weight: Tensor, bias: Tensor, forget_bias: float) -> Tensor:
-    """``inference`` with equation (1) as one oneDNN product of the row [x_t, h_{t-1}] held in ``xh``
-    (B, I+H) (oneDNN cannot add into a buffer as ``addmm_`` does)."""
-    I = x.size(2)
-    c = x.new_zeros(xh.size(0), xh.size(1) - I)  # c_{-1} (B, H); h_{-1} = 0 is in xh
+def inference_through_onednn(x: Tensor, weight: Tensor, bias: Tensor, forget_bias: float) -> Tensor:
+    """``inference`` with equation (1) as one oneDNN product of [W_ih | W_hh] (4H, I+H) and the row
+    [x_t, h_{t-1}], held in one (B, I+H) buffer (oneDNN cannot add into a buffer as ``addmm_`` does)."""
+    B, _, I = x.shape
+    xh = x.new_zeros(B, weight.size(1))  # [x_t, h_{t-1}]; h_{-1} = 0
+    c = x.new_zeros(B, weight.size(1) - I)  # c_{-1} (B, H)
     tanh = tanh_for(x)
     for x_t in x.unbind(1):  # T rows of (B, I)
         xh[:, :I] = x_t

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import ROOT, run_on_terminal, run_script
-from lstm_mnist import ModelConfig, bench
+from lstm_mnist import ModelConfig, bench, products
 from lstm_mnist.data import load_mnist
 from lstm_mnist.training import RunOptions, TrainConfig, train
 
@@ -25,8 +25,9 @@ def test_benchmark_smoke_run_prints_and_writes_every_variant(tmp_path):
     assert result.returncode == 0, result.stderr
     assert b"\rtiming on cpu:   0%|" in result.stderr and b" 0/1 [" in result.stderr
     [cpu] = json.loads(out.read_text())
-    assert [r["variant"] for r in cpu["rows"]] == [bench.FAST, "hand-written, readable loop", "nn.LSTMCell loop",
-                                                   "nn.LSTM"]
+    onednn = [bench.ONEDNN] if products.ONEDNN_LINEAR is not None else []  # the fast path's products by oneDNN
+    assert [r["variant"] for r in cpu["rows"]] == [bench.FAST, *onednn, "hand-written, readable loop",
+                                                   "nn.LSTMCell loop", "nn.LSTM"]
     assert cpu["max_logit_difference"] < 1e-4
     assert cpu["cpu"] == bench.cpu_model() and cpu["cpu"]
     for row in cpu["rows"]:
@@ -144,3 +145,24 @@ def test_gpu_check_fails_a_whole_run_that_does_not_reach_98_percent(accuracy, st
         assert "4. python train.py --device cuda --cuda-graphs reached 50.00% test accuracy, below 98%" in result.stderr
     else:
         assert result.stdout.rstrip().endswith("gpu_check.sh: all parts passed")
+
+
+def test_the_onednn_row_multiplies_with_onednn_forwards_and_backwards_and_only_there(monkeypatch):
+    """The benchmark's "fast path, oneDNN products" row times what products.use_onednn does, in the
+    training step's forward and backward and in evaluation; the other rows keep MKL's products."""
+    real = products.ONEDNN_LINEAR or (lambda x, w, b, *args: torch.nn.functional.linear(x, w, b))
+    calls = []
+    monkeypatch.setattr(products, "ONEDNN_LINEAR", lambda *args: calls.append(1) or real(*args))
+    torch.manual_seed(0)
+    base = bench.LSTMClassifier(hidden_size=8)
+    images, labels = torch.rand(4, 28, 28), torch.randint(0, 10, (4,))
+    for variant in (bench.FAST, bench.ONEDNN):
+        calls.clear()
+        model = bench.build(variant, base)
+        bench.step_closure(model, torch.optim.Adam(model.parameters()), images, labels)()
+        trained = len(calls)
+        bench.time_evaluation(model, images, 4, torch.device("cpu"))
+        # forward: one product a row (28); backward: dh for 27 rows, and the weight gradient; evaluation: a row each
+        assert (trained, len(calls) - trained) == ((0, 0) if variant == bench.FAST else (28 + 27 + 1, 28))
+        assert products.use_onednn is False
+    assert bench.variants_on(torch.device("cpu"), bench.VARIANTS)[:2] == (bench.FAST, bench.ONEDNN)

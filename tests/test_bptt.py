@@ -69,7 +69,7 @@ def test_fast_path_equals_nn_lstm_in_float64():
         torch.testing.assert_close(ours[f"cell.{name}"], theirs[f"lstm.{name}_l0"], rtol=1e-10, atol=1e-10, msg=name)
 
 
-@pytest.mark.parametrize("onednn", [True, False, None])  # None: each product's library measured (the default)
+@pytest.mark.parametrize("onednn", [True, False])
 def test_fast_path_equals_the_readable_loop_in_float32(onednn, monkeypatch):
     if onednn and products.ONEDNN_LINEAR is None:
         pytest.skip("this PyTorch has no oneDNN linear op")
@@ -142,7 +142,7 @@ def test_rnn_and_gru_keep_the_loop_and_records_are_still_filled():
     assert len(records) == 28 and set(records[0]) == {"gates", "i", "f", "g", "o", "c", "h"}
 
 
-@pytest.mark.parametrize("onednn", [False, True, None])  # None: the library measured faster here (the default)
+@pytest.mark.parametrize("onednn", [False, True])
 def test_evaluation_without_gradients_gives_the_same_logits(onednn, monkeypatch):
     if onednn and products.ONEDNN_LINEAR is None:
         pytest.skip("this PyTorch has no oneDNN linear op")
@@ -231,46 +231,6 @@ def test_a_module_hook_on_the_cell_still_fires():
     model(torch.rand(2, 28, 28))
     handle.remove()
     assert len(outputs) == 28
-
-
-def test_each_product_shape_goes_to_onednn_only_if_measured_clearly_faster_once(monkeypatch):
-    """By default each shape of product is timed once with both libraries; oneDNN gets it only when it
-    ran MARGIN (1.5) times faster, so that every process on the same kind of CPU rounds the same."""
-    timings = {(3, 4): [2.0, 1.0], (6, 4): [1.4, 1.0], (9, 4): [1.0, 2.0]}  # (MKL, oneDNN) seconds by shape
-    timed, calls = [], []
-    monkeypatch.setattr(products, "use_onednn", None)
-    monkeypatch.setattr(products, "chosen", {})
-    monkeypatch.setattr(products, "best_seconds", lambda fns, x, w, b: timed.append(tuple(x.shape)) or timings[x.shape])
-    monkeypatch.setattr(products, "ONEDNN_LINEAR", lambda *args: calls.append(args[0].shape) or F.linear(*args[:3]))
-    w = torch.randn(5, 4)
-    for rows in (3, 6, 9, 3, 6, 9):
-        x = torch.randn(rows, 4)
-        torch.testing.assert_close(products.linear(x, w), x @ w.T)
-    assert timed == [(3, 4), (6, 4), (9, 4)]  # once a shape
-    assert calls == [(3, 4), (3, 4)]  # 2x faster: oneDNN; 1.4x faster or slower: F.linear
-    assert products.summary() == "oneDNN for 1 of the 3 shapes timed (1.5x faster or more), F.linear (MKL) for the others"
-    if products.ONEDNN_LINEAR is not None:  # the real timing, on this CPU
-        monkeypatch.undo()
-        mkl, dnn = products.best_seconds((F.linear, products.onednn), x, w, None)
-        assert 0 < mkl < 1 and 0 < dnn < 1
-
-
-def test_by_default_the_products_round_the_same_however_busy_the_machine_is(monkeypatch):
-    """An exact --resume compares the bits of runs made in different processes: by default the library
-    that multiplies must not depend on a timing, which a machine shared with other work (a test suite,
-    a second rank) turns either way from one process to the next (measured here: 0.9x to 2.7x)."""
-    if products.ONEDNN_LINEAR is None:
-        pytest.skip("this PyTorch has no oneDNN linear op: only F.linear multiplies")
-    torch.manual_seed(4)
-    model = LSTMClassifier(hidden_size=32)
-    images, labels = torch.rand(16, 28, 28), torch.randint(0, 10, (16,))
-    results = []
-    for timings in ([2.0, 1.0], [1.0, 2.0]):  # (MKL, oneDNN) seconds: a process where oneDNN won, one where it lost
-        monkeypatch.setattr(products, "chosen", {})
-        monkeypatch.setattr(products, "best_seconds", lambda products_, *operands, seconds=timings: seconds)
-        results.append(logits_and_gradients(model, images, labels))
-    for name in results[0]:
-        assert torch.equal(results[0][name], results[1][name]), name
 
 
 def test_the_onednn_switch_falls_back_where_the_op_is_missing(monkeypatch):
