@@ -198,6 +198,22 @@ def test_a_drawing_is_read_as_images_py_reads_it_and_traced(page, synthetic_site
     check_drawing(page, model, tmp_path / "one.png")
 
 
+def test_a_mouse_stroke_is_said_once_when_the_pen_lifts(page, synthetic_site):
+    """The page re-reads a drawing at every frame while the pen moves; the live region said each
+    re-read (a screen reader talked through the whole stroke): it speaks once, after the pen lifts."""
+    site = synthetic_site[0]
+    page.get((site / "index.html").as_uri())
+    page.execute_script("window.said = []; const answer = document.getElementById('answer');"
+                        "new MutationObserver(() => window.said.push(answer.textContent))"
+                        ".observe(answer, {childList: true, characterData: true, subtree: true});")
+    canvas = page.find_element("id", "drawing")
+    points = [(-70 + 5 * k, -80 - k // 4) for k in range(30)] + [(75 - 2 * k, -85 + 6 * k) for k in range(30)]
+    stroke(page, canvas, points)  # a 7, drawn slowly enough for the page to re-read it on the way
+    said = page.execute_script("return window.said")
+    assert len(said) == 1 and said[0].endswith(")."), said
+    assert said[0].startswith("The LSTM") and " reads your drawing as " in said[0]
+
+
 # --- the keyboard alone: no mouse, no finger -------------------------------------------------
 
 

@@ -420,6 +420,7 @@
 
   /** The answer after the last row, for the screen reader to say (aria-live) when the digit or the model changes. */
   function renderAnswer() {
+    if (stroke !== null) return;  // while the pen draws, the page re-reads every frame: said when it lifts
     const keys = [app.shown, ...Object.keys(models).filter((key) => key !== app.shown)];
     const text = !app.traces ? "" : keys.map((key, k) =>
       `${k === 0 ? "The" : "; the"} ${modelName(key)} reads ${k === 0 ? app.source : "it"} as ${answer(key, ROWS - 1)}`,
