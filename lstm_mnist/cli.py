@@ -406,8 +406,15 @@ def warn_if_unfinished(checkpoint: dict, path: Path, prog: str, data_dir: Path |
 def quiet_toolkit_warning() -> None:
     """torch.compile (train.py --compile, the benchmark) loads torch.utils.cpp_extension, which on a machine
     with the CUDA toolkit and no usable GPU warns 'No CUDA runtime is found, using CUDA_HOME=...': noise in a
-    run on the CPU (a program asked for CUDA where there is none says so itself, in one line)."""
-    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    run on the CPU (a program asked for CUDA where there is none says so itself, in one line). That one
+    message is filtered out; the logger's other warnings stay."""
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    if no_toolkit_warning not in logger.filters:  # cli.run may be called again in one process (the tests)
+        logger.addFilter(no_toolkit_warning)
+
+
+def no_toolkit_warning(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("No CUDA runtime is found")
 
 
 def run(main: Callable[[], int | None], prog: str) -> int:

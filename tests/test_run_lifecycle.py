@@ -246,6 +246,26 @@ def test_ctrl_c_while_the_data_loads_says_it_stops_before_the_training(run_in_pr
     assert "stopping after this step" not in result.stdout
 
 
+def test_ctrl_c_while_the_figure_is_drawn_says_the_run_is_saved(run_in_process, synthetic_dir, tmp_path, monkeypatch):
+    """After the test pass the run is saved; a first Ctrl-C while the curves are drawn said the test
+    evaluation was finishing. It says what is left: the report."""
+    import signal
+
+    from lstm_mnist.commands import train as train_command
+
+    out = tmp_path / "run.pt"
+    real_draw = train_command.draw_training_figure
+
+    def ctrl_c_while_drawing(*args):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_draw(*args)
+
+    monkeypatch.setattr(train_command, "draw_training_figure", ctrl_c_while_drawing)
+    result = run_in_process("train.py", *TINY, "--data-dir", str(synthetic_dir), "--out", str(out), "--figure")
+    assert result.returncode == 0 and "test accuracy: " in result.stdout, result.stderr
+    assert f"SIGINT: the run is saved in {out}: finishing its report (press Ctrl-C again" in result.stdout
+
+
 @pytest.mark.parametrize("flags, said", [
     (["--augment"], "--augment differs from the checkpoint's run, trained without --augment"),
     (["--no-normalize"], "--no-normalize differs from the checkpoint's run, trained with --normalize"),

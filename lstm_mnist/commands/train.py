@@ -272,6 +272,7 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
     options = RunOptions(log_every=args.log_every, stop_after=args.stop_after, compile=args.compile,
                          tensorboard=args.tensorboard, stop=stop, readable=args.readable, cuda_graphs=args.cuda_graphs)
     _, metrics = train(model_config, config, data, out, stored, options, names)
+    stop.at = f"the run is saved in {shown(out)}: finishing its report"
     written = [out, ckpt.metrics_path(out)]
     if args.figure and draw_training_figure(out, metrics):
         written.append(ckpt.figure_path(out))
