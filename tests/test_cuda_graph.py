@@ -16,6 +16,7 @@ from lstm_mnist import LSTMClassifier
 from lstm_mnist import bench
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.checkpoint import Progress
+from lstm_mnist import products
 from lstm_mnist import training
 from lstm_mnist.cuda_graph import GraphedStep, make_capturable, unusable_because
 from lstm_mnist.data import load_mnist
@@ -213,9 +214,12 @@ def test_cuda_graphs_are_refused_with_compile_or_torchrun_on_a_cuda_device(compi
 
 
 def test_the_benchmark_adds_the_graphed_variant_on_cuda_only_right_after_the_fast_path():
-    """On CUDA the benchmark also times the fast path as a CUDA graph, next to it; never on a CPU,
-    and never without the fast path (whose step it records)."""
+    """On CUDA the benchmark also times the fast path as a CUDA graph, next to it; never on a CPU (there
+    the fast path with oneDNN's products comes next, where PyTorch has the op), and never without the
+    fast path (whose step it records)."""
     variants = (bench.FAST, "nn.LSTM")
     assert bench.variants_on(torch.device("cuda"), variants) == (bench.FAST, bench.GRAPHED, "nn.LSTM")
-    assert bench.variants_on(torch.device("cpu"), variants) == variants
+    onednn = (bench.ONEDNN,) if products.ONEDNN_LINEAR is not None else ()
+    assert bench.variants_on(torch.device("cpu"), variants) == (bench.FAST, *onednn, "nn.LSTM")
     assert bench.variants_on(torch.device("cuda"), ("nn.LSTM",)) == ("nn.LSTM",)
+    assert bench.variants_on(torch.device("cpu"), ("nn.LSTM",)) == ("nn.LSTM",)

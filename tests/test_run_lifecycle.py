@@ -175,22 +175,29 @@ def test_another_ctrl_c_while_the_stopped_run_draws_keeps_the_resume_command(run
         f"train.py: interrupted; resume with: python train.py --resume {out} --data-dir {synthetic_dir} --device cpu"]
 
 
+def ctrl_c_in_evaluation(monkeypatch, images: int):
+    """Make training's evaluation of the split of ``images`` images send this process a SIGINT first, as a
+    Ctrl-C there would (conftest.interrupt_the_test_pass raises instead). Returns the real ``evaluate``."""
+    import signal
+
+    real_evaluate = training.evaluate
+
+    def ctrl_c_first(model, split, *args):
+        if len(split) == images:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_evaluate(model, split, *args)
+
+    monkeypatch.setattr(training, "evaluate", ctrl_c_first)
+    return real_evaluate
+
+
 @pytest.mark.parametrize("epochs", ["2", "1"])
 def test_ctrl_c_in_the_validation_pass_stops_at_the_epoch_s_end(run_in_process, synthetic_dir, tmp_path,
                                                                 monkeypatch, epochs):
     """Ctrl-C while an epoch's validation runs: the run stops with that epoch saved, not after one
     more training step (nor, after the last epoch, after the test pass it was asked to skip)."""
-    import signal
-
     out = tmp_path / "run.pt"
-    real_evaluate = training.evaluate
-
-    def ctrl_c_in_the_validation(model, split, *args):
-        if len(split) == 100:  # the validation split (test: 300)
-            os.kill(os.getpid(), signal.SIGINT)
-        return real_evaluate(model, split, *args)
-
-    monkeypatch.setattr(training, "evaluate", ctrl_c_in_the_validation)
+    real_evaluate = ctrl_c_in_evaluation(monkeypatch, 100)  # the validation split (test: 300)
     result = run_in_process("train.py", *TINY, "--epochs", epochs, "--data-dir", str(synthetic_dir), "--out", str(out))
     assert result.returncode == 130, result.stderr
     left = " (the test evaluation is left)" if epochs == "1" else ""
@@ -207,17 +214,8 @@ def test_ctrl_c_in_the_test_pass_says_the_run_is_finishing_and_it_finishes(run_i
                                                                             monkeypatch):
     """The training is done and the test pass takes a second: a first Ctrl-C there lets it end (then
     nothing is left to resume), and says so; it said 'stopping after this step', and then did not stop."""
-    import signal
-
     out = tmp_path / "run.pt"
-    real_evaluate = training.evaluate
-
-    def ctrl_c_in_the_test(model, split, *args):
-        if len(split) == 300:  # the test split (validation: 100)
-            os.kill(os.getpid(), signal.SIGINT)
-        return real_evaluate(model, split, *args)
-
-    monkeypatch.setattr(training, "evaluate", ctrl_c_in_the_test)
+    ctrl_c_in_evaluation(monkeypatch, 300)  # the test split (validation: 100)
     result = run_in_process("train.py", *TINY, "--data-dir", str(synthetic_dir), "--out", str(out))
     assert result.returncode == 0 and "test accuracy: " in result.stdout, result.stderr
     assert ("SIGINT: the training is done: finishing its test evaluation, a second or so (press Ctrl-C again to "
