@@ -66,7 +66,7 @@ def guard() -> None:
     by one of the project's programs, in the main thread, with Python's own Ctrl-C handler in place
     (a SIGINT ignored by the shell is left alone), and not under a debugger or ``python -i``, where
     Ctrl-C must stay theirs (pdb's prompt, the interactive one)."""
-    name = guarded_name(sys.argv[0] if getattr(sys, "argv", None) else "", getattr(sys, "orig_argv", []))
+    name = this_program()
     if name is None or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         return
     if sys.flags.inspect or sys.gettrace() is not None or "bdb" in sys.modules:  # python -i, pdb, a debugger
@@ -88,7 +88,7 @@ def check_requirements() -> None:
     activated, an install with --no-deps): 'ModuleNotFoundError: No module named 'torch'' and a
     traceback before. Looked up, not imported (``find_spec``). matplotlib and torchvision are
     needed only for figures and the download, which say so themselves."""
-    name = guarded_name(sys.argv[0] if getattr(sys, "argv", None) else "", getattr(sys, "orig_argv", []))
+    name = this_program()
     if name is None:
         return
     missing = [package for module, package in REQUIRED.items() if importlib.util.find_spec(module) is None]
@@ -99,13 +99,8 @@ def check_requirements() -> None:
     here = os.path.realpath(os.getcwd()) == ROOT
     install = (f"pip install -r {'requirements.txt' if here else shlex.quote(requirements)}"
                if os.path.isfile(requirements) else f"pip install {' '.join(missing)}")
-    try:
-        sys.stderr.write(f"{name}: error: {listed} {'is' if len(missing) == 1 else 'are'} not installed for this "
-                         f"Python ({sys.executable}); activate the virtual environment you installed the project's "
-                         f"requirements in, or install them: {install}\n")
-    except (AttributeError, OSError, ValueError):  # no stderr, or a closed one
-        pass
-    sys.exit(1)
+    fail(name, f"{listed} {'is' if len(missing) == 1 else 'are'} not installed for this Python ({sys.executable}); "
+         f"activate the virtual environment you installed the project's requirements in, or install them: {install}")
 
 
 def check_current_folder() -> None:
@@ -114,18 +109,30 @@ def check_current_folder() -> None:
     process in "Intel oneMKL FATAL ERROR: Cannot load libtorch_cpu.so" (status 2, a usage error's), and
     every relative name (the default checkpoint.pt, ./data) would fail later. Anything else that
     imports the package is left to do as it likes."""
-    name = guarded_name(sys.argv[0] if getattr(sys, "argv", None) else "", getattr(sys, "orig_argv", []))
+    name = this_program()
     if name is None:
         return
     try:
         os.getcwd()
     except FileNotFoundError:
-        try:
-            sys.stderr.write(f"{name}: error: the current folder no longer exists (it was deleted or moved "
-                             "away while this shell stood in it); cd to a folder that exists and run it again\n")
-        except (AttributeError, OSError, ValueError):  # no stderr, or a closed one
-            pass
-        sys.exit(1)
+        fail(name, "the current folder no longer exists (it was deleted or moved away while this shell stood in "
+                   "it); cd to a folder that exists and run it again")
+
+
+def fail(name: str, message: str) -> None:
+    """End the program ``name`` before PyTorch loads: "NAME: error: MESSAGE" on stderr (if there is one to
+    write to), exit status 1."""
+    try:
+        sys.stderr.write(f"{name}: error: {message}\n")
+    except (AttributeError, OSError, ValueError):  # no stderr, or a closed one
+        pass
+    sys.exit(1)
+
+
+def this_program() -> str | None:
+    """``guarded_name`` of the running program: the name its errors are reported under, or None when
+    the package is imported by anything else."""
+    return guarded_name(sys.argv[0] if getattr(sys, "argv", None) else "", getattr(sys, "orig_argv", []))
 
 
 def guarded_name(argv0: str, orig_argv: list[str]) -> str | None:

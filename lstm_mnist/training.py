@@ -72,8 +72,9 @@ class TrainingDiverged(LSTMMnistError):
 
 
 class StopSignals:
-    """Within ``with StopSignals() as stop:``, the first Ctrl-C or SIGTERM sets ``stop.requested``
-    (the loop finishes its step and saves); a second one raises KeyboardInterrupt at once."""
+    """Within ``with StopSignals() as stop:``, the first Ctrl-C or SIGTERM sets ``stop.requested`` and
+    prints ``stop.at``, what the run does then (in training: finishes its step and saves; ``fit`` keeps it
+    true as the run goes on); a second one raises KeyboardInterrupt at once."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
