@@ -40,7 +40,8 @@ oneDNN compute them: one large product runs far faster than T small ones.
 
 ``LSTMThroughTime`` is one ``torch.autograd.Function`` over the whole sequence: autograd sees one
 node per sequence instead of about fifteen per step. Its forward runs cell.py's own
-``cell_equations`` (equations (2)-(7) exist once); its backward is the table above.
+``cell_equations`` (equations (2)-(7) exist once); its backward is the table above (or, for a
+gradient of the gradient, the loop run again with autograd: ``_differentiable_backward``).
 ``LSTMClassifier`` uses it by default (``model.fast``); the readable loop with autograd through
 ``LSTMCell.forward`` is the oracle it is tested against (tests/test_bptt.py), in float64 to 1e-10.
 
@@ -91,15 +92,15 @@ class LSTMThroughTime(torch.autograd.Function):
             # copied while still in cache, so that the step's own memory is reused at the next step
             torch.stack((step.i, step.f, step.g, step.o, step.c), out=saved_steps[t])  # (5, B, H)
             c = step.c
-        ctx.save_for_backward(xh, saved, weight_ih, weight_hh)
+        ctx.save_for_backward(xh, saved, x, weight_ih, weight_hh, bias_ih, bias_hh)
+        ctx.forget_bias = forget_bias
         return step.h  # (B, H)
 
     @staticmethod
     def backward(ctx, dh_last: Tensor):
-        if torch.is_grad_enabled():  # backward(create_graph=True): the table above is not itself differentiable
-            raise RuntimeError("a gradient of the gradient (create_graph=True) needs the readable loop: set "
-                               "model.fast = False (bptt.py's backward is first-order)")
-        xh, saved, weight_ih, weight_hh = ctx.saved_tensors
+        if torch.is_grad_enabled():  # backward(create_graph=True): a gradient that must itself be differentiable
+            return _differentiable_backward(ctx, dh_last)
+        xh, saved, _, weight_ih, weight_hh, _, _ = ctx.saved_tensors
         i, f, g, o, c = saved.unbind(1)  # (T, B, H) each
         T, B, H = c.shape
         I = xh.size(2) - H
@@ -131,6 +132,22 @@ class LSTMThroughTime(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             dx = linear(dgates, weight_ih.t()).view(T, B, I).transpose(0, 1)  # dgates_t @ W_ih (B, T, I)
         return dx, dweight_t[:I].t(), dweight_t[I:].t(), dbias, dbias, None
+
+
+def _differentiable_backward(ctx, dh_last: Tensor) -> tuple:
+    """``backward(create_graph=True)`` (a gradient penalty, a Hessian-vector product): the table above
+    works on numbers saved without a graph, so its result could not be differentiated again. Instead the
+    loop is run once more from the saved inputs, with autograd, and autograd differentiates it: slower,
+    and exact to any order."""
+    x, weight_ih, weight_hh, bias_ih, bias_hh = inputs = ctx.saved_tensors[2:]
+    h = c = x.new_zeros(x.size(0), weight_hh.size(1))  # h_{-1}, c_{-1} (B, H)
+    for x_t in x.unbind(1):  # T rows of (B, I)
+        gates = x_t @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh  # (1) (B, 4H)
+        step = cell_equations(gates, c, ctx.forget_bias)  # (2)-(7): cell.py's own code
+        h, c = step.h, step.c
+    wanted = [tensor for tensor, needed in zip(inputs, ctx.needs_input_grad) if needed]
+    grads = iter(torch.autograd.grad(h, wanted, dh_last, create_graph=True))
+    return *(next(grads) if needed else None for needed in ctx.needs_input_grad[:5]), None
 
 
 def _factors(i: Tensor, f: Tensor, g: Tensor, o: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:

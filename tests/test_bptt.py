@@ -106,12 +106,14 @@ def test_the_onednn_branch_is_taken_only_for_float32_on_the_cpu(monkeypatch):
 
 
 @pytest.mark.usefixtures("float64")
-def test_gradcheck_on_a_small_sequence():
+@pytest.mark.parametrize("check", [torch.autograd.gradcheck, torch.autograd.gradgradcheck])
+def test_gradcheck_on_a_small_sequence(check):
+    """gradgradcheck: a gradient of the gradient (create_graph=True) too."""
     torch.manual_seed(4)
     cell = LSTMCell(3, 4, forget_bias=1.0)
     x = torch.randn(2, 5, 3, requires_grad=True)  # (B, T, I)
     inputs = (x, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh, 1.0)
-    assert torch.autograd.gradcheck(bptt.LSTMThroughTime.apply, inputs)
+    assert check(bptt.LSTMThroughTime.apply, inputs)
 
 
 def test_model_fast_false_takes_the_readable_loop(monkeypatch):
@@ -376,18 +378,25 @@ def test_forward_mode_ad_takes_the_readable_loop_and_agrees_with_it(grad_enabled
     torch.testing.assert_close(tangents[0], tangents[1], rtol=0, atol=0)
 
 
-def test_a_gradient_of_the_gradient_says_to_take_the_readable_loop():
-    """bptt.py's backward is first-order: create_graph=True said 'The differentiated Tensor at index 0
-    appears to not have been used in the graph'; now it says what to do, and the readable loop does it."""
+@pytest.mark.usefixtures("float64")
+def test_a_gradient_of_the_gradient_equals_the_readable_loops():
+    """create_graph=True (a gradient penalty, a Hessian-vector product) said 'The differentiated Tensor
+    at index 0 appears to not have been used in the graph', later that it needed model.fast = False;
+    now the fast path gives what the readable loop gives, for the weights and for the images."""
     torch.manual_seed(3)
     model = LSTMClassifier(hidden_size=8)
     images, labels = torch.rand(3, 28, 28), torch.randint(0, 10, (3,))
 
-    def second_order():
-        [first] = torch.autograd.grad(F.cross_entropy(model(images), labels), model.cell.weight_hh, create_graph=True)
-        return torch.autograd.grad(first.square().sum(), model.cell.weight_hh)[0]
+    def second_order():  # d/d(everything) of |dL/dW_hh|^2 + |dL/dimages|^2
+        x = images.clone().requires_grad_()
+        loss = F.cross_entropy(model(x), labels)
+        first = torch.autograd.grad(loss, (model.cell.weight_hh, x), create_graph=True)
+        penalty = sum(g.square().sum() for g in first)
+        return torch.autograd.grad(penalty, (x, *model.parameters()))
 
-    with pytest.raises(RuntimeError, match=r"create_graph=True\) needs the readable loop: set model.fast = False"):
-        second_order()
+    fast = second_order()
     model.fast = False
-    assert second_order().abs().max() > 0
+    readable = second_order()
+    for got, expected in zip(fast, readable, strict=True):
+        assert expected.abs().max() > 0
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-10)
