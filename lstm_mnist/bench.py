@@ -16,7 +16,8 @@ memory of a separate process that runs only that variant rises while it trains a
 and the number of computing operations one training step launches (forward, backward and Adam;
 views not counted): on a GPU each is a kernel launch. On CUDA one more variant runs: the fast path's
 step recorded as a CUDA graph and replayed (train.py --cuda-graphs), one launch a step; on a CPU,
-the fast path with its matrix products computed by oneDNN, the library nn.LSTM uses, instead of MKL
+the fast path with its matrix products computed by the other library: by oneDNN, the library nn.LSTM
+uses, where the default is MKL, and by MKL where the processor made oneDNN the default
 (products.use_onednn: which is faster depends on the processor). The processor's name is printed
 with the table: the ratios depend on it.
 """
@@ -58,36 +59,41 @@ VARIANTS = (FAST, "hand-written, readable loop", "readable loop, compiled", "nn.
 GRAPHED = "fast path, CUDA graph (--cuda-graphs)"  # on CUDA only, after FAST: its step recorded and replayed
 
 
-ONEDNN = "fast path, oneDNN products"  # on a CPU only, after FAST: products.use_onednn (products.py)
+# on a CPU only, after FAST, the library that FAST does not use (products.use_onednn, products.py)
+ONEDNN, MKL = "fast path, oneDNN products", "fast path, MKL products"
 
 
 def variants_on(device: torch.device, variants: tuple[str, ...]) -> tuple[str, ...]:
     """The variants run on ``device``: on CUDA the fast path is also run as a CUDA graph, after it; on a
-    CPU whose PyTorch has oneDNN's op, with its matrix products computed by oneDNN, after it."""
+    CPU whose PyTorch has oneDNN's op, with its matrix products computed by the other library, after it."""
     if FAST not in variants:
         return variants
-    second = GRAPHED if device.type == "cuda" else ONEDNN if products.ONEDNN_LINEAR is not None else None
+    other_library = MKL if products.use_onednn else ONEDNN
+    second = GRAPHED if device.type == "cuda" else other_library if products.ONEDNN_LINEAR is not None else None
     if second is None:
         return variants
     return (FAST, second, *(v for v in variants if v != FAST))
 
 
-class WithOneDNN(torch.nn.Module):
-    """A model whose forward runs with products.use_onednn set (``step_closure`` sets it for the backward)."""
+class WithProducts(torch.nn.Module):
+    """A model whose forward runs with products.use_onednn set to ``onednn`` (``step_closure`` sets it
+    for the backward)."""
 
-    def __init__(self, model: torch.nn.Module):
+    def __init__(self, model: torch.nn.Module, onednn: bool):
         super().__init__()
         self.model = model
+        self.onednn = onednn
 
     def forward(self, images):
-        with onednn_products():
+        with products_by(self.onednn):
             return self.model(images)
 
 
 @contextlib.contextmanager
-def onednn_products():
-    """products.use_onednn set within: the fast path's float32 products on a CPU go to oneDNN."""
-    saved, products.use_onednn = products.use_onednn, True
+def products_by(onednn: bool):
+    """products.use_onednn set to ``onednn`` within: the fast path's float32 products on a CPU go to
+    oneDNN (True) or MKL (False)."""
+    saved, products.use_onednn = products.use_onednn, onednn
     try:
         yield
     finally:
@@ -99,8 +105,8 @@ def build(variant: str, model: LSTMClassifier) -> torch.nn.Module:
         return model
     if variant == GRAPHED:  # the same, with its own Adam (cuda_graph.py)
         return copy.deepcopy(model)
-    if variant == ONEDNN:  # the same, its products computed by oneDNN (products.py)
-        return WithOneDNN(copy.deepcopy(model))
+    if variant in (ONEDNN, MKL):  # the same, its products computed by that library (products.py)
+        return WithProducts(copy.deepcopy(model), onednn=variant == ONEDNN)
     if variant == "hand-written, readable loop":  # model.fast = False: autograd through the cell's loop
         readable = copy.deepcopy(model)
         readable.fast = False
@@ -129,13 +135,13 @@ def step_closure(model, optimizer, images, labels, graphed: bool = False) -> Cal
     if graphed:
         cuda_graph.make_capturable(optimizer)
         step = cuda_graph.GraphedStep(step, optimizer, len(labels))
-    if isinstance(model, WithOneDNN):  # the backward's products too
+    if isinstance(model, WithProducts):  # the backward's products too
 
-        def with_onednn():
-            with onednn_products():
+        def with_products():
+            with products_by(model.onednn):
                 return step(images, labels, len(labels))
 
-        return with_onednn
+        return with_products
     return lambda: step(images, labels, len(labels))
 
 
@@ -164,15 +170,12 @@ def time_evaluation(model, images, batch_size: int, device) -> float:
 
 def cpu_model() -> str:
     """The processor's name: Linux's /proc/cpuinfo 'model name' with its family and model numbers
-    (some virtual machines name every AMD EPYC alike; family 25 model 17 is a Zen 4, family 26 a
-    Zen 5), else what platform says."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            fields = dict(line.split(":", 1) for line in f.read().split("\n\n")[0].splitlines() if ":" in line)
-        fields = {key.strip(): value.strip() for key, value in fields.items()}
-        name = fields["model name"]
-    except (OSError, KeyError):
+    (some virtual machines name every AMD EPYC alike; family 25 model 1 is a Zen 3, model 17 a Zen 4,
+    family 26 a Zen 5), else what platform says."""
+    fields = products.cpu_fields()
+    if "model name" not in fields:
         return platform.processor() or platform.machine()
+    name = fields["model name"]
     if "cpu family" in fields and "model" in fields:
         name += f" (family {fields['cpu family']}, model {fields['model']})"
     return name
@@ -386,13 +389,16 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
     gpu_ops = count_gpu_path_ops(models[FAST], batch_size) if device.type == "cpu" and FAST in variants else None
     if gpu_ops is not None:
         result["fast_path_gpu_ops_per_step"] = gpu_ops
+    if device.type == "cpu":
+        result["fast_path_products"] = "oneDNN" if products.onednn_computes(images) else "MKL"
     return result
 
 
 def format_table(result: dict) -> str:
     lines = [f"device: {result['device']} ({result.get('cpu', '?')}); batch {result['batch_size']}, "
              f"hidden {result['hidden_size']}; median of {counted(result['rounds'], 'round')} of "
-             f"{counted(result['steps_per_round'], 'step')}; variants agree to {result['max_logit_difference']:.1e}",
+             f"{counted(result['steps_per_round'], 'step')}; variants agree to {result['max_logit_difference']:.1e}"
+             + (f"; the default fast path's products by {result['fast_path_products']}" if "fast_path_products" in result else ""),
              "| variant | ms/step | s/epoch | images/s | × nn.LSTM | eval 10k (s) | first 2 steps (s) "
              "| peak memory (MB) | ops/step |",
              "|---|---|---|---|---|---|---|---|---|"]

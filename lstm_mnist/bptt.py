@@ -51,8 +51,9 @@ gates and state copied into one buffer over all steps while they are still in ca
 per-step views made once, before the loops; the factors turned into the gate gradients in place;
 glibc told to keep freed memory (allocator.py).
 
-The matrix products go through ``linear`` (products.py): ``F.linear`` by default, or on a CPU in float32
-PyTorch's private oneDNN op (the library ``nn.LSTM`` uses) where ``products.use_onednn`` asks for it.
+The matrix products go through ``linear`` (products.py): ``F.linear`` (MKL), or on a CPU in float32
+PyTorch's private oneDNN op (the library ``nn.LSTM`` uses) where ``products.use_onednn`` asks for it
+(by default on the processors where oneDNN is faster).
 Shapes: B batch, T steps, I inputs per step, H hidden.
 """
 

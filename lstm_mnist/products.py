@@ -3,18 +3,24 @@
 PyTorch's ``F.linear`` multiplies float32 matrices with MKL on these CPUs; ``nn.LSTM`` uses oneDNN,
 reached from Python only through a private op. Which one is faster depends on the processor:
 
+    AMD EPYC Zen 3 (2 threads)   the fast path's training step 1.44-1.51x nn.LSTM with oneDNN, 1.26-1.38x with MKL
     AMD EPYC Zen 4 (2 threads)   per-row products about equal; the weight gradient MKL 3.4 ms, oneDNN 4.2
     AMD EPYC Zen 5 (2 threads)   oneDNN about 1.9x faster for both in a prototype (a 128x156x512
                                  product: 113 us against 215; the weight gradient 3.4 ms against 7.0)
 
-``use_onednn = False`` (the default): every product goes to MKL (``F.linear``). ``use_onednn = True``:
-every float32 product on a CPU goes to oneDNN (try it on a Zen 5; the benchmark times the fast path
-both ways, as two rows of its table). The choice is a setting, not measured at run time: the two
-libraries round differently, and an exact ``--resume`` (or ``--deterministic``) compares the bits of
-runs made in different processes. (Timing both libraries at the first use of each shape, with a
-1.5x margin, was tried: on a machine shared with other work the same shape measured 0.9x to 2.7x
-from one process to the next, and an exact resume failed 3 times in 3.) tests/test_bptt.py checks
-that both compute the same, to float rounding.
+That pattern has one cause: on AMD processors MKL runs its AVX2 code, oneDNN its AVX-512 code where
+the processor has it. A Zen 3 has no AVX-512; a Zen 4 computes AVX-512 in two 256-bit halves, so the
+two codes run at about one speed; a Zen 5 (family 26) computes it at full width, twice as fast.
+
+``use_onednn``, the choice, is therefore made from the processor, once, when this module is imported:
+True on an AMD of family 26 or later with AVX-512 (``onednn_is_faster``), where every float32 product
+on a CPU goes to oneDNN; False elsewhere (MKL, ``F.linear``). A program may set it either way; the
+benchmark times the fast path with both libraries, as two rows of its table. The choice is not
+measured at run time: the two libraries round differently, and an exact ``--resume`` (or
+``--deterministic``) compares the bits of runs made in different processes. (Timing both libraries at
+the first use of each shape, with a 1.5x margin, was tried: on a machine shared with other work the
+same shape measured 0.9x to 2.7x from one process to the next, and an exact resume failed 3 times in
+3.) tests/test_bptt.py checks that both compute the same, to float rounding.
 """
 
 import torch
@@ -30,8 +36,28 @@ def _onednn_linear():
         return None
 
 
+def cpu_fields() -> dict[str, str]:
+    """The first processor's fields in Linux's /proc/cpuinfo ('vendor_id', 'cpu family', 'model',
+    'model name', 'flags', ...), or {} where there is no such file."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            first = f.read().split("\n\n")[0]
+    except OSError:
+        return {}
+    fields = (line.split(":", 1) for line in first.splitlines() if ":" in line)
+    return {key.strip(): value.strip() for key, value in fields}
+
+
+def onednn_is_faster(cpu: dict[str, str]) -> bool:
+    """Whether oneDNN multiplies float32 matrices clearly faster than MKL on this processor (``cpu``:
+    ``cpu_fields()``): an AMD of family 26 (Zen 5) or later with AVX-512 (the module docstring)."""
+    family = cpu.get("cpu family", "")
+    return (cpu.get("vendor_id") == "AuthenticAMD" and family.isascii() and family.isdigit() and int(family) >= 26
+            and "avx512f" in cpu.get("flags", "").split())
+
+
 ONEDNN_LINEAR = _onednn_linear()
-use_onednn = False  # True: the float32 products on a CPU go to oneDNN (above)
+use_onednn = ONEDNN_LINEAR is not None and onednn_is_faster(cpu_fields())  # True: float32 CPU products by oneDNN
 
 
 def linear(input_: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

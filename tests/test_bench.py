@@ -25,9 +25,12 @@ def test_benchmark_smoke_run_prints_and_writes_every_variant(tmp_path):
     assert result.returncode == 0, result.stderr
     assert b"\rtiming on cpu:   0%|" in result.stderr and b" 0/1 [" in result.stderr
     [cpu] = json.loads(out.read_text())
-    onednn = [bench.ONEDNN] if products.ONEDNN_LINEAR is not None else []  # the fast path's products by oneDNN
-    assert [r["variant"] for r in cpu["rows"]] == [bench.FAST, *onednn, "hand-written, readable loop",
+    # the fast path's products by the library it does not use by default
+    other = [bench.MKL if products.use_onednn else bench.ONEDNN] if products.ONEDNN_LINEAR is not None else []
+    assert [r["variant"] for r in cpu["rows"]] == [bench.FAST, *other, "hand-written, readable loop",
                                                    "nn.LSTMCell loop", "nn.LSTM"]
+    library = "oneDNN" if products.use_onednn and products.ONEDNN_LINEAR is not None else "MKL"
+    assert cpu["fast_path_products"] == library and f"the default fast path's products by {library}" in result.stdout
     assert cpu["max_logit_difference"] < 1e-4
     assert cpu["cpu"] == bench.cpu_model() and cpu["cpu"]
     for row in cpu["rows"]:
@@ -147,22 +150,28 @@ def test_gpu_check_fails_a_whole_run_that_does_not_reach_98_percent(accuracy, st
         assert result.stdout.rstrip().endswith("gpu_check.sh: all parts passed")
 
 
-def test_the_onednn_row_multiplies_with_onednn_forwards_and_backwards_and_only_there(monkeypatch):
+@pytest.mark.parametrize("default_onednn", [False, True])
+def test_the_onednn_row_multiplies_with_onednn_forwards_and_backwards_and_only_there(monkeypatch, default_onednn):
     """The benchmark's "fast path, oneDNN products" row times what products.use_onednn does, in the
-    training step's forward and backward and in evaluation; the other rows keep MKL's products."""
+    training step's forward and backward and in evaluation; the "MKL products" row, and the default
+    fast path where MKL is the default, keep MKL's products. The second row is the library the
+    processor did not choose (products.py)."""
+    monkeypatch.setattr(products, "use_onednn", default_onednn)
     real = products.ONEDNN_LINEAR or (lambda x, w, b, *args: torch.nn.functional.linear(x, w, b))
     calls = []
     monkeypatch.setattr(products, "ONEDNN_LINEAR", lambda *args: calls.append(1) or real(*args))
     torch.manual_seed(0)
     base = bench.LSTMClassifier(hidden_size=8)
     images, labels = torch.rand(4, 28, 28), torch.randint(0, 10, (4,))
-    for variant in (bench.FAST, bench.ONEDNN):
+    for variant in (bench.FAST, bench.ONEDNN, bench.MKL):
         calls.clear()
         model = bench.build(variant, base)
         bench.step_closure(model, torch.optim.Adam(model.parameters()), images, labels)()
         trained = len(calls)
         bench.time_evaluation(model, images, 4, torch.device("cpu"))
         # forward: one product a row (28); backward: dh for 27 rows, and the weight gradient; evaluation: a row each
-        assert (trained, len(calls) - trained) == ((0, 0) if variant == bench.FAST else (28 + 27 + 1, 28))
-        assert products.use_onednn is False
-    assert bench.variants_on(torch.device("cpu"), bench.VARIANTS)[:2] == (bench.FAST, bench.ONEDNN)
+        onednn = variant == bench.ONEDNN or (variant == bench.FAST and default_onednn)
+        assert (trained, len(calls) - trained) == ((28 + 27 + 1, 28) if onednn else (0, 0))
+        assert products.use_onednn is default_onednn
+    other = bench.MKL if default_onednn else bench.ONEDNN
+    assert bench.variants_on(torch.device("cpu"), bench.VARIANTS)[:2] == (bench.FAST, other)

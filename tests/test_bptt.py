@@ -4,6 +4,7 @@ against nn.LSTM: logits, every parameter's gradient and the input's gradient."""
 import csv
 import io
 import json
+import os
 
 import pytest
 import torch
@@ -92,6 +93,26 @@ def test_onednn_and_fallback_branches_agree(monkeypatch):
         monkeypatch.setattr(products, "use_onednn", onednn)
         results.append(logits_and_gradients(model, images, labels))
     assert_all_close(results[0], results[1], 1e-5)
+
+
+@pytest.mark.parametrize("vendor, family, flags, faster", [
+    ("AuthenticAMD", "26", "fpu avx2 avx512f avx512bw", True),  # Zen 5: AVX-512 at full width; MKL runs AVX2
+    ("AuthenticAMD", "25", "fpu avx2 avx512f avx512bw", False),  # Zen 4: AVX-512 in two 256-bit halves
+    ("AuthenticAMD", "25", "fpu avx2", False),  # Zen 3: no AVX-512
+    ("AuthenticAMD", "26", "fpu avx2", False),  # a virtual machine that hides AVX-512
+    ("GenuineIntel", "6", "fpu avx2 avx512f", False),  # MKL runs its own AVX-512 code on Intel
+    (None, None, None, False),  # no /proc/cpuinfo (macOS, Windows)
+])
+def test_onednn_is_the_default_only_where_it_is_faster(vendor, family, flags, faster):
+    cpu = {} if vendor is None else {"vendor_id": vendor, "cpu family": family, "model": "2", "flags": flags}
+    assert products.onednn_is_faster(cpu) is faster
+
+
+def test_the_default_library_is_chosen_from_this_processor():
+    cpu = products.cpu_fields()
+    if os.path.exists("/proc/cpuinfo"):
+        assert cpu["vendor_id"] and cpu["flags"]
+    assert products.use_onednn == (products.ONEDNN_LINEAR is not None and products.onednn_is_faster(cpu))
 
 
 def test_the_onednn_branch_is_taken_only_for_float32_on_the_cpu(monkeypatch):
