@@ -6,6 +6,7 @@ else (missing data, a bad checkpoint, a diverged run), 130 after Ctrl-C.
 """
 
 import argparse
+import errno
 import logging
 import math
 import os
@@ -265,6 +266,7 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag
 def _check_output_path(given: Path, may_replace: bool, needed_bytes: int, flag: str, if_exists: str, inputs,
                        way_out: str) -> None:
     name = f"{flag} {shown(given)}"
+    refuse_link_loop(given, flag)
     # what it is, through any link: /dev/stdout into a pipe is a FIFO (resolved, a /proc name that is nowhere)
     if given.exists() and not given.is_file() and not given.is_dir():
         raise UsageError(f"{name}: exists and is {kind(given.stat().st_mode)}, not a file to replace")
@@ -305,6 +307,17 @@ def _check_output_path(given: Path, may_replace: bool, needed_bytes: int, flag: 
         )
 
 
+def refuse_link_loop(path: Path, flag: str) -> None:
+    """A ``UsageError`` if ``path``, or a folder on its way, is a symbolic link that leads back to itself
+    (a -> b -> a): nothing can be written through it (and, before Python 3.13, ``Path.resolve`` raises on it)."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise UsageError(f"{flag} {shown(path)}: a symbolic link on its way leads back to itself ({e.strerror}); "
+                             f"remove the link, or choose another {flag}") from None
+
+
 def check_name_length(path: Path, flag: str, given: Path | None = None) -> None:
     """A ``UsageError`` if the file ``path`` (made from ``given``, the flag's value, if that differs)
     has a name too long to write: every file is first written as ``.NAME.XXXXXXXX.tmp``
@@ -323,6 +336,7 @@ def check_output_folder(folder: Path, names, flag: str, inputs=()) -> None:
     folder = Path(folder)
     files.check_umask()
     check_name_length(folder, flag)
+    refuse_link_loop(folder, flag)
     try:
         _check_output_folder(folder, names, flag, inputs)
     except PermissionError as e:  # a folder on the way closed to the user
@@ -341,11 +355,11 @@ def _check_output_folder(folder: Path, names, flag: str, inputs) -> None:
 
 
 def same_file(a: Path, b: Path) -> bool:
-    """Whether two paths name one file (through links, ``..`` and the like)."""
+    """Whether two paths name one file (through links, ``..`` and the like; a link in a loop is no file)."""
     try:
         return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist (yet)
-        return a.resolve() == b.resolve()
+    except OSError:  # one of them does not exist (yet), or is a link in a loop
+        return files.real_path(a) == files.real_path(b)
 
 
 def memory_of(device: torch.device) -> tuple[int, str]:

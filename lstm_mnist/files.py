@@ -79,6 +79,12 @@ def through_links(path: Path) -> Path:
     return Path(os.path.realpath(path)) if os.path.islink(path) else path
 
 
+def real_path(path: Path | str) -> Path:
+    """The absolute path ``path`` leads to, through every link and ``..``: ``Path.resolve`` never raising.
+    (Before Python 3.13 it raises RuntimeError for a link in a loop, a -> b -> a, which is left as it is.)"""
+    return Path(os.path.realpath(path))
+
+
 def mode_for(path: Path) -> int:
     """The permission bits a file written to ``path`` gets: those of the file it replaces (a student's
     private 0600 checkpoint stays private on a shared machine), else what the umask allows."""
@@ -164,7 +170,7 @@ def exclusive(path: Path, enabled: bool = True) -> Iterator[None]:
     if not enabled or fcntl is None:
         yield
         return
-    real = Path(path).resolve()  # one lock for every spelling of the file: a link, a path through ..
+    real = real_path(path)  # one lock for every spelling of the file: a link, a path through ..
     lock = real.parent / f".{real.name}.lock"
     try:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~current_umask())

@@ -34,12 +34,13 @@ from pathlib import Path
 import numpy as np
 
 from . import cell, checkpoint as ckpt, gru_cell, rnn_cell
-from .cli import (ArgumentParser, Distinct, HelpFormatter, check_name_length, installed, nonempty_path, run,
-                  warn_if_unfinished, whole_number)
+from .cli import (ArgumentParser, Distinct, HelpFormatter, check_name_length, installed, nonempty_path, refuse_link_loop,
+                  run, warn_if_unfinished, whole_number)
 from .data import DOWNLOAD_ROOT, TEST_FILES, default_data_dir, find_files, has_files, read_images, read_labels
 from .errors import UsageError
 from .evaluation import class_labels
-from .files import check_umask, current_umask, exclusive, is_temporary_of, path_word, shown, unreplaceable
+from .files import (check_umask, current_umask, exclusive, is_temporary_of, path_word, real_path, shown,
+                    unreplaceable)
 from .images import image_files, load_image
 from .model import PIXEL_MEAN, PIXEL_STD, RecurrentClassifier
 from .words import counted
@@ -241,6 +242,7 @@ def check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> No
 def _check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> None:
     check_umask()
     check_name_length(out, "--out")  # it is built as .NAME.XXXXXXXX.tmp beside out, then renamed
+    refuse_link_loop(out, "--out")
     if out.exists() and not out.is_dir():
         parser.error(f"--out {shown(out)}: is a file; give a folder")
     ours = site_names()
@@ -267,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out
     check_out(parser, out, args.overwrite)
     for flag, path in (("checkpoint", args.checkpoint), ("--compare", args.compare)):
-        if path is not None and out.resolve() in Path(path).resolve().parents:  # the site replaces out whole
+        if path is not None and real_path(out) in real_path(path).parents:  # the site replaces out whole
             parser.error(f"{flag} {shown(path)}: is inside --out {shown(out)}, which this command replaces; choose another --out")
 
     model, checkpoint = ckpt.load_model(args.checkpoint)

@@ -347,7 +347,7 @@ def say_resuming(path: Path, stored: dict, length: RunLength) -> bool:
 def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig) -> None:
     """Before any work: ``out`` and the files beside it can be written and replace nothing
     unasked; --compile has the compiler it needs."""
-    continues_resumed = args.resume is not None and out.resolve() == args.resume.resolve()
+    continues_resumed = args.resume is not None and same_file(out, args.resume)
     may_replace = args.overwrite or continues_resumed
     needed = 3 * 4 * count_parameters(model_config) + 2**20  # weights and Adam's two moments in float32, and the rest
     # the MNIST files read are never written over, --overwrite or not (the files beside --out end in
@@ -454,7 +454,7 @@ def way_back(out: Path, args: argparse.Namespace, started: float) -> list | None
     """The flags that go on from where this run stopped: its own checkpoint ``out`` (the one it resumed in
     place, or one it saved), else the checkpoint it resumed, into ``out`` (an older file there is another
     run's, which --overwrite was about to replace); None for a new run that saved nothing."""
-    in_place = args.resume is not None and out.resolve() == args.resume.resolve()
+    in_place = args.resume is not None and same_file(out, args.resume)
     if out.exists() and (in_place or out.stat().st_mtime >= started):
         return ["--resume", out]
     if args.resume is not None:

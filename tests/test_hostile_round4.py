@@ -1,0 +1,44 @@
+"""Hostile inputs, fourth round: symbolic links in a loop wherever a path is given, ... Called
+in-process where the command allows it (no torch import per case)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lstm_mnist import cli, web
+
+
+@pytest.fixture
+def loop(tmp_path) -> Path:
+    """A symbolic link in a loop: loop -> back -> loop (opening it: 'Too many levels of symbolic links')."""
+    os.symlink("back", tmp_path / "loop")
+    os.symlink("loop", tmp_path / "back")
+    return tmp_path / "loop"
+
+
+def test_a_link_in_a_loop_is_one_line_wherever_a_path_is_given(tmp_path, saved, synthetic_dir, loop, run_in_process,
+                                                               capsys):
+    """Path.resolve raises RuntimeError('Symlink loop') before Python 3.13: predict.py, inspect_digit.py,
+    train.py and the web page ended in its traceback for a checkpoint, an image or an output named by
+    such a link. An input is one line (exit 1), an output a usage error (exit 2), before any work."""
+    checkpoint, digits = saved
+    image = next(digits.iterdir())
+    for program, args, status in [
+            ("predict.py", [loop, digits], 1), ("predict.py", [checkpoint, loop], 1),
+            ("inspect_digit.py", [loop, "--image", image], 1), ("inspect_digit.py", [checkpoint, "--image", loop], 1),
+            ("predict.py", [checkpoint, digits, "--out", loop], 2),
+            ("inspect_digit.py", [checkpoint, "--image", image, "--figure", loop], 2),
+            ("inspect_digit.py", [checkpoint, "--image", image, "--animation", loop], 2),
+            ("evaluate.py", [checkpoint, "--plots", loop, "--data-dir", synthetic_dir], 2),
+            ("train.py", ["--out", loop, "--data-dir", synthetic_dir], 2),
+            ("train.py", ["--out", loop / "run.pt", "--data-dir", synthetic_dir], 2),
+            ("train.py", ["--resume", checkpoint, "--out", loop, "--data-dir", synthetic_dir], 2)]:
+        result = run_in_process(program, *map(str, args), cwd=tmp_path)
+        assert result.returncode == status and "Traceback" not in result.stderr, (program, args, result.stderr)
+        assert "Too many levels of symbolic links" in result.stderr and len(result.stderr.splitlines()) == 1, \
+            result.stderr
+    assert os.readlink(loop) == "back"  # the link stands: nothing was written over it
+    for args in ([checkpoint, "--out", loop], [loop, "--out", tmp_path / "site"]):
+        assert cli.run(lambda: web.main(list(map(str, args))), "web") in (1, 2)
+        assert "Too many levels of symbolic links" in capsys.readouterr().err
