@@ -266,7 +266,7 @@ def check_output_path(path: Path, may_replace: bool, needed_bytes: int = 0, flag
 def _check_output_path(given: Path, may_replace: bool, needed_bytes: int, flag: str, if_exists: str, inputs,
                        way_out: str) -> None:
     name = f"{flag} {shown(given)}"
-    refuse_link_loop(given, flag)
+    check_reachable(given, flag)
     # what it is, through any link: /dev/stdout into a pipe is a FIFO (resolved, a /proc name that is nowhere)
     if given.exists() and not given.is_file() and not given.is_dir():
         raise UsageError(f"{name}: exists and is {kind(given.stat().st_mode)}, not a file to replace")
@@ -307,15 +307,20 @@ def _check_output_path(given: Path, may_replace: bool, needed_bytes: int, flag: 
         )
 
 
-def refuse_link_loop(path: Path, flag: str) -> None:
-    """A ``UsageError`` if ``path``, or a folder on its way, is a symbolic link that leads back to itself
-    (a -> b -> a): nothing can be written through it (and, before Python 3.13, ``Path.resolve`` raises on it)."""
+UNREACHABLE = {errno.ELOOP: "a symbolic link on its way leads back to itself",  # a -> b -> a
+               errno.ENAMETOOLONG: "the path is longer than the system takes"}  # PATH_MAX, 4096 bytes on Linux
+
+
+def check_reachable(path: Path, flag: str) -> None:
+    """A ``UsageError`` if ``path`` cannot even be looked up (``UNREACHABLE``): ``Path.exists`` says False
+    for a link in a loop (and, before Python 3.13, ``Path.resolve`` raises RuntimeError), yet nothing can
+    be written there; a path too long ended in an OSError, not a usage error."""
     try:
         os.stat(path)
     except OSError as e:
-        if e.errno == errno.ELOOP:
-            raise UsageError(f"{flag} {shown(path)}: a symbolic link on its way leads back to itself ({e.strerror}); "
-                             f"remove the link, or choose another {flag}") from None
+        if e.errno in UNREACHABLE:
+            raise UsageError(f"{flag} {shown(path)}: {UNREACHABLE[e.errno]} ({e.strerror}); choose another {flag}"
+                             + (", or remove the link" if e.errno == errno.ELOOP else "")) from None
 
 
 def check_name_length(path: Path, flag: str, given: Path | None = None) -> None:
@@ -336,7 +341,7 @@ def check_output_folder(folder: Path, names, flag: str, inputs=()) -> None:
     folder = Path(folder)
     files.check_umask()
     check_name_length(folder, flag)
-    refuse_link_loop(folder, flag)
+    check_reachable(folder, flag)
     try:
         _check_output_folder(folder, names, flag, inputs)
     except PermissionError as e:  # a folder on the way closed to the user

@@ -235,13 +235,15 @@ NO_ACCESS = "ask its owner for access, or copy it into a folder of yours"
 def unreachable(path: Path | str) -> str | None:
     """Why ``path`` cannot even be looked at, as one line, or None if it can (or simply does not
     exist): a folder on its way that the user may not enter (no ``x`` permission) makes every name
-    in it unreachable, which is not "not found"."""
+    in it unreachable, which is not "not found"; so does a link in a loop, or a file, on its way."""
     try:
         os.lstat(path)
     except PermissionError as e:
         return f"{shown(path)}: cannot be reached ({e.strerror}: a folder on its way is closed to you); {NO_ACCESS}"
-    except OSError:
+    except FileNotFoundError:
         return None
+    except OSError as e:  # a link in a loop on its way, a file where a folder should be, a path too long
+        return f"{shown(path)}: cannot be reached ({e.strerror})"
     return None
 
 

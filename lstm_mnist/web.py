@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from . import cell, checkpoint as ckpt, gru_cell, rnn_cell
-from .cli import (ArgumentParser, Distinct, HelpFormatter, check_name_length, installed, nonempty_path, refuse_link_loop,
+from .cli import (ArgumentParser, Distinct, HelpFormatter, check_name_length, check_reachable, installed, nonempty_path,
                   run, warn_if_unfinished, whole_number)
 from .data import DOWNLOAD_ROOT, TEST_FILES, default_data_dir, find_files, has_files, read_images, read_labels
 from .errors import UsageError
@@ -242,7 +242,7 @@ def check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> No
 def _check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> None:
     check_umask()
     check_name_length(out, "--out")  # it is built as .NAME.XXXXXXXX.tmp beside out, then renamed
-    refuse_link_loop(out, "--out")
+    check_reachable(out, "--out")
     if out.exists() and not out.is_dir():
         parser.error(f"--out {shown(out)}: is a file; give a folder")
     ours = site_names()

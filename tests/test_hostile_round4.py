@@ -39,6 +39,28 @@ def test_a_link_in_a_loop_is_one_line_wherever_a_path_is_given(tmp_path, saved, 
         assert "Too many levels of symbolic links" in result.stderr and len(result.stderr.splitlines()) == 1, \
             result.stderr
     assert os.readlink(loop) == "back"  # the link stands: nothing was written over it
+    for program, args in [("predict.py", [checkpoint, loop / "0.png"]), ("inspect_digit.py", [checkpoint, "--image",
+                                                                                             loop / "0.png"])]:
+        result = run_in_process(program, *map(str, args), cwd=tmp_path)  # said 'not found', 'no such file'
+        assert result.returncode == 1 and "cannot be reached (Too many levels of symbolic links)" in result.stderr
     for args in ([checkpoint, "--out", loop], [loop, "--out", tmp_path / "site"]):
         assert cli.run(lambda: web.main(list(map(str, args))), "web") in (1, 2)
         assert "Too many levels of symbolic links" in capsys.readouterr().err
+
+
+def test_a_path_longer_than_the_system_takes_is_named_for_what_it_is(tmp_path, saved, synthetic_dir, run_in_process):
+    """A path of over 4096 bytes (PATH_MAX) was an input 'not found', and an output an OSError (exit 1,
+    no flag named) instead of a usage error."""
+    checkpoint, digits = saved
+    (tmp_path / "d").mkdir()
+    far = Path("d/../" * 1100)  # the current folder, spelled in 5,500 bytes
+    image = far / digits.name / next(digits.iterdir()).name
+    for program, args, status, said in [
+            ("inspect_digit.py", [checkpoint, "--image", image], 1, "cannot be reached (File name too long)"),
+            ("predict.py", [checkpoint, image], 1, "cannot be reached (File name too long)"),
+            ("predict.py", [checkpoint, digits, "--out", far / "p.csv"], 2, "--out d/../d"),
+            ("evaluate.py", [checkpoint, "--plots", far / "plots", "--data-dir", synthetic_dir], 2, "--plots d/../d"),
+            ("train.py", ["--out", far / "run.pt", "--data-dir", synthetic_dir], 2, "--out d/../d")]:
+        result = run_in_process(program, *map(str, args), cwd=tmp_path)
+        assert result.returncode == status and said in result.stderr, (program, result.stderr[-300:])
+        assert len(result.stderr.splitlines()) == 1 and "File name too long" in result.stderr
