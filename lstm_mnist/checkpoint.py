@@ -31,6 +31,7 @@ import pickle
 import platform
 import re
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -141,8 +142,24 @@ def _damage(path: Path) -> str:
     if not start:
         return "the file is empty"
     if start == b"PK\x03\x04":
-        return "a damaged or truncated zip archive"
+        return _zip_damage(path)
     return "not a zip archive, the form torch.save writes"
+
+
+def _zip_damage(path: Path) -> str:
+    """What a zip archive torch.load could not read is: a whole one of something else (a TorchScript model,
+    a checkpoint zipped again), or one cut short. Its list of names alone is read (the end of the file)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):  # its list of names is damaged or cut off
+        return "a damaged or truncated zip archive"
+    if any(name.endswith("/constants.pkl") for name in names):
+        return "a TorchScript model (torch.jit.save): code to run, not a checkpoint's weights"
+    if not any(name.endswith("/data.pkl") for name in names):
+        listed = ", ".join(shown(name) for name in names[:3]) + (", ..." if len(names) > 3 else "")
+        return f"a zip archive of other files ({listed or 'none'}), not one torch.save writes; unzip it first?"
+    return "a damaged zip archive"
 
 
 def load(path: Path | str, map_location: torch.device | str = "cpu") -> dict:

@@ -1,12 +1,16 @@
-"""Hostile inputs, fourth round: symbolic links in a loop wherever a path is given, ... Called
+"""Hostile inputs, fourth round: symbolic links in a loop and paths too long wherever a path is given,
+checkpoints that are zip archives of something else. Called
 in-process where the command allows it (no torch import per case)."""
 
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
+import torch
 
-from lstm_mnist import cli, web
+from lstm_mnist import checkpoint as ckpt, cli, web
+from lstm_mnist.errors import CheckpointError
 
 
 @pytest.fixture
@@ -64,3 +68,18 @@ def test_a_path_longer_than_the_system_takes_is_named_for_what_it_is(tmp_path, s
         result = run_in_process(program, *map(str, args), cwd=tmp_path)
         assert result.returncode == status and said in result.stderr, (program, result.stderr[-300:])
         assert len(result.stderr.splitlines()) == 1 and "File name too long" in result.stderr
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")  # TorchScript is deprecated: still what some export
+def test_a_zip_archive_that_is_not_a_checkpoint_is_named_for_what_it_is(tmp_path, saved):
+    """Both were 'a damaged or truncated zip archive': a user would fetch the file again, to the same end."""
+    script = tmp_path / "model.pt"
+    torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), script)
+    zipped = tmp_path / "ck.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.write(saved[0], "ck.pt")
+    for path, words in [(script, "a TorchScript model (torch.jit.save)"),
+                        (zipped, "a zip archive of other files (ck.pt), not one torch.save writes; unzip it first?")]:
+        with pytest.raises(CheckpointError, match=r"not a readable checkpoint \(") as error:
+            ckpt.load(path)
+        assert words in str(error.value)
