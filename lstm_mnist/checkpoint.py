@@ -33,7 +33,7 @@ import re
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -132,6 +132,23 @@ def files_beside(checkpoint_path: Path) -> tuple[Path, Path]:
     return metrics_path(checkpoint_path), figure_path(checkpoint_path)
 
 
+def _check_checksums(file: BinaryIO, path: Path) -> None:
+    """``CheckpointError`` if a part of the zip archive torch.save wrote does not match the CRC-32 stored
+    with it: torch.load never compares them, so a file damaged midway (a bad copy, a failing disk) would
+    load as a model with other weights. Only archives of stored parts, as torch.save writes them, are
+    checked (reading each once); anything else is left to torch.load, and ``_damage``, to describe."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            parts = archive.infolist()
+            bad = archive.testzip() if all(p.compress_type == zipfile.ZIP_STORED for p in parts) else None
+    except Exception:  # noqa: BLE001 - not a zip archive, or one cut short: torch.load fails and says so
+        bad = None
+    file.seek(0)
+    if bad is not None:
+        raise CheckpointError(f"{shown(path)}: damaged: its part {shown(bad)} does not match the checksum saved "
+                              "with it (a bad copy, or a failing disk); copy it again, or use another checkpoint")
+
+
 def _damage(path: Path) -> str:
     """What is wrong with a file torch.load could not read, in words: torch.save writes a zip archive."""
     try:
@@ -167,6 +184,7 @@ def load(path: Path | str, map_location: torch.device | str = "cpu") -> dict:
     path = Path(path)
     try:
         with open_regular(path, CheckpointError, "checkpoint") as file, warnings.catch_warnings():
+            _check_checksums(file, path)
             warnings.simplefilter("ignore")  # torch warns about odd pickles; we say what is wrong ourselves
             checkpoint = torch.load(file, map_location=map_location, weights_only=True)
     except CheckpointError:

@@ -1,8 +1,9 @@
 """Hostile inputs, fourth round: symbolic links in a loop and paths too long wherever a path is given,
-checkpoints that are zip archives of something else. Called
+checkpoints damaged midway or that are zip archives of something else. Called
 in-process where the command allows it (no torch import per case)."""
 
 import os
+import struct
 import zipfile
 from pathlib import Path
 
@@ -68,6 +69,23 @@ def test_a_path_longer_than_the_system_takes_is_named_for_what_it_is(tmp_path, s
         result = run_in_process(program, *map(str, args), cwd=tmp_path)
         assert result.returncode == status and said in result.stderr, (program, result.stderr[-300:])
         assert len(result.stderr.splitlines()) == 1 and "File name too long" in result.stderr
+
+
+def test_a_checkpoint_damaged_midway_is_refused_not_read_as_other_weights(tmp_path, saved):
+    """torch.load never checks the CRC-32 that torch.save stores with each part of its zip archive: a byte
+    changed in the middle of the weights (a bad copy, a failing disk) loaded, as a model with other weights."""
+    path = saved[0]
+    with zipfile.ZipFile(path) as archive:
+        part = max(archive.infolist(), key=lambda p: p.file_size)  # the largest tensor's bytes
+    content = bytearray(path.read_bytes())
+    name_length, extra_length = struct.unpack("<HH", content[part.header_offset + 26 : part.header_offset + 30])
+    start = part.header_offset + 30 + name_length + extra_length  # where its bytes begin (after the local header)
+    content[start + part.file_size // 2] ^= 0x40
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes(bytes(content))
+    with pytest.raises(CheckpointError, match=f"damaged: its part {part.filename} does not match the checksum"):
+        ckpt.load(damaged)
+    ckpt.load(path)  # the original still loads
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")  # TorchScript is deprecated: still what some export
