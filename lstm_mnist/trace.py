@@ -57,8 +57,9 @@ class Trace:
 
 @torch.no_grad()
 def trace(model: RecurrentClassifier, image: Tensor) -> Trace:
-    """Run ``model`` on one image, (T, I) or (1, T, I) pixels in [0, 1], keeping every step's tensors."""
-    image = image.reshape(-1, image.size(-1))  # (T, I)
+    """Run ``model`` on one image, (T, I), (1, T, I) or (1, 1, T, I) pixels in [0, 1], keeping every step's
+    tensors. A batch, or pixels that are not floats (uint8's 0 to 255), is a ``ValueError``."""
+    image = one_image(image)  # (T, I)
     was_training = model.training
     model.eval()
     x = model.rows(image.unsqueeze(0))  # (1, T, I): standardised, projected, as the model does it
@@ -71,6 +72,20 @@ def trace(model: RecurrentClassifier, image: Tensor) -> Trace:
     return Trace(model.config.cell, image.detach().cpu(), x[0].cpu(),
                  {name: tensor.cpu() for name, tensor in steps.items()}, logits.cpu(), logits.softmax(dim=1).cpu(),
                  (model.head.weight * steps["h"][-1]).cpu())  # (K, H)
+
+
+def one_image(image: Tensor) -> Tensor:
+    """``image`` as (T, I), refusing what would be read as another picture without a word: a batch
+    (B, T, I) with B > 1 (its rows would be read on, as one image of B·T rows), and integer pixels
+    (0 to 255, where the model expects [0, 1])."""
+    if image.dim() < 2 or any(n != 1 for n in image.shape[:-2]):
+        batch = "; for image k of a batch (B, T, I), pass images[k]" if image.dim() > 2 else ""
+        raise ValueError(f"trace reads one image, of shape (T, I), (1, T, I) or (1, 1, T, I); "
+                         f"got {tuple(image.shape)}{batch}")
+    if not image.is_floating_point():
+        raise ValueError(f"trace reads pixels as floats in [0, 1]; got {image.dtype}"
+                         + (" (0 to 255?): pass image / 255" if image.dtype == torch.uint8 else ""))
+    return image.reshape(image.shape[-2:])  # (T, I)
 
 
 # The text view: one line per row. Pixels and probabilities are drawn with shades; terminals

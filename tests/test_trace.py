@@ -127,3 +127,20 @@ def test_the_text_views_legend_names_only_what_its_columns_show(cell, legend):
     torch.manual_seed(0)
     t = trace(LSTMClassifier(hidden_size=4, cell=cell), torch.rand(28, 28))
     assert format_trace(t).splitlines()[-1].startswith(legend)
+
+
+def test_one_image_in_any_of_its_shapes_and_nothing_that_would_be_read_as_another():
+    """A batch (2, 28, 28) was traced as one image of 56 rows, and uint8 pixels (0 to 255, as
+    torchvision's MNIST holds them) as pixels 255 times too bright: an answer about another picture."""
+    torch.manual_seed(0)
+    model = LSTMClassifier(hidden_size=4)
+    image = torch.rand(28, 28)
+    for same in (image[None], image[None, None]):
+        torch.testing.assert_close(trace(model, same).logits, trace(model, image).logits, rtol=0, atol=0)
+    for batch in (torch.rand(2, 28, 28), torch.rand(2, 1, 28, 28), torch.rand(28, 28, 1)):
+        with pytest.raises(ValueError, match=r"trace reads one image.*for image k of a batch \(B, T, I\)"):
+            trace(model, batch)
+    with pytest.raises(ValueError, match=r"one image, of shape \(T, I\).*got \(784,\)$"):
+        trace(model, torch.rand(784))
+    with pytest.raises(ValueError, match=r"floats in \[0, 1\]; got torch.uint8 \(0 to 255\?\): pass image / 255"):
+        trace(model, (image * 255).to(torch.uint8))
