@@ -101,6 +101,9 @@ class RecurrentClassifier(nn.Module):
                 f"expected images of shape (B, T, {self.config.input_size}) or "
                 f"(B, 1, T, {self.config.input_size}), T >= 1, got {tuple(images.shape)}"
             )
+        if not images.is_floating_point():  # torchvision's MNIST.data, uint8 0 to 255, would read 255 times too bright
+            raise ValueError(f"expected pixels as floats in [0, 1], got {images.dtype}"
+                             + (" (0 to 255?): pass images / 255" if images.dtype == torch.uint8 else ""))
         x = images  # (B, T, I), T rows of I pixels
         if self.config.normalize:
             x = (x - PIXEL_MEAN) / PIXEL_STD  # (B, T, I), mean 0 and std 1 over MNIST

@@ -76,16 +76,13 @@ def trace(model: RecurrentClassifier, image: Tensor) -> Trace:
 
 def one_image(image: Tensor) -> Tensor:
     """``image`` as (T, I), refusing what would be read as another picture without a word: a batch
-    (B, T, I) with B > 1 (its rows would be read on, as one image of B·T rows), and integer pixels
-    (0 to 255, where the model expects [0, 1])."""
+    (B, T, I) with B > 1 (its rows would be read on, as one image of B·T rows). Integer pixels (0 to
+    255, where the model expects [0, 1]) are refused by ``model.rows``, as in every use of the model."""
     if image.dim() < 2 or any(n != 1 for n in image.shape[:-2]):
         batch = "; for image k of a batch (B, T, I), pass images[k]" if image.dim() > 2 else ""
         raise ValueError(f"trace reads one image, of shape (T, I), (1, T, I) or (1, 1, T, I); "
                          f"got {tuple(image.shape)}{batch}")
-    if not image.is_floating_point():
-        raise ValueError(f"trace reads pixels as floats in [0, 1]; got {image.dtype}"
-                         + (" (0 to 255?): pass image / 255" if image.dtype == torch.uint8 else ""))
-    return image.reshape(image.shape[-2:])  # (T, I)
+    return image.reshape(image.shape[-2:])  # (T, I); model.rows refuses pixels that are not floats
 
 
 # The text view: one line per row. Pixels and probabilities are drawn with shades; terminals

@@ -81,6 +81,22 @@ def test_accepts_a_channel_axis_and_refuses_other_shapes():
                 model(bad)
 
 
+def test_refuses_pixels_that_are_not_floats():
+    """torchvision's MNIST.data is uint8, 0 to 255: model(mnist.data[:4]) answered confidently about
+    pictures 255 times too bright (normalisation made floats of the integers without a word)."""
+    torch.manual_seed(0)
+    model = LSTMClassifier(hidden_size=8)
+    images = (torch.rand(4, 28, 28) * 255).to(torch.uint8)
+    for fast in (True, False):
+        model.fast = fast
+        with pytest.raises(ValueError, match=r"floats in \[0, 1\], got torch.uint8 \(0 to 255\?\): pass images / 255"):
+            model(images)
+    for other in (torch.int64, torch.bool):
+        with pytest.raises(ValueError, match=rf"floats in \[0, 1\], got {other}$"):
+            model(images.to(other))
+    assert model(images / 255).shape == (4, 10)  # what the message says to do
+
+
 def test_public_api_and_attributes():
     model = LSTMClassifier()
     assert model.config == ModelConfig(hidden_size=128, forget_bias=1.0, input_projection=False, normalize=True)

@@ -142,5 +142,5 @@ def test_one_image_in_any_of_its_shapes_and_nothing_that_would_be_read_as_anothe
             trace(model, batch)
     with pytest.raises(ValueError, match=r"one image, of shape \(T, I\).*got \(784,\)$"):
         trace(model, torch.rand(784))
-    with pytest.raises(ValueError, match=r"floats in \[0, 1\]; got torch.uint8 \(0 to 255\?\): pass image / 255"):
+    with pytest.raises(ValueError, match=r"floats in \[0, 1\], got torch.uint8 \(0 to 255\?\): pass images / 255"):
         trace(model, (image * 255).to(torch.uint8))
