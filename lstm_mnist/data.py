@@ -203,7 +203,7 @@ def find_files(directory: Path, needed=tuple(FILES)) -> dict[str, Path]:
     """The IDX files in ``directory`` or its ``MNIST/raw`` (torchvision's layout), raw or
     ``.gz``: the four, or those ``needed`` (keys of ``FILES``). Raises ``DataError`` naming the
     missing ones, ``UnreadableFolder`` if the folder (or one above it) may not be entered."""
-    directory = Path(directory)
+    directory = directory if isinstance(directory, Path) else Path(directory)  # a FromMnistDir stays one
     try:
         return _find_files(directory, needed)
     except PermissionError as e:  # stat() of a name in a folder without x permission (chmod 000, 444)
@@ -250,9 +250,9 @@ def missing_folder(directory: Path) -> str:
 
 def folder_named(directory: Path) -> str:
     """The data folder's name for a message, with where it came from when that was the environment (a
-    user who gave no --data-dir would not know why this folder was read)."""
-    from_environment = os.environ.get("MNIST_DIR") and Path(os.environ["MNIST_DIR"]) == Path(directory)
-    return f"{shown(directory)} (MNIST_DIR)" if from_environment else shown(directory)
+    user who gave no --data-dir would not know why this folder was read). The same folder given as
+    --data-dir (which wins over MNIST_DIR) is the flag's: only ``default_data_dir``'s value says so."""
+    return f"{shown(directory)} (MNIST_DIR)" if isinstance(directory, FromMnistDir) else shown(directory)
 
 
 def files_read_from(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT) -> list[Path]:
@@ -302,7 +302,7 @@ def download(root: Path = DOWNLOAD_ROOT, timeout_s: float = DOWNLOAD_TIMEOUT_S) 
         socket.setdefaulttimeout(previous_timeout)
 
 
-def locate(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT, needed=tuple(FILES)) -> dict[str, Path]:
+def locate(data_dir: Path | str | None, download_root: Path = DOWNLOAD_ROOT, needed=tuple(FILES)) -> dict[str, Path]:
     """Where the four files (or those ``needed``) are, trying ``data_dir``, then ``download_root``,
     then a download (of all four)."""
     if data_dir is not None:
@@ -344,7 +344,7 @@ def load_mnist(data_dir: Path | str | None = None, download_root: Path = DOWNLOA
                validation_size: int = VALIDATION_SIZE) -> MNIST:
     """Read, validate and split MNIST (on the CPU; ``.to(device)`` moves it): the first
     ``validation_size`` training images are the validation split, as the seeds' 5,000."""
-    paths = locate(Path(data_dir) if data_dir is not None else None, download_root)
+    paths = locate(data_dir, download_root)  # find_files makes a str a Path
     train_images = read_images(paths["train_images"])
     train_labels = read_labels(paths["train_labels"])
     full_train = _split_from_arrays(train_images, train_labels, paths["train_images"], paths["train_labels"])
@@ -365,7 +365,7 @@ def load_split(name: str, data_dir: Path | str | None = None, download_root: Pat
     only: evaluating a model needs neither the training files nor their being intact."""
     if name != "test":
         return getattr(load_mnist(data_dir, download_root, validation_size), name)
-    return _test_split(locate(Path(data_dir) if data_dir is not None else None, download_root, needed=TEST_FILES))
+    return _test_split(locate(data_dir, download_root, needed=TEST_FILES))
 
 
 def _test_split(paths: dict[str, Path]) -> Split:
@@ -374,9 +374,16 @@ def _test_split(paths: dict[str, Path]) -> Split:
                               paths["test_images"], paths["test_labels"])
 
 
-def default_data_dir() -> str | None:
-    """``MNIST_DIR`` from the environment, if set and not empty."""
-    return os.environ.get("MNIST_DIR") or None
+class FromMnistDir(type(Path())):
+    """The folder ``MNIST_DIR`` names, as the programs' default --data-dir: a Path that the messages about
+    it say came from there (``folder_named``). A --data-dir given, even the same folder, is a plain Path."""
+
+
+def default_data_dir() -> FromMnistDir | None:
+    """``MNIST_DIR`` from the environment, if set and not empty. Not a str: argparse would make a plain
+    Path of a str default, the same as the flag's."""
+    text = os.environ.get("MNIST_DIR")
+    return FromMnistDir(text) if text else None
 
 
 # --- batches ----------------------------------------------------------------------------

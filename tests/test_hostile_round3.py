@@ -245,3 +245,25 @@ def test_a_bad_data_folder_from_mnist_dir_says_it_came_from_there(tmp_path, save
     assert f"data folder {tmp_path / 'none'} (MNIST_DIR) does not exist" in result.stderr
     result = run_in_process("evaluate.py", str(ck), "--device", "cpu", "--data-dir", str(tmp_path / "other"))
     assert f"data folder {tmp_path / 'other'} does not exist" in result.stderr  # the flag's: no MNIST_DIR there
+
+
+@pytest.mark.parametrize("program", ["evaluate.py", "web"])
+def test_a_data_folder_given_as_the_flag_is_not_said_to_come_from_mnist_dir(program, tmp_path, saved, run_in_process,
+                                                                            monkeypatch):
+    """--data-dir X with MNIST_DIR=X also set: the flag wins, and 'data folder X (MNIST_DIR) does not exist'
+    blamed the variable for what the command line said."""
+    ck, _ = saved
+    none = str(tmp_path / "none")
+    monkeypatch.setenv("MNIST_DIR", none)
+    if program == "web":
+        from lstm_mnist import web
+
+        from lstm_mnist.errors import DataError
+
+        monkeypatch.chdir(tmp_path)
+        with pytest.raises(DataError) as error:
+            web.main([str(ck), "--out", "site", "--data-dir", none])
+        err = str(error.value)
+    else:
+        err = run_in_process(program, str(ck), "--device", "cpu", "--data-dir", none).stderr
+    assert f"data folder {none} does not exist" in err and "MNIST_DIR" not in err
