@@ -22,7 +22,7 @@ import torch
 
 from .config import LR_MAX, LR_MIN
 from .data import MAX_SEED, NUM_CLASSES, default_data_dir
-from .errors import LSTMMnistError, UsageError
+from .errors import LSTMMnistError, UsageError, in_flags
 from .evaluation import unfit_name
 from . import checkpoint as ckpt, files
 from .files import decoded, kind, shown
@@ -466,11 +466,11 @@ def run(main: Callable[[], int | None], prog: str) -> int:
         except (OSError, ValueError):
             pass
         return BROKEN_PIPE
-    except UsageError as e:
-        print(f"{prog}: error: {e} (see --help)", file=sys.stderr)
+    except UsageError as e:  # a library's setting named as the flag (errors.in_flags), here and below
+        print(f"{prog}: error: {in_flags(e)} (see --help)", file=sys.stderr)
         return USAGE_ERROR
     except LSTMMnistError as e:
-        for line in str(e).splitlines() or [""]:
+        for line in in_flags(e).splitlines() or [""]:
             print(f"{prog}: error: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -19,3 +19,23 @@ class CheckpointError(LSTMMnistError):
 class UsageError(ValueError):
     """A command line that cannot work (flags that contradict each other or the checkpoint, an
     output path that cannot be written): reported like argparse's errors, exit status 2."""
+
+
+class SettingError(UsageError):
+    """A setting whose value cannot work (``TrainConfig.limit_train`` past the training split). The
+    library names it as the field its caller set (``str(e)``: 'limit_train=1000: ...'); the programs as
+    the flag their user typed (``e.in_flags``: '--limit-train 1000: ...', which ``cli.run`` prints)."""
+
+    def __init__(self, field: str, value, problem: str):
+        super().__init__(f"{field}={value!r}: {problem}")
+        self.in_flags = f"{flag_of(field)} {value}: {problem}"
+
+
+def flag_of(field: str) -> str:
+    """The programs' flag for a setting: --limit-train for limit_train (every config field's flag is so named)."""
+    return "--" + field.replace("_", "-")
+
+
+def in_flags(error: BaseException) -> str:
+    """An error's message as the programs say it: ``in_flags`` where the library's names a setting, else ``str``."""
+    return getattr(error, "in_flags", None) or str(error)

@@ -97,7 +97,7 @@ def open_tensorboard(folder: Path, steps_done: int = 0):
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
-        raise LSTMMnistError("--tensorboard needs the tensorboard package: pip install tensorboard") from None
+        raise LSTMMnistError("logging for TensorBoard needs the tensorboard package: pip install tensorboard") from None
     return SummaryWriter(log_dir=str(folder), purge_step=steps_done + 1 if steps_done else None)
 
 

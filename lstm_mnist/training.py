@@ -41,7 +41,7 @@ from . import cuda_graph, distributed
 from .checkpoint import Progress
 from .config import TrainConfig
 from .data import MNIST, Split, random_affine, shuffled_batches
-from .errors import LSTMMnistError, UsageError
+from .errors import LSTMMnistError, SettingError, flag_of
 from .evaluation import evaluate
 from .files import shown
 from .model import ModelConfig, RecurrentClassifier
@@ -68,7 +68,12 @@ class TrainingInterrupted(LSTMMnistError):
 
 
 class TrainingDiverged(LSTMMnistError):
-    """The loss became NaN or infinite; the last good checkpoint was kept."""
+    """The loss became NaN or infinite; the last good checkpoint was kept. The way out is a lower
+    learning rate: the config field ``lr`` in ``str(e)``, train.py's --lr in ``e.in_flags``."""
+
+    def __init__(self, what: str, lr: float):
+        super().__init__(f"{what}; try a lower learning rate (lr, now {lr:g})")
+        self.in_flags = f"{what}; try a lower {flag_of('lr')} (now {lr:g})"
 
 
 class StopSignals:
@@ -146,12 +151,12 @@ def run_length(config: TrainConfig, num_examples: int) -> RunLength:
 
 def training_split(data: MNIST, config: TrainConfig) -> Split:
     """The images trained on: all of the training split, or its first ``limit_train``. A limit past
-    the split's end would do nothing: it is refused (UsageError), not ignored."""
+    the split's end would do nothing: it is refused (SettingError: --limit-train in the programs), not ignored."""
     if config.limit_train is not None and config.limit_train > len(data.train):
-        raise UsageError(f"--limit-train {config.limit_train}: the training split has only "
-                         f"{counted(len(data.train), 'image')} (the training file's {len(data.train) + len(data.val):,} "
-                         f"less the {len(data.val):,} held out for validation); ask for at most that many, "
-                         "or leave it out to train on all")
+        raise SettingError("limit_train", config.limit_train,
+                           f"the training split has only {counted(len(data.train), 'image')} (the training file's "
+                           f"{len(data.train) + len(data.val):,} less the {len(data.val):,} held out for validation); "
+                           "ask for at most that many, or for no limit to train on all")
     return data.train.head(config.limit_train) if config.limit_train else data.train
 
 
@@ -356,9 +361,7 @@ def check_finite(running_loss: float, epoch: int, done: int, steps: int, out: Pa
         return
     raise TrainingDiverged(
         f"the loss became {running_loss} in epoch {epoch + 1} by step {done}/{steps}; "
-        + (f"the last good checkpoint is kept in {shown(out)}; " if out.exists() else "no checkpoint was written; ")
-        + f"try a lower --lr (now {lr:g})"
-    )
+        + (f"the last good checkpoint is kept in {shown(out)}" if out.exists() else "no checkpoint was written"), lr)
 
 
 __all__ = ["Progress", "RunLength", "RunOptions", "TrainConfig", "TrainingDiverged", "TrainingInterrupted",

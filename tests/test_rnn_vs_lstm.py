@@ -62,13 +62,14 @@ def test_a_limit_past_the_training_split_is_refused_before_the_first_cell(synthe
     import importlib.util
 
     from conftest import ROOT
-    from lstm_mnist.errors import UsageError
+    from lstm_mnist.errors import UsageError, in_flags
 
     spec = importlib.util.spec_from_file_location("rnn_vs_lstm", ROOT / "scripts" / "rnn_vs_lstm.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     args = argparse.Namespace(data_dir=synthetic_dir, gradient_images=50, epochs=1, seed=0, limit_train=1000,
                               cells=["lstm", "rnn"], hidden_size=8)
-    with pytest.raises(UsageError, match="--limit-train 1000: the training split has only 400 images"):
+    with pytest.raises(UsageError) as error:
         script.compare(args, torch.device("cpu"), tmp_path)
+    assert in_flags(error.value).startswith("--limit-train 1000: the training split has only 400 images")  # as cli.run says it
     assert capsys.readouterr().out == "" and list(tmp_path.iterdir()) == []

@@ -8,6 +8,7 @@ import torch
 from lstm_mnist import LSTMClassifier, ModelConfig
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.data import load_mnist
+from lstm_mnist.errors import SettingError, in_flags
 from lstm_mnist.training import RunOptions, TrainConfig, TrainingDiverged, fit, learning_rate, train
 
 
@@ -41,7 +42,36 @@ def test_diverged_loss_stops_with_a_clear_message_and_writes_nothing(synthetic_d
     data.train.images[:] = float("nan")  # every training image poisoned
     model = LSTMClassifier(hidden_size=8)
     out = tmp_path / "run.pt"
-    with pytest.raises(TrainingDiverged, match=r"loss became nan in epoch 1 by step \d+/\d+.*--lr"):
+    with pytest.raises(TrainingDiverged, match=r"loss became nan in epoch 1 by step \d+/\d+.*") as error:
         fit(model, torch.optim.Adam(model.parameters()), data, TrainConfig(epochs=1, batch_size=64), out,
             options=RunOptions(log_every=2))
     assert not out.exists()
+    # the library names the config field its caller set; train.py (cli.run) the flag its user typed
+    assert str(error.value).endswith("try a lower learning rate (lr, now 0.003)") and "--" not in str(error.value)
+    assert in_flags(error.value).endswith("try a lower --lr (now 0.003)")
+
+
+def test_the_programs_say_the_flags_where_the_library_names_its_settings(capsys):
+    """cli.run prints ``in_flags``: train.py's user typed --lr and --limit-train, not lr or limit_train."""
+    from lstm_mnist.cli import run
+
+    def diverged():
+        raise TrainingDiverged("the loss became nan in epoch 1 by step 2/7; no checkpoint was written", 0.01)
+
+    def too_many():
+        raise SettingError("limit_train", 6000, "the training split has only 400 images")
+
+    assert run(diverged, "train.py") == 1 and run(too_many, "train.py") == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "train.py: error: the loss became nan in epoch 1 by step 2/7; no checkpoint was written; try a lower --lr "
+        "(now 0.01)", "train.py: error: --limit-train 6000: the training split has only 400 images (see --help)"]
+
+def test_a_limit_past_the_training_split_names_the_config_field_not_the_flag(synthetic_dir, tmp_path):
+    """train(config=TrainConfig(limit_train=...)) from Python said '--limit-train 6000: ...', a flag its
+    caller never typed; the programs still say --limit-train (tests/test_hostile_inputs.py)."""
+    data = load_mnist(synthetic_dir)  # 5,400 training images: 400 after the 5,000 for validation
+    with pytest.raises(SettingError) as error:
+        train(ModelConfig(hidden_size=8), TrainConfig(epochs=1, limit_train=6000), data, tmp_path / "run.pt")
+    assert str(error.value).startswith("limit_train=6000: the training split has only 400 images")
+    assert "--" not in str(error.value) and in_flags(error.value).startswith("--limit-train 6000: the training split")
+    assert list(tmp_path.iterdir()) == []
