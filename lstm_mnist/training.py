@@ -170,10 +170,10 @@ def data_fingerprint(data: MNIST, config: TrainConfig) -> dict:
 
 def train(model_config: ModelConfig, config: TrainConfig, data: MNIST, out: Path, resume: dict | None = None,
           options: RunOptions = RunOptions(), class_names: tuple[str, ...] | None = None,
-          ) -> tuple[RecurrentClassifier, list[dict]]:
+          trained_on: dict | None = None) -> tuple[RecurrentClassifier, list[dict]]:
     """Train a new model (``model_config``, initialised from ``config.seed``) or continue the run
     of a loaded checkpoint (``resume``), on ``data``'s device, writing checkpoints to ``out``.
-    Returns the trained model and the metrics (see ``fit``)."""
+    Returns the trained model and the metrics (see ``fit``; ``trained_on`` too)."""
     device = data.train.images.device
     torch.manual_seed(config.seed)
     if resume is None:
@@ -185,20 +185,22 @@ def train(model_config: ModelConfig, config: TrainConfig, data: MNIST, out: Path
     model.fast = not options.readable
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     progress, metrics = ckpt.restore(resume, optimizer, device) if resume is not None else (Progress(), [])
-    return model, fit(model, optimizer, data, config, out, progress, metrics, options, class_names)
+    return model, fit(model, optimizer, data, config, out, progress, metrics, options, class_names, trained_on)
 
 
 def fit(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, data: MNIST, config: TrainConfig, out: Path,
         progress: Progress | None = None, metrics: list[dict] | None = None, options: RunOptions = RunOptions(),
-        class_names: tuple[str, ...] | None = None) -> list[dict]:
+        class_names: tuple[str, ...] | None = None, trained_on: dict | None = None) -> list[dict]:
     """Train until the run's steps are done (continuing from ``progress``), then evaluate on the
     test split. Returns the metrics: a "log" record of the running loss and accuracy every
-    ``options.log_every`` steps, an "epoch" record per epoch, then the "test" one."""
+    ``options.log_every`` steps, an "epoch" record per epoch, then the "test" one. ``trained_on``:
+    ``data_fingerprint(data, config)`` if the caller has it already (train.py's resume checks it)."""
     progress = progress or Progress()
     split = training_split(data, config)
     length = run_length(config, len(split))
     step = step_function(model, optimizer, config, options)
-    trained_on = data_fingerprint(data, config) if distributed.is_main() else None
+    if trained_on is None and distributed.is_main():  # only rank 0 saves it
+        trained_on = data_fingerprint(data, config)
 
     def save(progress: Progress) -> None:  # rank 0 writes the checkpoint, then the metrics beside it
         if distributed.is_main():

@@ -258,8 +258,7 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
         if "validation_size" not in given(args, "train"):  # the default split: the data is too small
             raise
         raise UsageError(f"--validation-size {config.validation_size}: {e}") from None
-    if stored is not None:
-        check_same_data(args, stored, data, config)
+    trained_on = check_same_data(args, stored, data, config) if stored is not None else None
     length = run_length(config, len(training_split(data, config)))
     say(f"data: {len(training_split(data, config))} training, {len(data.val)} validation, {len(data.test)} "
         f"test images; {counted(length.total_steps, 'step')} in {counted(length.epochs, 'epoch')}")
@@ -271,7 +270,7 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
     say(f"parameters: {count_parameters(model_config):,}; checkpoint: {shown(out)}")
     options = RunOptions(log_every=args.log_every, stop_after=args.stop_after, compile=args.compile,
                          tensorboard=args.tensorboard, stop=stop, readable=args.readable, cuda_graphs=args.cuda_graphs)
-    _, metrics = train(model_config, config, data, out, stored, options, names)
+    _, metrics = train(model_config, config, data, out, stored, options, names, trained_on)
     stop.at = f"the run is saved in {shown(out)}: finishing its report"
     written = [out, ckpt.metrics_path(out)]
     if args.figure and draw_training_figure(out, metrics):
@@ -302,17 +301,20 @@ def check_flags_against_run(args: argparse.Namespace, epochs: int, stored: dict 
                          "epoch, or leave it out")
 
 
-def check_same_data(args: argparse.Namespace, stored: dict, data, config: TrainConfig) -> None:
+def check_same_data(args: argparse.Namespace, stored: dict, data, config: TrainConfig) -> dict:
     """A resumed run reads the images its checkpoint was trained and validated on (a ``UsageError``
     otherwise): on others (another --data-dir or MNIST_DIR, other or fewer MNIST files) it would go
-    on silently as another run, neither exact nor the one it says it continues."""
-    for part, then, now in ckpt.other_data(stored, data_fingerprint(data, config))[:1]:
+    on silently as another run, neither exact nor the one it says it continues. Returns the data's
+    fingerprint, for the checkpoints the run saves (``train``'s trained_on: computed once)."""
+    fingerprint = data_fingerprint(data, config)
+    for part, then, now in ckpt.other_data(stored, fingerprint)[:1]:
         what = "training" if part == "train" else "validation"
         count = (f"{then['n']:,} then, {now['n']:,} now" if then["n"] != now["n"] else
                  f"{counted(now['n'], 'image')} both times, but not the same ones")
         raise UsageError(f"--resume {shown(args.resume)}: was trained on other {what} images than the data read now "
                          f"({count}); resume with the data folder it was trained on (--data-dir), or start a new "
                          "run with --out")
+    return fingerprint
 
 
 def load_resumable(path: Path) -> dict:
