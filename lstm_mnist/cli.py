@@ -117,9 +117,18 @@ def output_file(text: str) -> Path:
     return path
 
 
+def in_ascii(text: str, what: str) -> str:
+    """``text``, a flag's number: int() and float() read any script's digits and spaces ('３', '٣', an em
+    space), and took --epochs ３ (typed with an East Asian input method) for 3. Refused alike in every
+    number flag, as a usage error."""
+    if not text.isascii():
+        raise argparse.ArgumentTypeError(f"expected {what} written with the digits 0-9, got {text[:40]!r}")
+    return text
+
+
 def whole_number(text: str, minimum: int, maximum: int = MAX_WHOLE) -> int:
     try:
-        value = int(text)
+        value = int(in_ascii(text, "a whole number"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
     if value < minimum:
@@ -148,7 +157,7 @@ def seed(text: str) -> int:
 
 def finite_float(text: str) -> float:
     try:
-        value = float(text)
+        value = float(in_ascii(text, "a number"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
     if not math.isfinite(value):
@@ -195,7 +204,7 @@ def class_names(text: str) -> tuple[str, ...]:
 def device_name(text: str) -> str:
     """'auto', 'cpu', 'cuda' or 'cuda:N' (checked against the machine later, by resolve_device)."""
     name = text.strip().lower()
-    if name in ("auto", "cpu", "cuda") or (name.startswith("cuda:") and name[5:].isdigit()):
+    if name in ("auto", "cpu", "cuda") or (name.startswith("cuda:") and name[5:].isascii() and name[5:].isdecimal()):
         return name
     raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
 

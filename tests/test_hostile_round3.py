@@ -62,6 +62,37 @@ def test_no_flag_of_any_program_takes_an_empty_value_as_the_current_folder(progr
     assert not accepted, f"{program} takes '' for {accepted}"
 
 
+@pytest.mark.parametrize("program", SCRIPTS + MODULES)
+def test_every_number_flag_of_every_program_takes_ascii_digits_only(program, monkeypatch):
+    """int() and float() read any script's digits: --epochs ３ (full-width, from an East Asian input
+    method) or --lr ０.００１ were taken as 3 and 0.001. Every flag that takes a number refuses them
+    alike, in one line, as a usage error (exit 2, argparse's), and still takes the ASCII ones."""
+    parser = parser_of(program, monkeypatch)
+    numbers = []
+    for action in parser._actions:
+        if action.type is None or action.choices is not None:
+            continue
+        try:
+            action.type("3")  # a flag that takes a number (a path, a name or a device takes other text)
+        except (argparse.ArgumentTypeError, ValueError):
+            continue
+        if isinstance(action.type("3"), (int, float)):
+            numbers.append(action)
+    for action in numbers:
+        for text in ("３", "1２", "٣", "3\u2003", "３.5"):
+            with pytest.raises(argparse.ArgumentTypeError, match=r"digits 0-9"):
+                action.type(text)
+    assert numbers or program in ("bench_table",)
+
+
+def test_a_device_index_takes_ascii_digits_only():
+    """cuda:３ was taken as cuda:3, and cuda:² passed the check (isdigit) to fail later in int()."""
+    for text in ("cuda:３", "cuda:²", "cuda:٣"):
+        with pytest.raises(argparse.ArgumentTypeError, match="cuda:N"):
+            cli.device_name(text)
+    assert cli.device_name("cuda:3") == "cuda:3"
+
+
 # --- names that hold a line break or a terminal's escape ----------------------------------------
 
 def test_a_line_break_or_an_escape_in_a_name_is_shown_escaped_on_one_line(tmp_path, saved, run_in_process):
