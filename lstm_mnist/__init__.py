@@ -37,6 +37,7 @@ from . import startup  # noqa: E402  (the standard library only)
 startup.guard()  # before PyTorch loads: Ctrl-C in one of the programs is one line and exit 130 (see startup.py)
 startup.check_current_folder()  # PyTorch cannot even load in a deleted current folder
 startup.check_requirements()  # python3 train.py outside the project's virtual environment
+startup.check_thread_variables()  # OMP_NUM_THREADS=abc, read by the libraries PyTorch loads
 
 from .cell import LSTMCell, LSTMState  # noqa: E402
 from .gru_cell import GRUCell  # noqa: E402

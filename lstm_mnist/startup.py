@@ -18,6 +18,7 @@ the package changes nothing. Only the standard library here: this runs before Py
 import atexit
 import importlib.util
 import os
+import re
 import shlex
 import signal
 import sys
@@ -117,6 +118,32 @@ def check_current_folder() -> None:
     except FileNotFoundError:
         fail(name, "the current folder no longer exists (it was deleted or moved away while this shell stood in "
                    "it); cd to a folder that exists and run it again")
+
+
+THREADS = r"0*[1-9][0-9]*"  # a whole number from 1, in ASCII digits
+CPUS = r"[0-9]+(-[0-9]+(:[0-9]+)?)?"  # a CPU, or a range with an optional stride
+THREAD_VARIABLES = {  # what the thread libraries PyTorch loads read as meant (re.fullmatch), and that, in words
+    "OMP_NUM_THREADS": (rf"\s*{THREADS}\s*(,\s*{THREADS}\s*)*",
+                        "a whole number of threads from 1 (or a comma-separated list of them)"),
+    "MKL_NUM_THREADS": (rf"({THREADS})?", "a whole number of threads from 1, written with the digits 0-9 alone"),
+    "GOMP_CPU_AFFINITY": (rf"[\s,]*({CPUS}[\s,]+)*({CPUS})?\s*", "CPU numbers and ranges (0 2-5 8-15:2)"),
+}
+
+
+def check_thread_variables() -> None:
+    """End one of the project's programs with one line and status 1 (as the other variables' checks) if a
+    variable of the thread libraries is set to what they misread, before PyTorch loads them: libgomp prints its
+    own 'Invalid value for environment variable OMP_NUM_THREADS' for OMP_NUM_THREADS=abc, 0 or empty;
+    MKL_NUM_THREADS=' 2' or abc leaves PyTorch one thread, unsaid; GOMP_CPU_AFFINITY with a letter in it hangs
+    PyTorch's import for ever. What they read as meant (an empty MKL_NUM_THREADS is unset) passes."""
+    name = this_program()
+    if name is None:
+        return
+    for variable, (pattern, valid) in THREAD_VARIABLES.items():
+        text = os.environ.get(variable)
+        if text is not None and not re.fullmatch(pattern, text, re.ASCII):
+            fail(name, f"{variable}={text!r} in the environment cannot be read as {valid}; set it so, or unset "
+                       f"{variable}")
 
 
 def fail(name: str, message: str) -> None:

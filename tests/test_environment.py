@@ -175,3 +175,27 @@ def saved_home(tmp_path, monkeypatch):
     (home / "mnist").mkdir(parents=True)
     monkeypatch.setenv("HOME", str(home))
     return home
+
+
+@pytest.mark.parametrize("variable, value, valid", [
+    ("OMP_NUM_THREADS", "abc", "a whole number of threads from 1 (or a comma-separated list of them)"),
+    ("OMP_NUM_THREADS", "0", "a whole number of threads from 1 (or a comma-separated list of them)"),
+    ("OMP_NUM_THREADS", "", "a whole number of threads from 1 (or a comma-separated list of them)"),
+    ("MKL_NUM_THREADS", " 2", "a whole number of threads from 1, written with the digits 0-9 alone"),
+    ("GOMP_CPU_AFFINITY", "abc", "CPU numbers and ranges (0 2-5 8-15:2)"),
+])
+def test_a_thread_variable_the_libraries_misread_is_one_line_before_pytorch_loads(variable, value, valid):
+    """OMP_NUM_THREADS=abc (or 0, or empty): libgomp's own 'Invalid value for environment variable
+    OMP_NUM_THREADS' in the middle of the output; MKL_NUM_THREADS=' 2' or abc: silently one thread
+    (torch.get_num_threads() 1); GOMP_CPU_AFFINITY=abc: PyTorch's import hung for ever in libgomp.
+    Each is one line naming the variable and what it takes, exit 1, as the other variables' checks."""
+    result = run_script("train.py", "--help", env={variable: value}, timeout=120)
+    assert result.returncode == 1 and result.stdout == "", result.stderr
+    assert result.stderr == (f"train.py: error: {variable}={value!r} in the environment cannot be read as {valid}; "
+                             f"set it so, or unset {variable}\n")
+
+
+def test_thread_variables_the_libraries_read_as_meant_are_left_alone():
+    env = {"OMP_NUM_THREADS": " 2,1", "MKL_NUM_THREADS": "", "GOMP_CPU_AFFINITY": "0-1"}
+    result = run_script("train.py", "--help", env=env, timeout=120)
+    assert result.returncode == 0 and result.stderr == "" and "usage:" in result.stdout, result.stderr
