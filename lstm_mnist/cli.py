@@ -50,6 +50,16 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see --help)\n")
 
+    def _print_message(self, message: str, file=None) -> None:
+        """argparse's, but the help on stdout is written at once and a failure raised, not ignored: --help >
+        /dev/full (or on a full disk) exited 0 with no help written; ``run`` reports it in one line (exit 1,
+        or 141 for a closed pipe). A message to stderr that fails has nowhere to be told: ignored, as before."""
+        if message and file is not None and file is sys.stdout:
+            file.write(message)
+            file.flush()
+        else:
+            super()._print_message(message, file)
+
 
 class Distinct(argparse.Action):
     """A list flag (``nargs="+"``) whose values must differ: ``--seeds 0 0`` would run the same work
@@ -468,12 +478,11 @@ def run(main: Callable[[], int | None], prog: str) -> int:
     try:
         if isinstance(guard, QuitAtOnce):  # Ctrl-C in the work: a KeyboardInterrupt, reported below
             signal.signal(signal.SIGINT, signal.default_int_handler)
-        return main() or 0
+        status = main() or 0
+        sys.stdout.flush()  # what is still buffered: a full disk is one line here, not Python's 'Exception ignored'
+        return status
     except BrokenPipeError:  # the reader of our output has gone: nothing more to say, to anyone
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit cannot fail again
-        except (OSError, ValueError):
-            pass
+        settle_stdout()
         return BROKEN_PIPE
     except UsageError as e:  # a library's setting named as the flag (errors.in_flags), here and below
         print(f"{prog}: error: {in_flags(e)} (see --help)", file=sys.stderr)
@@ -486,6 +495,7 @@ def run(main: Callable[[], int | None], prog: str) -> int:
         print(f"{prog}: interrupted", file=sys.stderr)
         return INTERRUPTED
     except OSError as e:  # disk full, permissions, ...: no traceback for those either, nor '[Errno 13]'
+        settle_stdout()  # stdout on a full disk (> /dev/full): said once, here
         print(f"{prog}: error: {files.described(e)}", file=sys.stderr)
         return 1
     except (MemoryError, RuntimeError) as e:
@@ -498,6 +508,18 @@ def run(main: Callable[[], int | None], prog: str) -> int:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
         if isinstance(guard, QuitAtOnce):  # the program exits: Ctrl-C ends it at once again
             signal.signal(signal.SIGINT, guard)
+
+
+def settle_stdout() -> None:
+    """Flush stdout; if it cannot be written (a reader gone, a full disk), point it at /dev/null, so that
+    Python's own flush at exit cannot fail again: 'Exception ignored ... OSError' and status 120."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
 
 
 def out_of_memory(e: BaseException) -> str | None:

@@ -199,3 +199,32 @@ def test_thread_variables_the_libraries_read_as_meant_are_left_alone():
     env = {"OMP_NUM_THREADS": " 2,1", "MKL_NUM_THREADS": "", "GOMP_CPU_AFFINITY": "0-1"}
     result = run_script("train.py", "--help", env=env, timeout=120)
     assert result.returncode == 0 and result.stderr == "" and "usage:" in result.stdout, result.stderr
+
+
+def write_to_full_disk(*args: str) -> subprocess.CompletedProcess:
+    """A program run with its stdout on /dev/full (every write fails: No space left on device), buffered as
+    it is where nothing sets PYTHONUNBUFFERED."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MNIST_DIR", "PYTHONUNBUFFERED")}
+    command = [sys.executable, *(args if args[0] == "-m" else (str(ROOT / args[0]), *args[1:]))]
+    with open("/dev/full", "w") as full:
+        return subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120, env=env, cwd=ROOT)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("program", [["train.py"], ["evaluate.py"], ["scripts/make_results.py"], ["-m", "lstm_mnist.web"]])
+def test_help_that_cannot_be_written_is_a_failure_in_one_line(program):
+    """--help > /dev/full (or onto a full disk) exited 0 with no help written: argparse ignores a failed
+    write, and Python's flush at exit then failed in 'Exception ignored ... OSError' (status 120)."""
+    result = write_to_full_disk(*program, "--help")
+    name = f"python {' '.join(program)}" if program[0] == "-m" else program[0]
+    assert (result.returncode, result.stderr) == (1, f"{name}: error: No space left on device\n")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_that_cannot_be_written_is_a_failure_in_one_line():
+    """predict.py's CSV on stdout (--out -), a few lines still buffered when the program ended: Python's
+    flush at exit failed in 'Exception ignored in: <_io.TextIOWrapper name='<stdout>' ...>' and status 120."""
+    result = write_to_full_disk("predict.py", "docs/model/lstm-mnist.pt", "docs/digits/test-0.png", "--out", "-",
+                                "--device", "cpu")
+    assert result.returncode == 1 and result.stderr.endswith("predict.py: error: No space left on device\n")
+    assert "Exception ignored" not in result.stderr and "Traceback" not in result.stderr
