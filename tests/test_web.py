@@ -335,8 +335,9 @@ def test_the_answer_is_said_once_for_each_digit(page, synthetic_site):
 
 def test_tab_reaches_every_control_in_order_named_and_outlined(page, synthetic_site):
     """From the top, Tab visits the drawing, Clear, each digit to pick, the model to show, the step
-    buttons, the row slider and the unit, in the page's reading order; each has a name a screen
-    reader says and a visible focus outline. The page says in one line how to draw by keyboard."""
+    buttons, the row slider, the probabilities' heat map, the unit and every unit's heat map, in the page's
+    reading order; each has a name a screen reader says and a visible focus outline. The page says in one
+    line how to draw by keyboard."""
     from selenium.webdriver.common.keys import Keys
 
     page.get((synthetic_site[0] / "index.html").as_uri())
@@ -352,10 +353,41 @@ def test_tab_reaches_every_control_in_order_named_and_outlined(page, synthetic_s
         visited.append(name)
         assert focused.accessible_name.strip(), f"{name} has no accessible name"
         assert style[0] != "none" and style[1] >= 2, f"{name}: no visible focus outline ({style})"
+    maps = len(page.find_elements("css selector", "#maps canvas"))
     assert visited == ["drawing", "clear", *["sample:"] * DIGITS, ":main", "first", "previous", "play", "next", "last",
-                       "row", "unit"]
+                       "row", "probability-map", "unit", *["map:None"] * maps] and maps >= 6
     help_line = page.find_element("id", page.find_element("id", "drawing").get_attribute("aria-describedby"))
     assert help_line.is_displayed() and all(word in help_line.text for word in ("arrows", "Space", "Delete"))
+
+
+def test_the_heat_maps_are_reached_named_and_read_by_keyboard(page, synthetic_site):
+    """The heat maps (each vector's, units across and rows down, and the probabilities') could be read only
+    by eye and chosen in only with the mouse: Tab now reaches each, its name says what it shows and the value
+    marked, and the arrows move across it (units left and right, rows up and down), the value said each time."""
+    from selenium.webdriver.common.keys import Keys
+
+    page.get((synthetic_site[0] / "index.html").as_uri())
+    page.find_elements("css selector", "#samples button")[0].click()
+    probability = page.find_element("id", "probability-map")
+    assert probability.get_attribute("tabindex") == "0" and probability.aria_role in ("img", "image")
+    state = snapshot(page)
+    best = max(range(10), key=lambda k: state["traces"]["main"]["probabilities"][0][k])
+    assert probability.accessible_name.startswith("heat map of the probability of each class (across) after each row")
+    assert f"after row 0: {best} (" in probability.accessible_name
+    f_map = page.find_element("css selector", '#maps canvas[data-name="f"]')
+    page.execute_script("arguments[0].focus()", f_map)
+    assert page.switch_to.active_element == f_map and f_map.aria_role in ("img", "image")
+    help_line = page.find_element("id", f_map.get_attribute("aria-describedby"))
+    assert help_line.is_displayed() and "arrows" in help_line.text
+    press(page, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_DOWN, Keys.ARROW_DOWN, Keys.ARROW_DOWN, Keys.ARROW_UP)
+    state = snapshot(page)
+    assert (state["unit"], state["row"]) == (2, 2)  # the arrows moved across the map, not the page's rows alone
+    f = state["traces"]["main"]["steps"]["f"][2][2]
+    hidden = len(state["traces"]["main"]["steps"]["f"][0])
+    assert f_map.accessible_name == (f"heat map of f: {hidden} units across, 28 rows down, rows 0 to 2 read; "
+                                     f"unit 2 after row 2: {'+' if f >= 0 else ''}{f:.4f}")
+    assert page.find_element("id", "map-value").text == f"f, unit 2 after row 2: {'+' if f >= 0 else ''}{f:.4f}"
+    assert page.find_element("id", "map-value").get_attribute("aria-live") == "polite"
 
 
 @pytest.mark.parametrize("size, dark_on_light", [((61, 37), True), ((9, 13), False), ((120, 300), True),

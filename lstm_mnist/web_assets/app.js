@@ -339,21 +339,41 @@
       const canvas = figure.querySelector("canvas");
       canvas.dataset.name = name;
       canvas.dataset.cellWidth = cellWidth;
-      canvas.setAttribute("aria-label", `heat map of ${name}: units across, rows down; click to choose a unit and a row`);
+      canvas.tabIndex = 0;  // reached by Tab; its label says what it shows and the value marked (mapLabel)
+      canvas.setAttribute("role", "img");
+      canvas.setAttribute("aria-describedby", "maps-keys");
       canvas.addEventListener("click", (event) => {
         const box = canvas.getBoundingClientRect();
         const x = (event.clientX - box.left) * canvas.width / box.width, y = (event.clientY - box.top) * canvas.height / box.height;
         app.unit = Math.min(H - 1, Math.floor(x / cellWidth));
         setRow(Math.floor(y / 6));
       });
+      canvas.addEventListener("keydown", (event) => {  // the arrows move across the map: units across, rows down
+        const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+        if (event.altKey || event.ctrlKey || event.metaKey || !(event.key in moves)) return;
+        event.preventDefault();
+        event.stopPropagation();  // the page's left and right step the rows: here they choose the unit
+        app.unit = Math.min(H - 1, Math.max(0, app.unit + moves[event.key][0]));
+        setRow(app.row + moves[event.key][1]);
+        $("map-value").textContent = mapLabel(name, true);  // said once per move (aria-live)
+      });
       maps.appendChild(figure);
     }
+  }
+
+  /** A heat map in words, for a screen reader: what it shows, and the value marked (unit, row); `short`: the value only. */
+  function mapLabel(name, short) {
+    const t = app.traces && app.traces[app.shown], H = models[app.shown].config.hidden_size;
+    const value = t ? `unit ${app.unit} after row ${app.row}: ${number(t.steps[name][app.row][app.unit])}` : "no digit yet";
+    return short ? `${name}, ${value}` : `heat map of ${name}: ${H} units across, ${ROWS} rows down, `
+      + `${t ? `rows 0 to ${app.row} read` : "empty"}; ${value}`;
   }
 
   function renderMaps() {
     const t = app.traces && app.traces[app.shown];
     for (const canvas of $("maps").querySelectorAll("canvas")) {
       const g = canvas.getContext("2d"), name = canvas.dataset.name, w = Number(canvas.dataset.cellWidth);
+      canvas.setAttribute("aria-label", mapLabel(name, false));
       g.fillStyle = "#d8d8d8";  // rows not read yet
       g.fillRect(0, 0, canvas.width, canvas.height);
       if (!t) continue;
@@ -379,6 +399,8 @@
     g.fillStyle = "#d8d8d8";
     g.fillRect(0, 0, map.width, map.height);
     const t = app.traces && app.traces[app.shown];
+    map.setAttribute("aria-label", "heat map of the probability of each class (across) after each row (down)"
+      + (t ? `, rows 0 to ${app.row} read; after row ${app.row}: ${answer(app.shown, app.row)}` : ", empty: no digit yet"));
     if (!t) return;
     const p = t.probabilities[app.row], best = p.indexOf(Math.max(...p));
     p.forEach((value, k) => {
