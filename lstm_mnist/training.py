@@ -92,7 +92,8 @@ class StopSignals:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        tqdm.write(f"\n{signal.Signals(signum).name}: {self.at} (press Ctrl-C again to quit at once)")
+        if distributed.is_main():  # under torchrun every process gets the Ctrl-C: one line says what they all do
+            tqdm.write(f"\n{signal.Signals(signum).name}: {self.at} (press Ctrl-C again to quit at once)")
 
     def __enter__(self):
         for sig in self.SIGNALS:

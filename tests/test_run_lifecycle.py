@@ -5,6 +5,7 @@ behind is read as what it is. (A single command's contract: test_train_contract.
 import json
 import os
 import shlex
+import signal
 
 import pytest
 
@@ -400,3 +401,14 @@ def test_a_damaged_record_of_the_images_trained_on_is_one_line(run_in_process, s
     result = run_in_process("train.py", "--resume", str(tmp_path / "edited.pt"), "--epochs", "3", "--device", "cpu",
                             "--data-dir", str(synthetic_dir))
     assert result.returncode == 1 and result.stderr.count("\n") == 1 and said in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+def test_a_first_signal_is_reported_by_the_first_process_only(rank, monkeypatch, capsys):
+    """Under torchrun every process gets the Ctrl-C: each printed 'SIGINT: stopping after this step',
+    once per process; all of them stop, and the first says so."""
+    monkeypatch.setattr(training.distributed, "rank", lambda: rank)
+    with training.StopSignals() as stop:
+        stop._handle(signal.SIGINT, None)
+    assert stop.requested
+    assert ("SIGINT: stopping before the training starts" in capsys.readouterr().out) is (rank == 0)
