@@ -215,11 +215,11 @@ def test_cuda_graphs_are_refused_with_compile_or_torchrun_on_a_cuda_device(compi
 
 def test_the_benchmark_adds_the_graphed_variant_on_cuda_only_right_after_the_fast_path():
     """On CUDA the benchmark also times the fast path as a CUDA graph, next to it; never on a CPU (there
-    the fast path with oneDNN's products comes next, where PyTorch has the op), and never without the
-    fast path (whose step it records)."""
+    the fast path with the other library's products comes next, where PyTorch has oneDNN's op), and never
+    without the fast path (whose step it records)."""
     variants = (bench.FAST, "nn.LSTM")
     assert bench.variants_on(torch.device("cuda"), variants) == (bench.FAST, bench.GRAPHED, "nn.LSTM")
-    onednn = (bench.ONEDNN,) if products.ONEDNN_LINEAR is not None else ()
-    assert bench.variants_on(torch.device("cpu"), variants) == (bench.FAST, *onednn, "nn.LSTM")
+    other = ((bench.MKL if products.use_onednn else bench.ONEDNN),) if products.ONEDNN_LINEAR is not None else ()
+    assert bench.variants_on(torch.device("cpu"), variants) == (bench.FAST, *other, "nn.LSTM")
     assert bench.variants_on(torch.device("cuda"), ("nn.LSTM",)) == ("nn.LSTM",)
     assert bench.variants_on(torch.device("cpu"), ("nn.LSTM",)) == ("nn.LSTM",)
