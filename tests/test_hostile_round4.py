@@ -88,6 +88,22 @@ def test_a_checkpoint_damaged_midway_is_refused_not_read_as_other_weights(tmp_pa
     ckpt.load(path)  # the original still loads
 
 
+def test_a_checkpoint_saved_without_checksums_loads(tmp_path, saved):
+    """torch.serialization.set_crc32_options(False) (a faster torch.save, PyTorch 2.6 and later) stores 0 as every
+    part's CRC-32: there is nothing to compare, yet such a checkpoint was refused as damaged by a failing disk."""
+    if not hasattr(torch.serialization, "set_crc32_options"):
+        pytest.skip("this PyTorch always stores the CRC-32s")
+    before = torch.serialization.get_crc32_options()
+    torch.serialization.set_crc32_options(False)
+    try:
+        torch.save(torch.load(saved[0], weights_only=True), tmp_path / "no-crc.pt")
+    finally:
+        torch.serialization.set_crc32_options(before)
+    with zipfile.ZipFile(tmp_path / "no-crc.pt") as archive:
+        assert all(part.CRC == 0 for part in archive.infolist())
+    assert ckpt.load(tmp_path / "no-crc.pt")["format"] == ckpt.load(saved[0])["format"]
+
+
 @pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")  # TorchScript is deprecated: still what some export
 def test_a_zip_archive_that_is_not_a_checkpoint_is_named_for_what_it_is(tmp_path, saved):
     """Both were 'a damaged or truncated zip archive': a user would fetch the file again, to the same end."""
