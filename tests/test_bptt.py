@@ -111,8 +111,22 @@ def test_onednn_is_the_default_only_where_it_is_faster(vendor, family, flags, fa
 def test_the_default_library_is_chosen_from_this_processor():
     cpu = products.cpu_fields()
     if os.path.exists("/proc/cpuinfo"):
-        assert cpu["vendor_id"] and cpu["flags"]
+        assert cpu  # its first processor's fields: an x86's vendor_id and flags, an ARM's Features, ...
     assert products.use_onednn == (products.ONEDNN_LINEAR is not None and products.onednn_is_faster(cpu))
+
+
+ZEN5 = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel\t\t: 2\nflags\t\t: fpu avx2 avx512f\n\n"
+ARM = "processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd aes\nCPU implementer\t: 0x41\n\nprocessor\t: 1\n"
+S390 = "vendor_id       : IBM/S390\n# processors    : 2\nfeatures\t: esan3 zarch stfle msa\n"
+
+
+@pytest.mark.parametrize("text, faster", [(ZEN5 + ZEN5, True), (ARM, False), (S390, False), ("", False)])
+def test_any_linux_cpuinfo_is_read_and_only_a_zen_5_takes_onednn(monkeypatch, text, faster):
+    """An ARM's /proc/cpuinfo has no vendor_id nor flags, an s390's no flags: read, and MKL's (F.linear) kept."""
+    monkeypatch.setattr(products, "open", lambda *args, **kwargs: io.StringIO(text), raising=False)
+    cpu = products.cpu_fields()
+    assert bool(cpu) == bool(text) and ("vendor_id" in cpu) == ("vendor_id" in text)
+    assert products.onednn_is_faster(cpu) is faster
 
 
 def test_the_onednn_branch_is_taken_only_for_float32_on_the_cpu(monkeypatch):
