@@ -386,12 +386,19 @@ def benchmark(device: torch.device, batch_size: int, hidden_size: int, rounds: i
         result["left_out"] = left_out
     if device.type == "cuda":
         result["tf32"] = torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32
-    gpu_ops = count_gpu_path_ops(models[FAST], batch_size) if device.type == "cpu" and FAST in variants else None
-    if gpu_ops is not None:
-        result["fast_path_gpu_ops_per_step"] = gpu_ops
     if device.type == "cpu":
-        result["fast_path_products"] = "oneDNN" if products.onednn_computes(images) else "MKL"
+        result |= cpu_notes(models[FAST] if FAST in variants else None, images)
     return result
+
+
+def cpu_notes(fast, images) -> dict:
+    """What the table says besides its rows on a CPU: the library of the default fast path's products, and
+    the ops its step (``fast``, if it ran) launches on a GPU (counted on the meta device, where it can be)."""
+    notes = {"fast_path_products": "oneDNN" if products.onednn_computes(images) else "MKL"}
+    gpu_ops = count_gpu_path_ops(fast, len(images)) if fast is not None else None
+    if gpu_ops is not None:
+        notes["fast_path_gpu_ops_per_step"] = gpu_ops
+    return notes
 
 
 def format_table(result: dict) -> str:
