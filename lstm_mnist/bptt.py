@@ -139,8 +139,11 @@ def _differentiable_backward(ctx, dh_last: Tensor) -> tuple:
     """``backward(create_graph=True)`` (a gradient penalty, a Hessian-vector product): the table above
     works on numbers saved without a graph, so its result could not be differentiated again. Instead the
     loop is run once more from the saved inputs, with autograd, and autograd differentiates it: slower,
-    and exact to any order."""
-    x, weight_ih, weight_hh, bias_ih, bias_hh = inputs = ctx.saved_tensors[2:]
+    and exact to any order. It is differentiated through a view of each input: asked for the gradient of an
+    input itself, autograd.grad would run the input's hooks (``tensor.register_hook``) here, and they run
+    again when the gradient returned reaches it."""
+    inputs = [t.view_as(t) if needed else t for t, needed in zip(ctx.saved_tensors[2:], ctx.needs_input_grad)]
+    x, weight_ih, weight_hh, bias_ih, bias_hh = inputs  # (B, T, I), (4H, I), (4H, H), (4H,), (4H,)
     h = c = x.new_zeros(x.size(0), weight_hh.size(1))  # h_{-1}, c_{-1} (B, H)
     for x_t in x.unbind(1):  # T rows of (B, I)
         gates = x_t @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh  # (1) (B, 4H)

@@ -435,3 +435,28 @@ def test_a_gradient_of_the_gradient_equals_the_readable_loops():
     for got, expected in zip(fast, readable, strict=True):
         assert expected.abs().max() > 0
         torch.testing.assert_close(got, expected, rtol=0, atol=1e-10)
+
+
+@pytest.mark.usefixtures("float64")
+def test_a_hook_on_an_input_runs_once_in_a_gradient_of_the_gradient():
+    """A hook on a weight or on the images (register_hook: to clip, scale or log a gradient) ran twice on the
+    fast path with create_graph=True, once as its backward differentiated the loop again and once as the
+    gradient it returned reached the tensor: a hook that doubles the gradient made it 4x, not 2x."""
+    torch.manual_seed(3)
+    model = LSTMClassifier(hidden_size=8, normalize=False)  # the images are then what the cell reads
+    images, labels = torch.rand(3, 28, 28, requires_grad=True), torch.randint(0, 10, (3,))
+    calls = []
+    for tensor in (model.cell.weight_hh, images):
+        tensor.register_hook(lambda grad: calls.append(1) or 2 * grad)
+
+    def gradients():
+        calls.clear()
+        loss = F.cross_entropy(model(images), labels)
+        found = torch.autograd.grad(loss, (model.cell.weight_hh, images), create_graph=True)
+        assert len(calls) == 2  # each hook once
+        return found
+
+    fast = gradients()
+    model.fast = False
+    for got, expected in zip(fast, gradients(), strict=True):
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
