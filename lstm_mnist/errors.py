@@ -28,7 +28,11 @@ class SettingError(UsageError):
 
     def __init__(self, field: str, value, problem: str):
         super().__init__(f"{field}={value!r}: {problem}")
+        self.field, self.value, self.problem = field, value, problem
         self.in_flags = f"{flag_of(field)} {value}: {problem}"
+
+    def __reduce__(self):  # pickled (to another process) or copied: made again from its parts, not its message
+        return type(self), (self.field, self.value, self.problem), self.__dict__
 
 
 def flag_of(field: str) -> str:

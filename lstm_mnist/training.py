@@ -73,7 +73,11 @@ class TrainingDiverged(LSTMMnistError):
 
     def __init__(self, what: str, lr: float):
         super().__init__(f"{what}; try a lower learning rate (lr, now {lr:g})")
+        self.what, self.lr = what, lr
         self.in_flags = f"{what}; try a lower {flag_of('lr')} (now {lr:g})"
+
+    def __reduce__(self):  # pickled (to another process) or copied: made again from its parts, not its message
+        return type(self), (self.what, self.lr), self.__dict__
 
 
 class StopSignals:

@@ -1,6 +1,8 @@
 """The training loop in-process: the learning-rate schedule, divergence, what it writes."""
 
+import copy
 import math
+import pickle
 
 import pytest
 import torch
@@ -65,6 +67,17 @@ def test_the_programs_say_the_flags_where_the_library_names_its_settings(capsys)
     assert capsys.readouterr().err.splitlines() == [
         "train.py: error: the loss became nan in epoch 1 by step 2/7; no checkpoint was written; try a lower --lr "
         "(now 0.01)", "train.py: error: --limit-train 6000: the training split has only 400 images (see --help)"]
+
+
+def test_the_errors_that_name_a_setting_can_be_pickled_and_copied():
+    """An error crosses processes pickled (train() in a ProcessPoolExecutor, for a sweep): made again from its
+    message alone, TrainingDiverged and SettingError raised TypeError (__init__ missing 'lr'), and the pool said
+    only BrokenProcessPool: 'A process in the process pool was terminated abruptly'; copy.copy failed alike."""
+    for error in (TrainingDiverged("the loss became nan in epoch 1 by step 2/7", 0.01),
+                  SettingError("limit_train", 6000, "the training split has only 400 images")):
+        for again in (pickle.loads(pickle.dumps(error)), copy.copy(error)):
+            assert type(again) is type(error) and str(again) == str(error) and in_flags(again) == in_flags(error)
+
 
 def test_a_limit_past_the_training_split_names_the_config_field_not_the_flag(synthetic_dir, tmp_path):
     """train(config=TrainConfig(limit_train=...)) from Python said '--limit-train 6000: ...', a flag its
