@@ -39,13 +39,18 @@ def _onednn_linear():
 def cpu_fields() -> dict[str, str]:
     """The first processor's fields in Linux's /proc/cpuinfo ('vendor_id', 'cpu family', 'model',
     'model name', 'flags', ...), or {} where there is no such file."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
-            first = f.read().split("\n\n")[0]
-    except OSError:
+            for line in f:  # up to the blank line after the first processor (the file has one block per core)
+                if not line.strip():
+                    break
+                key, colon, value = line.partition(":")
+                if colon:
+                    fields[key.strip()] = value.strip()
+    except (OSError, UnicodeDecodeError):
         return {}
-    fields = (line.split(":", 1) for line in first.splitlines() if ":" in line)
-    return {key.strip(): value.strip() for key, value in fields}
+    return fields
 
 
 def onednn_is_faster(cpu: dict[str, str]) -> bool:
