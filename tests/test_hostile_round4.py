@@ -117,3 +117,22 @@ def test_a_zip_archive_that_is_not_a_checkpoint_is_named_for_what_it_is(tmp_path
         with pytest.raises(CheckpointError, match=r"not a readable checkpoint \(") as error:
             ckpt.load(path)
         assert words in str(error.value)
+
+
+@pytest.mark.parametrize("existed", [False, True])
+def test_ctrl_c_while_the_plots_are_drawn_leaves_no_empty_folder_behind(existed, tmp_path, monkeypatch):
+    """evaluate.py --plots DIR interrupted while it drew its first figure left an empty DIR it had made;
+    a folder that was there before stays."""
+    from lstm_mnist import figures
+    from lstm_mnist.commands import evaluate
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(figures, "confusion_matrix", interrupted)
+    folder = tmp_path / "plots"
+    if existed:
+        folder.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        evaluate.draw_plots(None, None, {"confusion_matrix": [[1]]}, folder, None, 10, "test")
+    assert folder.exists() is existed

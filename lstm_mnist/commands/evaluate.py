@@ -91,8 +91,19 @@ PLOTS = ("confusion_matrix.png", "misclassified.png")
 
 
 def draw_plots(split, logits, metrics: dict, folder: Path, names, max_images: int, title: str) -> list[Path]:
-    """The confusion matrix, and the misclassified images, most confident mistakes first."""
+    """The confusion matrix, and the misclassified images, most confident mistakes first. A folder made
+    here is removed again if it is still empty when the drawing fails or is interrupted (Ctrl-C)."""
+    made = not folder.exists()
     folder.mkdir(exist_ok=True)  # its parent was checked before any work
+    try:
+        return _draw_plots(split, logits, metrics, folder, names, max_images, title)
+    except BaseException:
+        if made and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
+
+
+def _draw_plots(split, logits, metrics: dict, folder: Path, names, max_images: int, title: str) -> list[Path]:
     drawn = [figures.confusion_matrix(metrics["confusion_matrix"], folder / "confusion_matrix.png", names,
                                       title=title)]
     probabilities = logits.softmax(dim=1).cpu()  # (N, K)
