@@ -26,7 +26,9 @@
     reference.py   the same model on nn.LSTM / nn.LSTMCell, to check and to time against
     bench.py       the benchmark: python -m lstm_mnist.bench
     web.py         the static page that steps through the cell in a browser: python -m lstm_mnist.web
-    startup.py     Ctrl-C while a program starts (PyTorch loading): one line, exit 130
+    startup.py     before PyTorch loads: Ctrl-C while a program starts (one line, exit 130), and an
+                   environment it could not load in or would misread (one line, exit 1)
+    products.py    the fast path's matrix products: MKL or oneDNN, chosen from the processor
     words.py       counted(): "1 step", "3 steps" in the programs' text
 """
 
@@ -35,9 +37,7 @@ __version__ = "0.3.0"
 from . import startup  # noqa: E402  (the standard library only)
 
 startup.guard()  # before PyTorch loads: Ctrl-C in one of the programs is one line and exit 130 (see startup.py)
-startup.check_current_folder()  # PyTorch cannot even load in a deleted current folder
-startup.check_requirements()  # python3 train.py outside the project's virtual environment
-startup.check_thread_variables()  # OMP_NUM_THREADS=abc, read by the libraries PyTorch loads
+startup.check_environment()  # a deleted current folder, a missing package, OMP_NUM_THREADS=abc: one line, exit 1
 
 from .cell import LSTMCell, LSTMState  # noqa: E402
 from .gru_cell import GRUCell  # noqa: E402

@@ -83,15 +83,23 @@ def guard() -> None:
 REQUIRED = {"torch": "torch", "numpy": "numpy", "tqdm": "tqdm", "PIL": "pillow"}  # module: package (pip's name)
 
 
-def check_requirements() -> None:
-    """End one of the project's programs with one line and status 1 if a package it cannot start without
+def check_environment() -> None:
+    """If one of the project's programs is starting (``this_program``), end it with one line and status 1
+    where PyTorch could not load or would misread its environment: the current folder, the packages, the
+    thread variables (each check below). Anything else that imports the package is left to do as it likes."""
+    name = this_program()
+    if name is not None:
+        check_current_folder(name)
+        check_requirements(name)
+        check_thread_variables(name)
+
+
+def check_requirements(name: str) -> None:
+    """End the program ``name`` with one line and status 1 if a package it cannot start without
     is missing from this Python (``python3 train.py`` with the project's virtual environment not
     activated, an install with --no-deps): 'ModuleNotFoundError: No module named 'torch'' and a
     traceback before. Looked up, not imported (``find_spec``). matplotlib and torchvision are
     needed only for figures and the download, which say so themselves."""
-    name = this_program()
-    if name is None:
-        return
     missing = [package for module, package in REQUIRED.items() if importlib.util.find_spec(module) is None]
     if not missing:
         return
@@ -104,15 +112,11 @@ def check_requirements() -> None:
          f"activate the virtual environment you installed the project's requirements in, or install them: {install}")
 
 
-def check_current_folder() -> None:
-    """End one of the project's programs with one line and status 1 if its current folder no longer
+def check_current_folder(name: str) -> None:
+    """End the program ``name`` with one line and status 1 if its current folder no longer
     exists (deleted, or its disk unmounted, while a shell stood in it): PyTorch's import there ends the
     process in "Intel oneMKL FATAL ERROR: Cannot load libtorch_cpu.so" (status 2, a usage error's), and
-    every relative name (the default checkpoint.pt, ./data) would fail later. Anything else that
-    imports the package is left to do as it likes."""
-    name = this_program()
-    if name is None:
-        return
+    every relative name (the default checkpoint.pt, ./data) would fail later."""
     try:
         os.getcwd()
     except FileNotFoundError:
@@ -130,15 +134,12 @@ THREAD_VARIABLES = {  # what the thread libraries PyTorch loads read as meant (r
 }
 
 
-def check_thread_variables() -> None:
-    """End one of the project's programs with one line and status 1 (as the other variables' checks) if a
+def check_thread_variables(name: str) -> None:
+    """End the program ``name`` with one line and status 1 (as the other checks) if a
     variable of the thread libraries is set to what they misread, before PyTorch loads them: libgomp prints its
     own 'Invalid value for environment variable OMP_NUM_THREADS' for OMP_NUM_THREADS=abc, 0 or empty;
     MKL_NUM_THREADS=' 2' or abc leaves PyTorch one thread, unsaid; GOMP_CPU_AFFINITY with a letter in it hangs
     PyTorch's import for ever. What they read as meant (an empty MKL_NUM_THREADS is unset) passes."""
-    name = this_program()
-    if name is None:
-        return
     for variable, (pattern, valid) in THREAD_VARIABLES.items():
         text = os.environ.get(variable)
         if text is not None and not re.fullmatch(pattern, text, re.ASCII):

@@ -45,15 +45,17 @@ def parser_of(program: str, monkeypatch) -> argparse.ArgumentParser:
     return caught.value.args[0]
 
 
+def typed_actions(program: str, monkeypatch) -> list:
+    """The program's flags whose value goes through a type function (not a list of choices)."""
+    return [a for a in parser_of(program, monkeypatch)._actions if a.type is not None and a.choices is None]
+
+
 @pytest.mark.parametrize("program", SCRIPTS + MODULES)
 def test_no_flag_of_any_program_takes_an_empty_value_as_the_current_folder(program, monkeypatch):
     """'' as a path is the current folder to ``Path``: forget_bias_sweep.py --out '' wrote its
     results there. Every typed argument of every program refuses ''."""
-    parser = parser_of(program, monkeypatch)
     accepted = []
-    for action in parser._actions:
-        if action.type is None or action.choices is not None:
-            continue
+    for action in typed_actions(program, monkeypatch):
         try:
             action.type("")
         except (argparse.ArgumentTypeError, ValueError, TypeError):
@@ -67,11 +69,8 @@ def test_every_number_flag_of_every_program_takes_ascii_digits_only(program, mon
     """int() and float() read any script's digits: --epochs ３ (full-width, from an East Asian input
     method) or --lr ０.００１ were taken as 3 and 0.001. Every flag that takes a number refuses them
     alike, in one line, as a usage error (exit 2, argparse's), and still takes the ASCII ones."""
-    parser = parser_of(program, monkeypatch)
     numbers = []
-    for action in parser._actions:
-        if action.type is None or action.choices is not None:
-            continue
+    for action in typed_actions(program, monkeypatch):
         try:
             action.type("3")  # a flag that takes a number (a path, a name or a device takes other text)
         except (argparse.ArgumentTypeError, ValueError):
