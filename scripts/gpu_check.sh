@@ -54,7 +54,7 @@ print("MNIST:", sys.argv[1])
 PY
 
 echo "== 1. tests on CUDA"
-"$PY" -m pytest tests/test_cuda.py tests/test_bptt.py -q -rs -p no:cacheprovider 2>&1 | tee "$LOGS/tests.txt"
+"$PY" -m pytest tests/test_cuda.py tests/test_bptt.py -n 0 -q -rs -p no:cacheprovider 2>&1 | tee "$LOGS/tests.txt"
 if [ "${PIPESTATUS[0]}" != 0 ]; then FAILED+=("1. tests failed"); fi
 if grep -qE "[0-9]+ skipped" "$LOGS/tests.txt"; then FAILED+=("1. tests were skipped"); fi
 
