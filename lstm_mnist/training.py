@@ -83,7 +83,9 @@ class TrainingDiverged(LSTMMnistError):
 class StopSignals:
     """Within ``with StopSignals() as stop:``, the first Ctrl-C or SIGTERM sets ``stop.requested`` and
     prints ``stop.at``, what the run does then (in training: finishes its step and saves; ``fit`` keeps it
-    true as the run goes on); a second one raises KeyboardInterrupt at once."""
+    true as the run goes on); a second one raises KeyboardInterrupt at once. A signal the process was
+    started ignoring stays ignored (a shell script's background job ignores Ctrl-C, meant for the
+    script, as Python itself does)."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -101,7 +103,8 @@ class StopSignals:
 
     def __enter__(self):
         for sig in self.SIGNALS:
-            self._previous[sig] = signal.signal(sig, self._handle)
+            if signal.getsignal(sig) is not signal.SIG_IGN:  # ignored: `python train.py &` in a script, nohup-like
+                self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def __exit__(self, *exc):

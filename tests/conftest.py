@@ -3,6 +3,7 @@
 import gzip
 import os
 import select
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,16 @@ def share_the_cores_between_workers() -> None:
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
+def give_the_programs_pythons_ctrl_c() -> None:
+    """Tests send Ctrl-C (SIGINT) to the programs they start and expect what a user sees. A program
+    inherits an ignored SIGINT (the suite started in the background by a shell script: the programs
+    then never saw the Ctrl-C, and the tests waited minutes for them), but not a Python handler."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 share_the_cores_between_workers()
+give_the_programs_pythons_ctrl_c()
 NAMES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -181,7 +191,6 @@ def run_in_process(capsys, monkeypatch):
     status, stdout and stderr), in this process: for usage errors and --help, which need no
     fresh interpreter (each subprocess spends seconds importing torch)."""
     import importlib
-    import signal
 
     monkeypatch.delenv("MNIST_DIR", raising=False)
     sigterm = signal.getsignal(signal.SIGTERM)

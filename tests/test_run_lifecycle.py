@@ -412,3 +412,20 @@ def test_a_first_signal_is_reported_by_the_first_process_only(rank, monkeypatch,
         stop._handle(signal.SIGINT, None)
     assert stop.requested
     assert ("SIGINT: stopping before the training starts" in capsys.readouterr().out) is (rank == 0)
+
+
+def test_a_signal_the_run_was_started_ignoring_stays_ignored(capsys):
+    """`python train.py &` in a shell script starts with Ctrl-C ignored (it is meant for the script in
+    the foreground); training used to catch it anyway and stop the run. SIGTERM (kill PID) still stops it."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with training.StopSignals() as stop:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) == stop._handle
+            os.kill(os.getpid(), signal.SIGINT)
+            assert not stop.requested
+            stop._handle(signal.SIGTERM, None)
+            assert stop.requested and "SIGTERM: stopping before the training starts" in capsys.readouterr().out
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGINT, previous)
