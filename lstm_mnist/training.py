@@ -99,7 +99,12 @@ class StopSignals:
             raise KeyboardInterrupt
         self.requested = True
         if distributed.is_main():  # under torchrun every process gets the Ctrl-C: one line says what they all do
-            tqdm.write(f"\n{signal.Signals(signum).name}: {self.at} (press Ctrl-C again to quit at once)")
+            tqdm.write(f"\n{signal.Signals(signum).name}: {self.at} ({self.again()} to quit at once)")
+
+    def again(self) -> str:
+        """What quits at once: a second Ctrl-C, or where Ctrl-C stays ignored (``python train.py &`` in a
+        script) a second SIGTERM; telling that run's user to press Ctrl-C would be telling them to do nothing."""
+        return "press Ctrl-C again" if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN else "send SIGTERM again"
 
     def __enter__(self):
         for sig in self.SIGNALS:

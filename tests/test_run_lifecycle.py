@@ -425,7 +425,9 @@ def test_a_signal_the_run_was_started_ignoring_stays_ignored(capsys):
             os.kill(os.getpid(), signal.SIGINT)
             assert not stop.requested
             stop._handle(signal.SIGTERM, None)
-            assert stop.requested and "SIGTERM: stopping before the training starts" in capsys.readouterr().out
+            said = capsys.readouterr().out
+            assert stop.requested and "SIGTERM: stopping before the training starts" in said
+            assert "(send SIGTERM again to quit at once)" in said and "Ctrl-C" not in said  # Ctrl-C would do nothing
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     finally:
         signal.signal(signal.SIGINT, previous)
