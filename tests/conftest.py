@@ -19,12 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def share_the_cores_between_workers() -> None:
     """pytest.ini runs the tests in parallel processes (pytest-xdist). Each, and each program a test
     starts, gets its share of the cores: two workers with PyTorch's default (every core each) on 2
-    cores made the training tests 3 times slower, each waiting on the other's threads."""
+    cores made the training tests 3 times slower, each waiting on the other's threads. A count set in the
+    environment is left as it is: PyTorch read it on import, and it may be a list (OMP_NUM_THREADS=4,2)."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    if workers > 1:
-        threads = str(max(1, (os.cpu_count() or 1) // workers))
-        os.environ.setdefault("OMP_NUM_THREADS", threads)  # the programs the tests start read it
-        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # the programs the tests start read it
+        torch.set_num_threads(threads)
 
 
 def give_the_programs_pythons_ctrl_c() -> None:

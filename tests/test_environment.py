@@ -201,6 +201,23 @@ def test_thread_variables_the_libraries_read_as_meant_are_left_alone():
     assert result.returncode == 0 and result.stderr == "" and "usage:" in result.stdout, result.stderr
 
 
+def test_the_parallel_tests_leave_a_thread_count_set_in_the_environment_alone(monkeypatch):
+    """The same OMP_NUM_THREADS=' 2,1' stopped every parallel test process at tests/conftest.py's int(): the
+    suite ran no test. PyTorch has read a count set there on import, and the programs the tests start read it."""
+    import torch
+
+    from conftest import share_the_cores_between_workers
+
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
+    monkeypatch.setenv("OMP_NUM_THREADS", " 2,1")
+    threads = torch.get_num_threads()
+    try:
+        share_the_cores_between_workers()
+        assert torch.get_num_threads() == threads and os.environ["OMP_NUM_THREADS"] == " 2,1"
+    finally:
+        torch.set_num_threads(threads)
+
+
 def write_to_full_disk(*args: str) -> subprocess.CompletedProcess:
     """A program run with its stdout on /dev/full (every write fails: No space left on device), buffered as
     it is where nothing sets PYTHONUNBUFFERED."""
