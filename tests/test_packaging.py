@@ -18,6 +18,15 @@ def test_requirements_txt_and_pyproject_list_the_same_dependencies():
     assert sorted(line for line in lines if line) == sorted(project["dependencies"])
 
 
+def test_the_test_extra_holds_pytest_and_the_plugin_pytest_ini_needs():
+    """pytest.ini's -n (pytest-xdist) stopped ``pip install .[test]`` and ``python -m pytest`` before any test:
+    'unrecognized arguments: -n --maxprocesses=4 --dist worksteal'."""
+    tomllib = pytest.importorskip("tomllib")
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"]
+    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements-dev.txt").read_text().splitlines()]
+    assert [line for line in lines if line.startswith("pytest")] == [name for name in extra if name.startswith("pytest")]
+
+
 def can_build_a_wheel_offline() -> bool:
     """pip's --no-build-isolation build uses what is installed: setuptools, and its bdist_wheel (built in
     from setuptools 70.1, the ``wheel`` package before)."""
