@@ -23,7 +23,8 @@ def share_the_cores_between_workers() -> None:
     environment is left as it is: PyTorch read it on import, and it may be a list (OMP_NUM_THREADS=4,2)."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        threads = max(1, cores // workers)  # the cores this process may use (taskset, a container's cpuset)
         os.environ["OMP_NUM_THREADS"] = str(threads)  # the programs the tests start read it
         torch.set_num_threads(threads)
 
@@ -38,6 +39,7 @@ def give_the_programs_pythons_ctrl_c() -> None:
 
 share_the_cores_between_workers()
 give_the_programs_pythons_ctrl_c()
+
 NAMES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
