@@ -441,7 +441,7 @@ def thread_count(text: str) -> int:
 
 
 def build_parser() -> cli.ArgumentParser:
-    parser = cli.ArgumentParser(prog="python -m lstm_mnist.bench", description=__doc__,
+    parser = cli.ArgumentParser(prog="python -m lstm_mnist.bench", description=cli.docstring(__doc__, __file__),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", choices=("all", "cpu", "cuda"), default="all",
                         help="where to run (default: all: the CPU, and CUDA if present)")

@@ -6,6 +6,7 @@ else (missing data, a bad checkpoint, a diverged run), 130 after Ctrl-C.
 """
 
 import argparse
+import ast
 import errno
 import logging
 import math
@@ -59,6 +60,19 @@ class ArgumentParser(argparse.ArgumentParser):
             file.flush()
         else:
             super()._print_message(message, file)
+
+
+def docstring(doc: str | None, file: str) -> str:
+    """A module's docstring, for its --help's description: ``doc`` (the module's ``__doc__``), or, under
+    ``python -OO``, which strips docstrings (``__doc__`` is None: every run of train.py, evaluate.py,
+    predict.py, inspect_digit.py and the web page ended in an AttributeError, and the scripts' --help lost its
+    text), read back from the module's source ``file``; "" if there is none to read."""
+    if doc is not None:
+        return doc
+    try:
+        return ast.get_docstring(ast.parse(Path(file).read_bytes()), clean=False) or ""
+    except (OSError, SyntaxError, ValueError):
+        return ""
 
 
 class Distinct(argparse.Action):

@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from . import cell, checkpoint as ckpt, gru_cell, rnn_cell
-from .cli import (ArgumentParser, Distinct, HelpFormatter, check_name_length, check_reachable, installed, nonempty_path,
-                  run, warn_if_unfinished, whole_number)
+from .cli import (ArgumentParser, Distinct, HelpFormatter, check_name_length, check_reachable, docstring, installed,
+                  nonempty_path, run, warn_if_unfinished, whole_number)
 from .data import DOWNLOAD_ROOT, TEST_FILES, default_data_dir, find_files, has_files, read_images, read_labels
 from .errors import UsageError
 from .evaluation import class_labels
@@ -63,7 +63,7 @@ def sample_count(text: str) -> int:
 
 
 def build_parser() -> ArgumentParser:
-    description = __doc__.split("\n\nThe JavaScript")[0]  # the usage, not how it is made
+    description = docstring(__doc__, __file__).split("\n\nThe JavaScript")[0]  # the usage, not how it is made
     parser = ArgumentParser(prog=program_name(), formatter_class=HelpFormatter,
                             description=description.replace("python -m lstm_mnist.web", program_name()))
     parser.add_argument("checkpoint", type=nonempty_path, help="checkpoint written by train.py (an LSTM, RNN or GRU)")

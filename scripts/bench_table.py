@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lstm_mnist.bench import format_table  # noqa: E402
-from lstm_mnist.cli import ArgumentParser, HelpFormatter, nonempty_path, run  # noqa: E402
+from lstm_mnist.cli import ArgumentParser, HelpFormatter, docstring, nonempty_path, run  # noqa: E402
 from lstm_mnist.errors import LSTMMnistError  # noqa: E402
 from lstm_mnist.files import open_regular, read_marked, replace_marked_section, shown  # noqa: E402
 
@@ -53,7 +53,7 @@ def tables(results: list[dict]) -> str:
 
 
 def main() -> int:
-    parser = ArgumentParser(prog="scripts/bench_table.py", description=__doc__, formatter_class=HelpFormatter)
+    parser = ArgumentParser(prog="scripts/bench_table.py", description=docstring(__doc__, __file__), formatter_class=HelpFormatter)
     parser.add_argument("json", type=nonempty_path, help="what python -m lstm_mnist.bench --json wrote")
     parser.add_argument("--readme", type=nonempty_path, help="also replace the table in this README")
     args = parser.parse_args()

@@ -27,7 +27,7 @@ from torch import Tensor  # noqa: E402
 from lstm_mnist import LSTMClassifier, figures  # noqa: E402
 from lstm_mnist.cell import LSTMState  # noqa: E402
 from lstm_mnist.cli import (ArgumentParser, Distinct, HelpFormatter, add_data_dir_flag, check_model_size,  # noqa: E402
-                            check_output_folder, finite_float, nonempty_path, positive_int, run, seed)
+                            check_output_folder, docstring, finite_float, nonempty_path, positive_int, run, seed)
 from lstm_mnist.data import load_mnist  # noqa: E402
 from lstm_mnist.files import shown, write_json  # noqa: E402
 from lstm_mnist.model import ModelConfig  # noqa: E402
@@ -38,7 +38,7 @@ OUTPUTS = ("forget_bias_sweep.png", "forget_bias_sweep.json")  # in --out
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="scripts/forget_bias_sweep.py", formatter_class=HelpFormatter, description=__doc__)
+    parser = ArgumentParser(prog="scripts/forget_bias_sweep.py", formatter_class=HelpFormatter, description=docstring(__doc__, __file__))
     parser.add_argument("--forget-biases", type=finite_float, nargs="+", action=Distinct, default=[0.0, 1.0, 2.0],
                         metavar="B",
                         help="the LSTM's forget biases to measure (default: 0 1 2)")

@@ -28,7 +28,7 @@ from PIL import Image  # noqa: E402
 
 from lstm_mnist import checkpoint as ckpt  # noqa: E402
 from lstm_mnist.cli import (ArgumentParser, Distinct, HelpFormatter, add_data_dir_flag, check_output_folder,  # noqa: E402
-                            check_output_path, non_negative_int, nonempty_path, output_file, run, same_file)
+                            check_output_path, docstring, non_negative_int, nonempty_path, output_file, run, same_file)
 from lstm_mnist.data import load_mnist  # noqa: E402
 from lstm_mnist.errors import LSTMMnistError, UsageError  # noqa: E402
 from lstm_mnist.files import atomic_write, shown  # noqa: E402
@@ -39,7 +39,7 @@ KEPT = ("format", "version", "model_config", "model", "train_config", "class_nam
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="scripts/make_shipped_checkpoint.py", formatter_class=HelpFormatter,
-                            description=__doc__)
+                            description=docstring(__doc__, __file__))
     parser.add_argument("--out", type=output_file, default=ROOT / "docs" / "model" / "lstm-mnist.pt", metavar="PT",
                         help="the slim checkpoint (default: docs/model/lstm-mnist.pt)")
     parser.add_argument("--digits-out", type=nonempty_path, default=ROOT / "docs" / "digits", metavar="DIR",

@@ -2,6 +2,7 @@
 the variables a user, a CI runner or a container may have set. Each test names what a user saw
 before its fix."""
 
+import ast
 import io
 import os
 import subprocess
@@ -245,3 +246,20 @@ def test_output_that_cannot_be_written_is_a_failure_in_one_line():
                                 "--device", "cpu")
     assert result.returncode == 1 and result.stderr.endswith("predict.py: error: No space left on device\n")
     assert "Exception ignored" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("program", [["train.py"], ["evaluate.py"], ["predict.py"], ["inspect_digit.py"],
+                                     ["-m", "lstm_mnist.web"], ["-m", "lstm_mnist.bench"], ["scripts/rnn_vs_lstm.py"]])
+def test_python_oo_keeps_the_help_and_runs(program):
+    """``python -OO`` (docstrings stripped, as some launchers and container images set PYTHONOPTIMIZE=2):
+    each command's description is its module's docstring, and ``__doc__.replace`` on None ended every run of
+    the four commands and the web page in an AttributeError traceback; the scripts' --help lost its text."""
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"}
+    command = [sys.executable, "-OO", *(program if program[0] == "-m" else [str(ROOT / program[0])]), "--help"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    source = ROOT / (program[1].replace(".", "/") + ".py" if program[0] == "-m"
+                     else program[0] if "/" in program[0] else f"lstm_mnist/commands/{program[0]}")
+    first_line = ast.get_docstring(ast.parse(source.read_text())).splitlines()[0]
+    usage, description = result.stdout.split("\n\n")[:2]
+    assert usage.startswith("usage: ") and description.startswith(first_line[:30])

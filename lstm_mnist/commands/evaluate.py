@@ -12,7 +12,7 @@ from pathlib import Path
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag, batch_size,
-                            check_output_folder, class_names, command_line, device_from_flag,
+                            check_output_folder, class_names, command_line, device_from_flag, docstring,
                             program_name, run, unfinished_run, whole_number)
 from lstm_mnist.data import files_read_from, load_split
 from lstm_mnist.files import shown
@@ -28,7 +28,7 @@ def plotted_count(text: str) -> int:
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=program_name("evaluate.py"), formatter_class=HelpFormatter,
-                            description=__doc__.replace("python evaluate.py", command_line("evaluate.py")))
+                            description=docstring(__doc__, __file__).replace("python evaluate.py", command_line("evaluate.py")))
     parser.add_argument("checkpoint", type=nonempty_path, help="checkpoint written by train.py")
     parser.add_argument("--split", choices=("test", "val"), default="test",
                         help="the 10,000 test images, or the 5,000 validation images (default: test)")

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_device_flag, batch_size, check_output_path,
-                            command_line, device_from_flag, output_file, program_name, run, warn_if_unfinished)
+                            command_line, device_from_flag, docstring, output_file, program_name, run, warn_if_unfinished)
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
 from lstm_mnist.files import atomic_write, shown
@@ -37,7 +37,7 @@ from lstm_mnist.words import counted
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog=program_name("predict.py"), formatter_class=HelpFormatter,
-                            description=__doc__.replace("python predict.py", command_line("predict.py")))
+                            description=docstring(__doc__, __file__).replace("python predict.py", command_line("predict.py")))
     parser.add_argument("checkpoint", type=nonempty_path, help="checkpoint written by train.py")
     parser.add_argument("folder", type=nonempty_path,
                         help=f"folder of images ({LISTED}), or one image in any format Pillow reads")
