@@ -51,6 +51,14 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see --help)\n")
 
+    def parse_args(self, args=None, namespace=None):
+        """argparse's, but the words left over are named a few at a time (``some_of``): a shell's glob
+        (``predict.py m.pt digits/*.png``) put thousands of names on the error's one line."""
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {some_of(extras)}")
+        return namespace
+
     def _print_message(self, message: str, file=None) -> None:
         """argparse's, but the help on stdout is written at once and a failure raised, not ignored: --help >
         /dev/full (or on a full disk) exited 0 with no help written; ``run`` reports it in one line (exit 1,
@@ -73,6 +81,16 @@ def docstring(doc: str | None, file: str) -> str:
         return ast.get_docstring(ast.parse(Path(file).read_bytes()), clean=False) or ""
     except (OSError, SyntaxError, ValueError):
         return ""
+
+
+MOST_NAMED = 3  # words a usage error names; the others are counted
+
+
+def some_of(words: list[str]) -> str:
+    """The first few ``words`` (escaped as ``shown`` does), and how many more: "a b c and 2,997 more"."""
+    named_words = " ".join(shown(word) for word in words[:MOST_NAMED])
+    more = len(words) - MOST_NAMED
+    return f"{named_words} and {more:,} more" if more > 0 else named_words
 
 
 class Distinct(argparse.Action):

@@ -122,3 +122,18 @@ def test_a_28x28_image_is_taken_as_it_is_and_a_blank_one_is_refused(tmp_path):
         Image.fromarray(np.full(size, shade, dtype=np.uint8)).save(tmp_path / "blank.png")
         with pytest.raises(LSTMMnistError, match="blank.png: no digit found"):  # at any size, in any one shade
             load_image(tmp_path / "blank.png")
+
+
+def test_a_shells_glob_of_images_is_one_short_line_with_the_way_out(tmp_path, run_in_process):
+    """``predict.py m.pt digits/*.png`` (a classroom's first try): argparse said 'unrecognized arguments:'
+    and every name but the first, 3,000 of them on one line, with no word of the folder to give instead.
+    Any program's words left over are named three at a time."""
+    images = [str(tmp_path / f"d{i}.png") for i in range(3000)]
+    result = run_in_process("predict.py", "docs/model/lstm-mnist.pt", *images, "--out", "-")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (f"predict.py: error: 3,000 images or folders given ({' '.join(images[:3])} and 2,997 "
+                             f"more); predict.py reads one folder (every image in it) or one image: give their "
+                             f"folder, {tmp_path} (see --help)\n")
+    result = run_in_process("evaluate.py", "docs/model/lstm-mnist.pt", *images)
+    assert result.returncode == 2
+    assert result.stderr == f"evaluate.py: error: unrecognized arguments: {' '.join(images[:3])} and 2,997 more (see --help)\n"

@@ -18,6 +18,7 @@ with one line saying why, and counted; the others are classified (exit status 1 
 import argparse
 import csv
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -26,7 +27,8 @@ from tqdm import tqdm
 
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_device_flag, batch_size, check_output_path,
-                            command_line, device_from_flag, docstring, output_file, program_name, run, warn_if_unfinished)
+                            command_line, device_from_flag, docstring, output_file, program_name, run, some_of,
+                            warn_if_unfinished)
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
 from lstm_mnist.files import atomic_write, shown
@@ -36,8 +38,8 @@ from lstm_mnist.words import counted
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog=program_name("predict.py"), formatter_class=HelpFormatter,
-                            description=docstring(__doc__, __file__).replace("python predict.py", command_line("predict.py")))
+    description = docstring(__doc__, __file__).replace("python predict.py", command_line("predict.py"))
+    parser = ArgumentParser(prog=program_name("predict.py"), formatter_class=HelpFormatter, description=description)
     parser.add_argument("checkpoint", type=nonempty_path, help="checkpoint written by train.py")
     parser.add_argument("folder", type=nonempty_path,
                         help=f"folder of images ({LISTED}), or one image in any format Pillow reads")
@@ -69,9 +71,24 @@ def csv_destination(text: str) -> Path | str:
     return path
 
 
+def several_paths(folder: Path, extras: list[str]) -> str:
+    """The usage error for paths after the first: a shell's glob (``predict.py m.pt digits/*.png``) gives
+    every image, where predict.py reads one folder or one image. argparse said 'unrecognized arguments:'
+    and listed every name but the first, thousands of them, with no word of what to do."""
+    paths = [str(folder), *extras]
+    folders = {os.path.dirname(path) or "." for path in paths}
+    way_out = (f"give their folder, {shown(folders.pop())}" if len(folders) == 1
+               else "put them in one folder and give that")
+    return (f"{len(paths):,} images or folders given ({some_of(paths)}); {program_name('predict.py')} reads one "
+            f"folder (every image in it) or one image: {way_out}")
+
+
 def main() -> int:
     parser = build_parser()
-    args = parser.parse_args()
+    args, extras = parser.parse_known_args()
+    if extras:
+        parser.error(several_paths(args.folder, extras) if not any(word.startswith("-") for word in extras)
+                     else f"unrecognized arguments: {some_of(extras)}")
     device, _ = device_from_flag(parser, args.device)
     to_stdout = args.out == STDOUT  # the CSV on stdout, for a pipe; the summary then goes to stderr
     if to_stdout and args.overwrite:  # it would do nothing: refused, not ignored
