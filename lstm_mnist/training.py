@@ -81,13 +81,15 @@ class TrainingDiverged(LSTMMnistError):
 
 
 class StopSignals:
-    """Within ``with StopSignals() as stop:``, the first Ctrl-C or SIGTERM sets ``stop.requested`` and
+    """Within ``with StopSignals() as stop:``, the first Ctrl-C, SIGTERM or SIGHUP sets ``stop.requested`` and
     prints ``stop.at``, what the run does then (in training: finishes its step and saves; ``fit`` keeps it
     true as the run goes on); a second one raises KeyboardInterrupt at once. A signal the process was
     started ignoring stays ignored (a shell script's background job ignores Ctrl-C, meant for the
     script, as Python itself does)."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    # SIGHUP: the terminal the run was started from was closed (an ssh session dropped), which killed the
+    # run at once, losing the epoch under way; under nohup it is ignored, and stays so. Windows has none.
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
     def __init__(self):
         self.requested = False
@@ -99,7 +101,10 @@ class StopSignals:
             raise KeyboardInterrupt
         self.requested = True
         if distributed.is_main():  # under torchrun every process gets the Ctrl-C: one line says what they all do
-            tqdm.write(f"\n{signal.Signals(signum).name}: {self.at} ({self.again()} to quit at once)")
+            try:
+                tqdm.write(f"\n{signal.Signals(signum).name}: {self.at} ({self.again()} to quit at once)")
+            except (OSError, ValueError):  # a terminal gone (SIGHUP: EIO), a closed stream: the run still saves
+                pass
 
     def again(self) -> str:
         """What quits at once: a second Ctrl-C, or where Ctrl-C stays ignored (``python train.py &`` in a

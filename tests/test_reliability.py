@@ -89,7 +89,7 @@ def test_a_run_removes_what_a_killed_run_left_half_written_beside_its_checkpoint
     assert sorted(p.name for p in tmp_path.glob(".*.tmp")) == [other.name]
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])  # SIGHUP: the terminal closed
 def test_signal_saves_and_says_how_to_resume(synthetic_dir, tmp_path, signum):
     out = tmp_path / "run.pt"
     process = start([*TINY, "--epochs", "200", "--data-dir", str(synthetic_dir), "--out", str(out)], tmp_path)
