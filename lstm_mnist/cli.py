@@ -56,8 +56,12 @@ class ArgumentParser(argparse.ArgumentParser):
         (``predict.py m.pt digits/*.png``) put thousands of names on the error's one line."""
         namespace, extras = self.parse_known_args(args, namespace)
         if extras:
-            self.error(f"unrecognized arguments: {some_of(extras)}")
+            self.unrecognized(extras)
         return namespace
+
+    def unrecognized(self, extras: list[str]):
+        """The usage error for words no argument took, named a few at a time."""
+        self.error(f"unrecognized arguments: {some_of(extras)}")
 
     def _print_message(self, message: str, file=None) -> None:
         """argparse's, but the help on stdout is written at once and a failure raised, not ignored: --help >

@@ -12,7 +12,7 @@ logits and carries its ``ModelConfig`` (for the checkpoint). Read it top down:
     train_step(...)   forward, loss, backward, Adam: one mini-batch
 
 It writes a checkpoint (and the metrics file beside it) after every epoch, and stops cleanly on
-Ctrl-C or SIGTERM: the current step finishes, a checkpoint of the exact point reached is
+Ctrl-C, SIGTERM or SIGHUP: the current step finishes, a checkpoint of the exact point reached is
 written, and ``TrainingInterrupted`` says how to resume. A second Ctrl-C stops at once; the
 checkpoint on disk is then the last one written, intact.
 
@@ -64,7 +64,7 @@ class RunOptions:
 
 
 class TrainingInterrupted(LSTMMnistError):
-    """Ctrl-C or SIGTERM stopped training; a checkpoint of the point reached was written."""
+    """Ctrl-C, SIGTERM or SIGHUP stopped training; a checkpoint of the point reached was written."""
 
 
 class TrainingDiverged(LSTMMnistError):
@@ -109,7 +109,7 @@ class StopSignals:
     def again(self) -> str:
         """What quits at once: a second Ctrl-C, or where Ctrl-C stays ignored (``python train.py &`` in a
         script) a second SIGTERM; telling that run's user to press Ctrl-C would be telling them to do nothing."""
-        return "press Ctrl-C again" if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN else "send SIGTERM again"
+        return "press Ctrl-C again" if signal.SIGINT in self._previous else "send SIGTERM again"
 
     def __enter__(self):
         for sig in self.SIGNALS:

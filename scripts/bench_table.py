@@ -53,7 +53,8 @@ def tables(results: list[dict]) -> str:
 
 
 def main() -> int:
-    parser = ArgumentParser(prog="scripts/bench_table.py", description=docstring(__doc__, __file__), formatter_class=HelpFormatter)
+    parser = ArgumentParser(prog="scripts/bench_table.py", description=docstring(__doc__, __file__),
+                            formatter_class=HelpFormatter)
     parser.add_argument("json", type=nonempty_path, help="what python -m lstm_mnist.bench --json wrote")
     parser.add_argument("--readme", type=nonempty_path, help="also replace the table in this README")
     args = parser.parse_args()

@@ -38,7 +38,8 @@ OUTPUTS = ("forget_bias_sweep.png", "forget_bias_sweep.json")  # in --out
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="scripts/forget_bias_sweep.py", formatter_class=HelpFormatter, description=docstring(__doc__, __file__))
+    parser = ArgumentParser(prog="scripts/forget_bias_sweep.py", formatter_class=HelpFormatter,
+                            description=docstring(__doc__, __file__))
     parser.add_argument("--forget-biases", type=finite_float, nargs="+", action=Distinct, default=[0.0, 1.0, 2.0],
                         metavar="B",
                         help="the LSTM's forget biases to measure (default: 0 1 2)")

@@ -198,7 +198,8 @@ def fits(value, kind: str, lowest: float | None, highest: float | None) -> bool:
 
 
 def main() -> int:
-    parser = cli.ArgumentParser(prog="scripts/make_results.py", description=cli.docstring(__doc__, __file__), formatter_class=cli.HelpFormatter)
+    parser = cli.ArgumentParser(prog="scripts/make_results.py", description=cli.docstring(__doc__, __file__),
+                                formatter_class=cli.HelpFormatter)
     parser.add_argument("--presets", nargs="+", action=cli.Distinct, choices=list(PRESETS), default=list(PRESETS),
                         metavar="NAME",
                         help=f"presets to run (default: all: {', '.join(PRESETS)})")

@@ -29,8 +29,8 @@ import torch  # noqa: E402
 
 from lstm_mnist import figures  # noqa: E402
 from lstm_mnist.cli import (ArgumentParser, Distinct, HelpFormatter, add_data_dir_flag, add_device_flag,  # noqa: E402
-                            check_model_size, check_output_folder, device_from_flag, docstring, nonempty_path, positive_int,
-                            run, seed)
+                            check_model_size, check_output_folder, device_from_flag, docstring, nonempty_path,
+                            positive_int, run, seed)
 from lstm_mnist.data import load_mnist  # noqa: E402
 from lstm_mnist.errors import UsageError  # noqa: E402
 from lstm_mnist.files import shown, write_json  # noqa: E402
@@ -43,7 +43,8 @@ OUTPUTS = ("gradient_per_row.png", "rnn_vs_lstm.json")  # in --out
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="scripts/rnn_vs_lstm.py", formatter_class=HelpFormatter, description=docstring(__doc__, __file__))
+    parser = ArgumentParser(prog="scripts/rnn_vs_lstm.py", formatter_class=HelpFormatter,
+                            description=docstring(__doc__, __file__))
     parser.add_argument("--cells", nargs="+", action=Distinct, choices=CELLS, default=["lstm", "gru", "rnn"],
                         help="the cells to compare (default: lstm gru rnn)")
     parser.add_argument("--epochs", type=positive_int, default=TrainConfig().epochs, metavar="N",

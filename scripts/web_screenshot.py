@@ -18,8 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lstm_mnist import figures  # noqa: E402
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, check_output_path, docstring, nonempty_path, output_file, run,  # noqa: E402
-                             whole_number)
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, check_output_path, docstring, nonempty_path,  # noqa: E402
+                            output_file, run, whole_number)
 from lstm_mnist.data import IMAGE_SIZE  # noqa: E402
 from lstm_mnist.errors import CheckpointError, LSTMMnistError  # noqa: E402
 from lstm_mnist.files import atomic_write, open_regular, shown  # noqa: E402
@@ -77,7 +77,8 @@ def row(text: str) -> int:
 
 
 def main() -> int:
-    parser = ArgumentParser(prog="scripts/web_screenshot.py", description=docstring(__doc__, __file__), formatter_class=HelpFormatter)
+    parser = ArgumentParser(prog="scripts/web_screenshot.py", description=docstring(__doc__, __file__),
+                            formatter_class=HelpFormatter)
     parser.add_argument("checkpoint", type=nonempty_path, help="checkpoint written by train.py")
     parser.add_argument("--out", type=output_file, required=True, metavar="PNG", help="where to save the screenshot (a .png)")
     parser.add_argument("--data-dir", type=nonempty_path, default=None, metavar="DIR", help="the MNIST files (default: $MNIST_DIR)")

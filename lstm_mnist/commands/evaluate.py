@@ -27,8 +27,8 @@ def plotted_count(text: str) -> int:
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog=program_name("evaluate.py"), formatter_class=HelpFormatter,
-                            description=docstring(__doc__, __file__).replace("python evaluate.py", command_line("evaluate.py")))
+    description = docstring(__doc__, __file__).replace("python evaluate.py", command_line("evaluate.py"))
+    parser = ArgumentParser(prog=program_name("evaluate.py"), formatter_class=HelpFormatter, description=description)
     parser.add_argument("checkpoint", type=nonempty_path, help="checkpoint written by train.py")
     parser.add_argument("--split", choices=("test", "val"), default="test",
                         help="the 10,000 test images, or the 5,000 validation images (default: test)")

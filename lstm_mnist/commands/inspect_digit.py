@@ -21,8 +21,8 @@ from pathlib import Path
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag, check_output_path,
-                            LONGEST_NAME, command_line, device_from_flag, docstring, non_negative_int, output_file, program_name,
-                            run, same_file, warn_if_unfinished)
+                            LONGEST_NAME, command_line, device_from_flag, docstring, non_negative_int, output_file,
+                            program_name, run, same_file, warn_if_unfinished)
 from lstm_mnist.data import files_read_from, load_split
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
@@ -33,8 +33,9 @@ from lstm_mnist.words import counted
 
 
 def build_parser() -> ArgumentParser:
+    description = docstring(__doc__, __file__).replace("python inspect_digit.py", command_line("inspect_digit.py"))
     parser = ArgumentParser(prog=program_name("inspect_digit.py"), formatter_class=HelpFormatter,
-                            description=docstring(__doc__, __file__).replace("python inspect_digit.py", command_line("inspect_digit.py")))
+                            description=description)
     parser.add_argument("checkpoint", type=nonempty_path, help="checkpoint written by train.py")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--index", type=non_negative_int, default=None, metavar="N",

@@ -86,9 +86,10 @@ def several_paths(folder: Path, extras: list[str]) -> str:
 def main() -> int:
     parser = build_parser()
     args, extras = parser.parse_known_args()
-    if extras:
-        parser.error(several_paths(args.folder, extras) if not any(word.startswith("-") for word in extras)
-                     else f"unrecognized arguments: {some_of(extras)}")
+    if extras and not any(word.startswith("-") for word in extras):
+        parser.error(several_paths(args.folder, extras))
+    elif extras:
+        parser.unrecognized(extras)
     device, _ = device_from_flag(parser, args.device)
     to_stdout = args.out == STDOUT  # the CSV on stdout, for a pipe; the summary then goes to stderr
     if to_stdout and args.overwrite:  # it would do nothing: refused, not ignored

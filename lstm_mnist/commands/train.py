@@ -20,8 +20,9 @@ from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import cuda_graph, distributed, figures
 from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, batch_size,
                             check_model_size, check_name_length, check_output_folder, check_output_path,
-                            class_names, command_line, device_from_flag, docstring, finite_float, learning_rate, nonempty_path,
-                            named, output_file, positive_float, positive_int, program_name, run, same_file, seed)
+                            class_names, command_line, device_from_flag, docstring, finite_float, learning_rate,
+                            nonempty_path, named, output_file, positive_float, positive_int, program_name, run,
+                            same_file, seed)
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import SplitTooSmall, files_read_from, load_mnist
 from lstm_mnist.errors import LSTMMnistError, UsageError
@@ -37,8 +38,8 @@ MODEL_DEFAULTS, TRAIN_DEFAULTS = ModelConfig(), TrainConfig()
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog=program_name("train.py"), formatter_class=HelpFormatter,
-                            description=docstring(__doc__, __file__).replace("python train.py", command_line("train.py")))
+    description = docstring(__doc__, __file__).replace("python train.py", command_line("train.py"))
+    parser = ArgumentParser(prog=program_name("train.py"), formatter_class=HelpFormatter, description=description)
     add_model_flags(parser.add_argument_group(
         "model (fixed once training starts; --resume takes them from the checkpoint)"))
     add_training_flags(parser.add_argument_group("training"))
