@@ -23,6 +23,7 @@ global batches and trains on its shard of each (distributed.py); in one process 
 does nothing.
 """
 
+import errno
 import math
 import os
 import signal
@@ -100,6 +101,7 @@ class StopSignals:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        quiet_a_terminal_that_hung_up()
         if distributed.is_main():  # under torchrun every process gets the Ctrl-C: one line says what they all do
             try:
                 tqdm.write(f"\n{signal.Signals(signum).name}: {self.at} ({self.again()} to quit at once)")
@@ -121,6 +123,19 @@ class StopSignals:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         return False
+
+
+def quiet_a_terminal_that_hung_up() -> None:
+    """Point stdout and stderr at /dev/null, as nohup would have, where they are a terminal that is gone
+    (closed, the ssh session dropped: SIGHUP, then every write fails with EIO). The run then saves,
+    writes its report to nowhere and ends with its own status (130), instead of failing (1) at its last
+    words. An empty write asks the terminal without showing anything; a live one is left alone."""
+    for fd in (1, 2):
+        try:
+            os.write(fd, b"")
+        except OSError as e:
+            if e.errno == errno.EIO:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
 
 
 def make_deterministic() -> None:

@@ -101,6 +101,28 @@ def test_signal_saves_and_says_how_to_resume(synthetic_dir, tmp_path, signum):
     ckpt.load_model(out)
 
 
+def test_a_terminal_that_hung_up_costs_the_run_nothing(synthetic_dir, tmp_path):
+    """The terminal closed (an ssh session dropped): SIGHUP, and from then on every write to it fails
+    (EIO). The run still saves, and ends with 130 like any other stop, not 1 at its last message."""
+    import pty
+
+    out = tmp_path / "run.pt"
+    terminal, run_side = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"} | {"PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *TINY, "--epochs", "200", "--data-dir",
+                                str(synthetic_dir), "--out", str(out)], cwd=tmp_path, env=env,
+                               stdin=run_side, stdout=run_side, stderr=run_side)
+    os.close(run_side)
+    seen, deadline = b"", time.monotonic() + 60
+    while b"parameters:" not in seen and time.monotonic() < deadline:  # training is about to start
+        seen += os.read(terminal, 4096)
+    time.sleep(0.5)
+    os.close(terminal)  # the terminal is gone: the run's writes to it now fail with EIO
+    process.send_signal(signal.SIGHUP)
+    assert process.wait(timeout=60) == 130
+    assert ckpt.load(out)["progress"]["step"] > 0 or ckpt.load(out)["progress"]["epoch"] > 0
+
+
 def test_second_ctrl_c_quits_at_once_without_damage(synthetic_dir, tmp_path):
     out = tmp_path / "run.pt"
     process = start([*TINY, "--epochs", "200", "--data-dir", str(synthetic_dir), "--out", str(out)], tmp_path)
