@@ -117,8 +117,10 @@ class RecurrentClassifier(nn.Module):
         its tensors to it at every step (trace.py asks for them this way)."""
         # The fast path computes what LSTMCell's equations do, without calling the cell: a trace, an
         # experiment's gate_hook, a module hook on the cell, a cell of another class (a subclass with
-        # other equations too) and torch.compile (train.py --compile; it fuses the loop on its own) take the loop.
-        if self.fast and records is None and not torch.compiler.is_compiling() and fast_path_computes(self.cell):
+        # other equations too) and torch.compile (train.py --compile; it fuses the loop on its own) take the loop,
+        # as does torch.jit.trace (it records the operations run: the loop's are the same at every call).
+        if (self.fast and records is None and not torch.compiler.is_compiling() and not torch.jit.is_tracing()
+                and fast_path_computes(self.cell)):
             return self.head(bptt.last_output(self.cell, x))  # (B, K): the loop below, as one node (bptt.py)
         B = x.size(0)
         # Row t of every image in the batch is x[:, t, :]: this is all that the seeds'

@@ -395,6 +395,33 @@ def test_torch_func_transforms_take_the_readable_loop_and_agree_with_autograd():
     assert model.fast and tangent.abs().max() > 0
 
 
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore:`torch.jit.trace")  # deprecated, still used
+def test_torch_jit_trace_and_torch_export_record_a_model_that_equals_it():
+    """torch.jit.trace of the default model failed PyTorch's own check ('Graphs differed across
+    invocations'): under a trace the model takes the readable loop. torch.export records the fast path."""
+    torch.manual_seed(4)
+    model = LSTMClassifier(hidden_size=16).eval()
+    images, other = torch.rand(3, 28, 28), torch.rand(5, 28, 28)  # the recording, and a batch of another size
+    traced = torch.jit.trace(model, images)
+    exported = torch.export.export(model, (images,), dynamic_shapes=({0: torch.export.Dim("B")},)).module()
+    for recorded in (traced, exported):
+        torch.testing.assert_close(recorded(other), model(other), rtol=1e-5, atol=1e-6)
+    assert model.fast
+
+
+def test_autocast_gives_the_fast_path_what_it_gives_the_readable_loop():
+    """Mixed precision (torch.autocast, bfloat16 on a CPU): the same logits and gradients as the loop,
+    to bfloat16's precision."""
+    torch.manual_seed(5)
+    model = LSTMClassifier(hidden_size=16)
+    images, labels = torch.rand(4, 28, 28), torch.randint(0, 10, (4,))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fast, readable = fast_and_readable(model, images, labels)
+    assert fast["logits"].dtype == torch.bfloat16
+    assert_all_close(fast, readable, tolerance=2e-2)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")  # PyTorch's own jvp loads it
 @pytest.mark.parametrize("grad_enabled", [False, True])
 def test_forward_mode_ad_takes_the_readable_loop_and_agrees_with_it(grad_enabled):
     """torch.autograd.forward_ad (a dual tensor's tangent through the model) failed on the default model
