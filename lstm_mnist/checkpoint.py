@@ -359,6 +359,10 @@ def _weight_problems(state: dict, config: ModelConfig) -> list[str]:
             continue
         if not torch.is_tensor(tensor) or not tensor.is_floating_point():
             wrong.append(f"{name} is not a floating-point tensor")
+        elif tensor.layout != torch.strided:  # sparse: a dense weight cannot be copied from it
+            wrong.append(f"{name} is a sparse tensor ({str(tensor.layout).removeprefix('torch.')}), not a dense one")
+        elif tensor.is_meta:  # a shape without numbers, as torch.device('meta') builds
+            wrong.append(f"{name} holds no numbers (a tensor on the meta device)")
         elif tensor.shape != expected[name].shape:
             wrong.append(f"{name} has shape {tuple(tensor.shape)}, the config needs {tuple(expected[name].shape)}")
     if not wrong:

@@ -114,6 +114,23 @@ def test_another_architecture(tmp_path):
         ckpt.load_model(path)
 
 
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+@pytest.mark.parametrize("kind, says", [("sparse", r"is a sparse tensor \(sparse_coo\), not a dense one"),
+                                        ("sparse_csr", r"is a sparse tensor \(sparse_csr\), not a dense one"),
+                                        ("meta", r"holds no numbers \(a tensor on the meta device\)")])
+def test_weights_without_dense_numbers_are_named(tmp_path, kind, says):
+    """A weight of the right shape held sparse, or on the meta device, was refused in PyTorch's words
+    (a 400-character 'While copying the parameter named ...'); now the weight and what it is are named."""
+    path = tmp_path / "run.pt"
+    written(path, LSTMClassifier(hidden_size=8))
+    checkpoint = torch.load(path, weights_only=True)
+    weight = checkpoint["model"]["cell.weight_hh"]
+    checkpoint["model"]["cell.weight_hh"] = weight.to("meta") if kind == "meta" else getattr(weight, f"to_{kind}")()
+    torch.save(checkpoint, path)
+    with pytest.raises(CheckpointError, match=f"cell.weight_hh {says}$"):
+        ckpt.load_model(path)
+
+
 def test_nan_weights(tmp_path):
     path = tmp_path / "run.pt"
     model = LSTMClassifier(hidden_size=8)
