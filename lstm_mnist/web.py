@@ -228,6 +228,14 @@ def site_names() -> set[str]:
     return {entry.name for entry in assets.iterdir() if entry.is_file() and not entry.name.startswith(".")} | {DATA_FILE}
 
 
+def site_folder(out: Path) -> Path:
+    """The folder that ``--out`` names, as ``write_site`` replaces it (by renames beside it, under its name):
+    through a symbolic link, the folder it points to (renaming the link replaced it with a folder and left
+    it aside as ``.NAME.old-PID``, the folder it points to untouched), and a name ending in ``..`` (or ``.``)
+    made a real one ('a/..' has no name to build beside: a ValueError traceback)."""
+    return real_path(out) if os.path.islink(out) or out.name in ("", ".", "..") else out
+
+
 def check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> None:
     """A usage error (exit 2) before any work if the site cannot go to ``out``. --overwrite replaces
     a site this command made, never a folder that holds anything else (a checkpoint, say), nor one
@@ -245,6 +253,10 @@ def _check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> N
     check_reachable(out, "--out")
     if out.exists() and not out.is_dir():
         parser.error(f"--out {shown(out)}: is a file; give a folder")
+    here = real_path(os.curdir)
+    if real_path(out) in (here, *here.parents):  # replaced whole, it would leave the shell in a removed folder
+        parser.error(f"--out {shown(out)}: is the current folder{'' if real_path(out) == here else ' or holds it'}, "
+                     "which the site would replace whole; give a new folder's name, such as --out site")
     ours = site_names()
     others = sorted(entry.name for entry in out.iterdir() if entry.name not in ours) if out.is_dir() else []
     if others:
@@ -266,7 +278,7 @@ def _check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> N
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    out = args.out
+    out = site_folder(args.out)  # the folder replaced; the messages name it as given (args.out)
     check_out(parser, out, args.overwrite)
     for flag, path in (("checkpoint", args.checkpoint), ("--compare", args.compare)):
         if path is not None and real_path(out) in real_path(path).parents:  # the site replaces out whole
@@ -293,12 +305,13 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         write_site(out, site_data(main_data, compare_data, samples), args.overwrite)
     size = sum(f.stat().st_size for f in out.iterdir())
-    print(f"wrote {shown(out)}/: {len(list(out.iterdir()))} files, {size / 1e6:.1f} MB; model {model.config.cell} "
+    print(f"wrote {shown(args.out)}/: {len(list(out.iterdir()))} files, {size / 1e6:.1f} MB; model {model.config.cell} "
           f"({counted(model.config.hidden_size, 'unit')}) from {shown(args.checkpoint)}"
           + (f", compared with {other.config.cell} from {shown(args.compare)}" if compare_data else "")
           + f"; {counted(len(samples), 'digit')} to pick"
           + ("" if samples or args.samples == 0 else " (no MNIST files found: pass --data-dir, or --digits FOLDER)"))
-    print(f"open {shown(out / 'index.html')} in a browser, or serve it: python -m http.server -d {path_word(out)}")
+    print(f"open {shown(args.out / 'index.html')} in a browser, or serve it: "
+          f"python -m http.server -d {path_word(args.out)}")
     warn_if_unfinished(checkpoint, args.checkpoint, program_name(), args.data_dir)  # last: not in the way of an error
     if compare_data:
         warn_if_unfinished(other_checkpoint, args.compare, program_name(), args.data_dir)

@@ -1,0 +1,45 @@
+"""Hostile inputs, fifth round: the web page's --out given as a symbolic link to a folder, as the current
+folder or through '..'. Called in-process where the command allows it (no torch import per case)."""
+
+import os
+
+import pytest
+
+from lstm_mnist import web
+
+
+def test_the_site_through_a_link_to_a_folder_is_built_in_that_folder_and_the_link_kept(tmp_path, saved, capsys,
+                                                                                       monkeypatch):
+    """A rename over the link replaced it with a folder, left the link aside as .NAME.old-PID (never removed:
+    rmtree refuses a link) and the folder it points to as it was. Every other output through a link writes
+    what it points to and keeps the link."""
+    ck, _ = saved
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "real").mkdir()
+    os.symlink("real", tmp_path / "site")
+    for flags in ([], ["--overwrite"]):  # made, then replaced
+        assert web.main([str(ck), "--out", "site", *flags]) == 0
+        assert "wrote site/" in capsys.readouterr().out
+        assert (tmp_path / "site").is_symlink() and os.readlink(tmp_path / "site") == "real"
+        assert (tmp_path / "real" / "index.html").is_file()
+    assert sorted(os.listdir(tmp_path)) == ["ck.pt", "digits", "real", "site"]
+
+
+@pytest.mark.parametrize("out", [".", "..", "sub/.."])
+def test_the_current_folder_or_one_holding_it_is_no_site_folder(out, tmp_path, saved, capsys, monkeypatch):
+    """--out . in an empty folder said '. is not empty' (the site's temporary was made in it) and exit 1;
+    with --overwrite, a ValueError traceback ('PosixPath('.') has an empty name'). Built, the site would have
+    replaced the current folder whole, leaving the shell in a removed one: a usage error, before any work."""
+    ck, _ = saved
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    here = tmp_path / "empty"
+    (here / "sub").mkdir(parents=True)
+    monkeypatch.chdir(here)
+    for flags in ([], ["--overwrite"]):
+        with pytest.raises(SystemExit) as exit_:
+            web.main([str(ck), "--out", out, *flags])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and "is the current folder" in err and "such as --out site" in err
+        assert "Traceback" not in err and sorted(os.listdir(here)) == ["sub"]
+
