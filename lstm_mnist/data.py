@@ -199,19 +199,20 @@ class UnreadableFolder(DataError):
     """A data folder the user may not look into: the files may be there, but cannot be read."""
 
 
-def find_files(directory: Path, needed=tuple(FILES)) -> dict[str, Path]:
+def find_files(directory: Path, needed=tuple(FILES), nearby: bool = True) -> dict[str, Path]:
     """The IDX files in ``directory`` or its ``MNIST/raw`` (torchvision's layout), raw or
     ``.gz``: the four, or those ``needed`` (keys of ``FILES``). Raises ``DataError`` naming the
-    missing ones, ``UnreadableFolder`` if the folder (or one above it) may not be entered."""
+    missing ones (and, if ``nearby``, a folder just inside that holds them: ``--data-dir ~/datasets``
+    for ``~/datasets/mnist``), ``UnreadableFolder`` if the folder (or one above it) may not be entered."""
     directory = directory if isinstance(directory, Path) else Path(directory)  # a FromMnistDir stays one
     try:
-        return _find_files(directory, needed)
+        return _find_files(directory, needed, nearby)
     except PermissionError as e:  # stat() of a name in a folder without x permission (chmod 000, 444)
         raise UnreadableFolder(f"data folder {folder_named(directory)}: cannot look inside it ({e.strerror}); "
                                f"{NO_ACCESS} and pass --data-dir there") from None
 
 
-def _find_files(directory: Path, needed) -> dict[str, Path]:
+def _find_files(directory: Path, needed, nearby: bool) -> dict[str, Path]:
     if not directory.is_dir():
         raise DataError(missing_folder(directory) if not directory.exists() else
                         f"{folder_named(directory)} is not a folder")
@@ -228,9 +229,11 @@ def _find_files(directory: Path, needed) -> dict[str, Path]:
         else:
             found[key] = path
     if missing:
+        there = folders_holding(directory, needed) if nearby else []  # the folder above the right one, given
         raise DataError(
             f"{folder_named(directory)} lacks {', '.join(missing)} (looked in it and in its MNIST/raw); "
-            f"put the {'four MNIST IDX files' if len(needed) == len(FILES) else 'MNIST test files'} there"
+            + (f"{shown(there[0])}, inside it, holds them: give that folder instead" if there else
+               f"put the {'four MNIST IDX files' if len(needed) == len(FILES) else 'MNIST test files'} there")
         )
     return found
 
@@ -267,7 +270,7 @@ def files_read_from(data_dir: Path | None, download_root: Path = DOWNLOAD_ROOT) 
 
 def has_files(directory: Path, needed=tuple(FILES)) -> bool:
     try:
-        find_files(directory, needed)
+        find_files(directory, needed, nearby=False)  # not nearby: folders_holding asks this of each folder
         return True
     except DataError:
         return False

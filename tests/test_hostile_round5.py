@@ -6,6 +6,8 @@ import os
 import pytest
 
 from lstm_mnist import web
+from lstm_mnist.data import default_data_dir, find_files
+from lstm_mnist.errors import DataError
 
 
 def test_the_site_through_a_link_to_a_folder_is_built_in_that_folder_and_the_link_kept(tmp_path, saved, capsys,
@@ -43,3 +45,24 @@ def test_the_current_folder_or_one_holding_it_is_no_site_folder(out, tmp_path, s
         assert exit_.value.code == 2 and "is the current folder" in err and "such as --out site" in err
         assert "Traceback" not in err and sorted(os.listdir(here)) == ["sub"]
 
+
+
+def test_a_data_folder_above_the_mnist_files_names_the_folder_inside_that_holds_them(tmp_path, synthetic_dir, saved,
+                                                                                     run_in_process, monkeypatch):
+    """--data-dir ~/datasets (or MNIST_DIR) for ~/datasets/mnist: 'lacks ...; put the four MNIST IDX files there',
+    when they are one folder down. The folder that holds them is named, in every program that reads MNIST."""
+    ck, _ = saved
+    above = tmp_path / "datasets"
+    above.mkdir()
+    (above / "notes").mkdir()
+    os.symlink(synthetic_dir, above / "mnist")
+    for script, args in (("train.py", ["--data-dir", str(above), "--out", str(tmp_path / "t.pt")]),
+                         ("evaluate.py", [str(ck), "--data-dir", str(above)])):
+        result = run_in_process(script, *args)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert result.stderr.strip().endswith(f"{above / 'mnist'}, inside it, holds them: give that folder instead")
+    monkeypatch.setenv("MNIST_DIR", str(above))
+    with pytest.raises(DataError, match=r"\(MNIST_DIR\) lacks .*datasets/mnist, inside it, holds them"):
+        find_files(default_data_dir())
+    with pytest.raises(DataError, match=r"put the four MNIST IDX files there"):  # nothing inside holds them
+        find_files(above / "notes")
