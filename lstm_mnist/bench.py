@@ -440,6 +440,9 @@ def thread_count(text: str) -> int:
     return value
 
 
+ROUNDS, STEPS = 7, 10  # --rounds' and --steps' defaults; --smoke runs 1 of 1
+
+
 def build_parser() -> cli.ArgumentParser:
     parser = cli.ArgumentParser(prog="python -m lstm_mnist.bench", description=cli.docstring(__doc__, __file__),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -448,9 +451,9 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--batch-size", type=cli.batch_size, default=128, help="images per step (default: 128)")
     parser.add_argument("--hidden-size", type=cli.positive_int, default=128,
                         help="H (default: 128; refused if the models would not fit in memory)")
-    parser.add_argument("--rounds", type=cli.positive_int, default=7, help="interleaved rounds (default: 7)")
-    parser.add_argument("--steps", type=cli.positive_int, default=10,
-                        help="steps per variant per round (default: 10)")
+    parser.add_argument("--rounds", type=cli.positive_int, default=None, help=f"interleaved rounds (default: {ROUNDS})")
+    parser.add_argument("--steps", type=cli.positive_int, default=None,
+                        help=f"steps per variant per round (default: {STEPS})")
     parser.add_argument("--json", type=cli.output_file, metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--overwrite", action="store_true", help="replace the --json file if it exists")
     parser.add_argument("--threads", type=thread_count, default=None, metavar="N",
@@ -471,8 +474,10 @@ def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
     variants = VARIANTS
-    if args.smoke:
-        args.rounds, args.steps = 1, 1
+    given = [flag for flag, value in (("--rounds", args.rounds), ("--steps", args.steps)) if value is not None]
+    if args.smoke and given:  # --smoke would run 1 of 1 whatever they said: refused, not ignored
+        parser.error(f"{' and '.join(given)}: --smoke runs 1 round of 1 step; leave out one or the other")
+    args.rounds, args.steps = (1, 1) if args.smoke else (args.rounds or ROUNDS, args.steps or STEPS)
     if args.smoke or args.no_compile:
         variants = tuple(v for v in VARIANTS if "compiled" not in v)
 

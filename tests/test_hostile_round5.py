@@ -2,6 +2,7 @@
 folder or through '..'. Called in-process where the command allows it (no torch import per case)."""
 
 import os
+import sys
 
 import pytest
 
@@ -66,3 +67,30 @@ def test_a_data_folder_above_the_mnist_files_names_the_folder_inside_that_holds_
         find_files(default_data_dir())
     with pytest.raises(DataError, match=r"put the four MNIST IDX files there"):  # nothing inside holds them
         find_files(above / "notes")
+
+
+@pytest.mark.parametrize("flags, named, alone", [(["--rounds", "3"], "--rounds:", (3, 10)),
+                                                 (["--steps", "2"], "--steps:", (7, 2)),
+                                                 (["--rounds", "3", "--steps", "2"], "--rounds and --steps:", (3, 2))])
+def test_the_benchmark_refuses_rounds_or_steps_that_smoke_would_ignore(flags, named, alone, monkeypatch, capsys):
+    """--smoke --rounds 3 ran 1 round of 1 step and said nothing: refused, as inspect_digit.py refuses
+    the flags it would ignore; alone, each still sets what it says."""
+    from lstm_mnist import bench
+
+    monkeypatch.setattr(sys, "argv", ["bench", "--smoke", *flags])
+    with pytest.raises(SystemExit) as exit_:
+        bench.main()
+    [line] = capsys.readouterr().err.splitlines()
+    assert exit_.value.code == 2 and f"error: {named} --smoke runs 1 round of 1 step" in line
+    asked = []
+
+    def benchmark(device, batch_size, hidden_size, rounds, steps, **kwargs):  # what it would time, not timed
+        asked.append((rounds, steps))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "benchmark", benchmark)
+    for argv, expected in ((["--smoke"], (1, 1)), ([], (bench.ROUNDS, bench.STEPS)), (flags, alone)):
+        monkeypatch.setattr(sys, "argv", ["bench", "--device", "cpu", "--no-compile", *argv])
+        with pytest.raises(KeyboardInterrupt):
+            bench.main()
+        assert asked.pop() == expected
