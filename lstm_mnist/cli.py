@@ -49,7 +49,21 @@ class ArgumentParser(argparse.ArgumentParser):
         self._negative_number_matcher = NEGATIVE_NUMBER
 
     def error(self, message: str):
-        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}{self.dash_hint()} (see --help)\n")
+
+    def dash_hint(self) -> str:
+        """A file named ``-x.png`` is read as a flag (argparse: 'expected one argument', 'unrecognized
+        arguments', or a required name missing): where a word of the command line begins with '-', is no
+        flag of this program and names a file or folder here, how to give it."""
+        for word in getattr(self, "words", []):
+            if (word.startswith("-") and word != "-" and word.split("=")[0] not in self._option_string_actions
+                    and os.path.lexists(word)):
+                return f"; {shown(word)} begins with '-', so it was read as a flag: write it as ./{shown(word)}"
+        return ""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self.words = list(sys.argv[1:] if args is None else args)  # the command line, for dash_hint
+        return super().parse_known_args(args, namespace)
 
     def parse_args(self, args=None, namespace=None):
         """argparse's, but the words left over are named a few at a time (``some_of``): a shell's glob
@@ -334,7 +348,8 @@ def _check_output_path(given: Path, may_replace: bool, needed_bytes: int, flag: 
         existing = next(p for p in (parent, *parent.parents) if os.path.lexists(p))  # the nearest that exists
         if not existing.is_dir():
             raise UsageError(f"{name}: {shown(existing)} is in the way: it is a file, not a folder")
-        raise UsageError(f"{name}: folder {shown(parent)} does not exist; create it first")
+        raise UsageError(f"{name}: folder {shown(parent)} does not exist{files.stray_space(parent)}; "
+                         "create it first")
     for input_ in inputs:
         if same_file(path, Path(input_)):
             if not os.path.lexists(input_):  # a name the data is also read from (data.files_read_from)

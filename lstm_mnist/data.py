@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .errors import DataError
-from .files import NO_ACCESS, kind, open_regular, shown
+from .files import NO_ACCESS, kind, open_regular, shown, stray_space
 from .words import counted
 
 IMAGE_SIZE = 28  # rows = pixels per row
@@ -248,7 +248,7 @@ def missing_folder(directory: Path) -> str:
     if str(directory).startswith("~") and home != str(directory) and os.path.isdir(home):
         return (f"data folder {folder_named(directory)} does not exist: a '~' there is taken as it is (only the shell "
                 f"expands it, and not inside quotes); give the folder as {shown(home)}")
-    return f"data folder {folder_named(directory)} does not exist"
+    return f"data folder {folder_named(directory)} does not exist{stray_space(directory)}"
 
 
 def folder_named(directory: Path) -> str:

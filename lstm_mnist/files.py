@@ -215,7 +215,7 @@ def open_regular(path: Path | str, error: type[LSTMMnistError] = LSTMMnistError,
     except FileNotFoundError:
         if os.path.islink(path):  # the link is there; what it names is not
             raise error(f"{shown(path)} is a link to {shown(os.readlink(path))}, which does not exist") from None
-        raise error(f"{what} {shown(path)} not found") from None
+        raise error(f"{what} {shown(path)} not found{stray_space(path)}") from None
     except IsADirectoryError:
         raise error(f"{shown(path)} is a folder, not a {what}") from None
     except OSError as e:
@@ -279,6 +279,22 @@ def shown(path: Path | str) -> str:
     holding them would split a one-line message, or drive the terminal that shows it."""
     return CONTROL.sub(lambda m: CONTROL_NAMES.get(m[0]) or (f"\\x{ord(m[0]):02x}" if ord(m[0]) < 256
                                                            else f"\\u{ord(m[0]):04x}"), decoded(path))
+
+
+def stray_space(path: Path | str) -> str:
+    """For a name that was not found: a note when its last part begins or ends with white space, which no
+    message can show ('data ' pasted with its space, a no-break space copied from a web page, MNIST_DIR=' '),
+    naming the name without it where that exists; "" for any other name."""
+    name = Path(path).name or str(path)  # Path(' ').name is ' '; Path('') has none
+    if name == name.strip():
+        return ""
+    if not name.strip():
+        return " (the name is only white space)"
+    bare = Path(path).with_name(name.strip())
+    starts, ends = name[0].isspace(), name[-1].isspace()
+    where = "begins and ends" if starts and ends else "begins" if starts else "ends"
+    return f" (the name {where} with white space" + (f"; {shown(bare)}, without it, exists)"
+                                                     if os.path.lexists(bare) else ")")
 
 
 def shell_word(text: Path | str) -> str:

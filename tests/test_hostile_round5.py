@@ -1,5 +1,6 @@
 """Hostile inputs, fifth round: the web page's --out given as a symbolic link to a folder, as the current
-folder or through '..'. Called in-process where the command allows it (no torch import per case)."""
+folder or through '..'; names with a space at their end, and names of files that begin with '-'. Called
+in-process where the command allows it (no torch import per case)."""
 
 import os
 import sys
@@ -94,3 +95,45 @@ def test_the_benchmark_refuses_rounds_or_steps_that_smoke_would_ignore(flags, na
         with pytest.raises(KeyboardInterrupt):
             bench.main()
         assert asked.pop() == expected
+
+
+@pytest.mark.parametrize("script, args, says", [
+    ("evaluate.py", ["ck.pt "],
+     "checkpoint ck.pt  not found (the name ends with white space; ck.pt, without it, exists)"),
+    ("evaluate.py", ["ck.pt", "--data-dir", " mnist"],
+     "data folder  mnist does not exist (the name begins with white space; mnist, without it, exists)"),
+    ("evaluate.py", ["ck.pt", "--data-dir", " "], "data folder   does not exist (the name is only white space)"),
+    ("predict.py", ["ck.pt", "digits\u00a0"],  # a no-break space, copied from a web page
+     "digits\u00a0: no such file or folder (the name ends with white space; digits, without it, exists)"),
+    ("inspect_digit.py", ["ck.pt", "--image", "digits/1.png "],
+     "image digits/1.png  not found (the name ends with white space; digits/1.png, without it, exists)"),
+    ("train.py", ["--out", "runs /run.pt"],
+     "folder runs  does not exist (the name ends with white space; runs, without it, exists); create it first"),
+])
+@pytest.mark.usefixtures("saved")  # ck.pt and digits/ in tmp_path
+def test_a_name_not_found_that_ends_with_a_space_says_so(script, args, says, tmp_path, run_in_process):
+    """A space pasted with a name ('data '), or a no-break space, cannot be seen in 'data  does not exist':
+    the message says the name ends (or begins) with white space, and names the name without it if it exists."""
+    (tmp_path / "mnist").mkdir()
+    (tmp_path / "runs").mkdir()
+    result = run_in_process(script, *args, cwd=tmp_path)
+    assert result.returncode in (1, 2) and says in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("script, args, says", [
+    ("evaluate.py", ["-ck.pt"], "the following arguments are required: checkpoint; -ck.pt begins with '-', so it "
+                                "was read as a flag: write it as ./-ck.pt"),
+    ("inspect_digit.py", ["ck.pt", "--image", "-7.png"], "argument --image: expected one argument; -7.png begins"),
+    ("predict.py", ["ck.pt", "-digits"], "-digits begins with '-', so it was read as a flag: write it as ./-digits"),
+])
+def test_a_file_whose_name_begins_with_a_dash_is_named_with_the_way_to_give_it(script, args, says, saved, tmp_path,
+                                                                              run_in_process):
+    """argparse reads '-x.png' as a flag: 'expected one argument', or a required name missing, with no hint
+    that the file was there. Where such a word names a file or folder, the usage error says to write ./-x.png."""
+    ck, digits = saved
+    (tmp_path / "-ck.pt").write_bytes(ck.read_bytes())
+    (tmp_path / "-7.png").write_bytes(next(digits.glob("*.png")).read_bytes())
+    (tmp_path / "-digits").mkdir()
+    result = run_in_process(script, *args, cwd=tmp_path)
+    assert result.returncode == 2 and says in result.stderr, result.stderr
+    assert run_in_process("evaluate.py", "ck.pt", "--bogus", cwd=tmp_path).stderr.count("begins with '-'") == 0
