@@ -39,7 +39,7 @@ from .cli import (ArgumentParser, Distinct, HelpFormatter, check_name_length, ch
 from .data import DOWNLOAD_ROOT, TEST_FILES, default_data_dir, find_files, has_files, read_images, read_labels
 from .errors import UsageError
 from .evaluation import class_labels
-from .files import (check_umask, current_umask, exclusive, is_temporary_of, path_word, real_path, shown,
+from .files import (check_umask, current_umask, exclusive, is_temporary_of, kind, path_word, real_path, shown,
                     stray_space, unreplaceable)
 from .images import image_files, load_image
 from .model import PIXEL_MEAN, PIXEL_STD, RecurrentClassifier
@@ -252,7 +252,7 @@ def _check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> N
     check_name_length(out, "--out")  # it is built as .NAME.XXXXXXXX.tmp beside out, then renamed
     check_reachable(out, "--out")
     if out.exists() and not out.is_dir():
-        parser.error(f"--out {shown(out)}: is a file; give a folder")
+        parser.error(f"--out {shown(out)}: is {'a file' if out.is_file() else kind(out.stat().st_mode)}; give a folder")
     here = real_path(os.curdir)
     if real_path(out) in (here, *here.parents):  # replaced whole, it would leave the shell in a removed folder
         parser.error(f"--out {shown(out)}: is the current folder{'' if real_path(out) == here else ' or holds it'}, "

@@ -137,3 +137,12 @@ def test_a_file_whose_name_begins_with_a_dash_is_named_with_the_way_to_give_it(s
     result = run_in_process(script, *args, cwd=tmp_path)
     assert result.returncode == 2 and says in result.stderr, result.stderr
     assert run_in_process("evaluate.py", "ck.pt", "--bogus", cwd=tmp_path).stderr.count("begins with '-'") == 0
+
+
+def test_the_site_refuses_a_device_as_a_device_not_as_a_file(saved, capsys):
+    """--out /dev/null said 'is a file': it is a character device (and a FIFO or a socket are named as such)."""
+    ck, _ = saved
+    with pytest.raises(SystemExit) as exit_:
+        web.main([str(ck), "--out", os.devnull])
+    assert exit_.value.code == 2
+    assert f"--out {os.devnull}: is a character device; give a folder" in capsys.readouterr().err
