@@ -290,7 +290,7 @@ def stray_space(path: Path | str) -> str:
         return ""
     if not name.strip():
         return " (the name is only white space)"
-    bare = Path(path).with_name(name.strip())
+    bare = Path(path).parent / name.strip()  # not with_name: ' .' stripped is '.', which it refuses (ValueError)
     starts, ends = name[0].isspace(), name[-1].isspace()
     where = "begins and ends" if starts and ends else "begins" if starts else "ends"
     return f" (the name {where} with white space" + (f"; {shown(bare)}, without it, exists)"

@@ -109,6 +109,9 @@ def test_the_benchmark_refuses_rounds_or_steps_that_smoke_would_ignore(flags, na
      "image digits/1.png  not found (the name ends with white space; digits/1.png, without it, exists)"),
     ("train.py", ["--out", "runs /run.pt"],
      "folder runs  does not exist (the name ends with white space; runs, without it, exists); create it first"),
+    ("predict.py", ["ck.pt", ". "],  # '.' is no name Path.with_name takes: a ValueError traceback
+     ". : no such file or folder (the name ends with white space; ., without it, exists)"),
+    ("train.py", ["--out", " ./run.pt"], "folder  . does not exist (the name begins with white space; ., without it"),
 ])
 @pytest.mark.usefixtures("saved")  # ck.pt and digits/ in tmp_path
 def test_a_name_not_found_that_ends_with_a_space_says_so(script, args, says, tmp_path, run_in_process):
