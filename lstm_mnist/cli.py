@@ -54,10 +54,14 @@ class ArgumentParser(argparse.ArgumentParser):
     def dash_hint(self) -> str:
         """A file named ``-x.png`` is read as a flag (argparse: 'expected one argument', 'unrecognized
         arguments', or a required name missing): where a word of the command line begins with '-', is no
-        flag of this program and names a file or folder here, how to give it."""
-        for word in getattr(self, "words", []):
+        flag of this program and names a file or folder here, how to give it. Words argparse reads as values
+        are left out: a negative number ('-3'), and every word after '--'."""
+        words = getattr(self, "words", [])
+        if "--" in words:  # after it every word is a value, whatever it begins with
+            words = words[:words.index("--")]
+        for word in words:
             if (word.startswith("-") and word != "-" and word.split("=")[0] not in self._option_string_actions
-                    and os.path.lexists(word)):
+                    and not self._negative_number_matcher.match(word) and os.path.lexists(word)):
                 return f"; {shown(word)} begins with '-', so it was read as a flag: write it as ./{shown(word)}"
         return ""
 

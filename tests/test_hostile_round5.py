@@ -142,6 +142,19 @@ def test_a_file_whose_name_begins_with_a_dash_is_named_with_the_way_to_give_it(s
     assert run_in_process("evaluate.py", "ck.pt", "--bogus", cwd=tmp_path).stderr.count("begins with '-'") == 0
 
 
+@pytest.mark.parametrize("script, args", [
+    ("predict.py", ["ck.pt", "--out", "-", "--overwrite", "--", "-digits"]),  # after '--': a name, as given
+    ("evaluate.py", ["ck.pt", "--max-images", "-3"]),  # a negative number is a value, even where a file -3 exists
+])
+def test_a_word_read_as_a_value_gets_no_dash_hint(script, args, saved, tmp_path, run_in_process):
+    """The hint that a word beginning with '-' 'was read as a flag' was added to every usage error, about words
+    argparse had read as values: one after '--' and a negative number, where a file of that name exists."""
+    (tmp_path / "-digits").mkdir()
+    (tmp_path / "-3").touch()
+    result = run_in_process(script, *args, cwd=tmp_path)
+    assert result.returncode == 2 and "error: " in result.stderr and "begins with '-'" not in result.stderr
+
+
 def test_the_site_refuses_a_device_as_a_device_not_as_a_file(saved, capsys):
     """--out /dev/null said 'is a file': it is a character device (and a FIFO or a socket are named as such)."""
     ck, _ = saved
