@@ -135,7 +135,9 @@ def quiet_a_terminal_that_hung_up() -> None:
             os.write(fd, b"")
         except OSError as e:
             if e.errno == errno.EIO:
-                os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+                nowhere = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(nowhere, fd)
+                os.close(nowhere)  # fd is a copy of it
 
 
 def make_deterministic() -> None:

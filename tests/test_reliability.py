@@ -123,6 +123,33 @@ def test_a_terminal_that_hung_up_costs_the_run_nothing(synthetic_dir, tmp_path):
     assert ckpt.load(out)["progress"]["step"] > 0 or ckpt.load(out)["progress"]["epoch"] > 0
 
 
+QUIET_A_DEAD_TERMINAL = """
+import os, pty
+from lstm_mnist.training import quiet_a_terminal_that_hung_up
+terminal, run_side = pty.openpty()
+for fd in (1, 2):
+    os.dup2(run_side, fd)
+os.close(run_side)
+os.close(terminal)  # the terminal is gone: a write to it fails with EIO
+free = os.dup(0)  # the lowest free descriptor
+os.close(free)
+quiet_a_terminal_that_hung_up()
+for fd in (1, 2):
+    os.write(fd, b"to nowhere")
+after = os.dup(0)
+os.close(after)
+raise SystemExit(0 if after == free else 3)
+"""
+
+
+def test_quieting_a_dead_terminal_leaves_no_descriptor_open():
+    """/dev/null, opened to be copied onto stdout and stderr, was left open: two descriptors a run held
+    for nothing until it ended."""
+    result = subprocess.run([sys.executable, "-c", QUIET_A_DEAD_TERMINAL], cwd=ROOT, stdin=subprocess.DEVNULL,
+                            env=os.environ | {"PYTHONPATH": str(ROOT)}, timeout=120)
+    assert result.returncode == 0
+
+
 def test_second_ctrl_c_quits_at_once_without_damage(synthetic_dir, tmp_path):
     out = tmp_path / "run.pt"
     process = start([*TINY, "--epochs", "200", "--data-dir", str(synthetic_dir), "--out", str(out)], tmp_path)
