@@ -48,7 +48,6 @@ def test_the_current_folder_or_one_holding_it_is_no_site_folder(out, tmp_path, s
         assert "Traceback" not in err and sorted(os.listdir(here)) == ["sub"]
 
 
-
 def test_a_data_folder_above_the_mnist_files_names_the_folder_inside_that_holds_them(tmp_path, synthetic_dir, saved,
                                                                                      run_in_process, monkeypatch):
     """--data-dir ~/datasets (or MNIST_DIR) for ~/datasets/mnist: 'lacks ...; put the four MNIST IDX files there',
