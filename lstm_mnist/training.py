@@ -126,10 +126,11 @@ class StopSignals:
 
 
 def quiet_a_terminal_that_hung_up() -> None:
-    """Point stdout and stderr at /dev/null, as nohup would have, where they are a terminal that is gone
-    (closed, the ssh session dropped: SIGHUP, then every write fails with EIO). The run then saves,
-    writes its report to nowhere and ends with its own status (130), instead of failing (1) at its last
-    words. An empty write asks the terminal without showing anything; a live one is left alone."""
+    """Point stdout and stderr at /dev/null where they are a terminal that is gone (closed, the ssh session
+    dropped: SIGHUP, then every write fails with EIO; nohup, started beforehand, would have sent them to
+    nohup.out). The run then saves, writes its report to nowhere and ends with its own status (130),
+    instead of failing (1) at its last words. An empty write asks the terminal without showing anything;
+    a live one is left alone."""
     for fd in (1, 2):
         try:
             os.write(fd, b"")
