@@ -477,7 +477,11 @@ def main() -> int:
     given = [flag for flag, value in (("--rounds", args.rounds), ("--steps", args.steps)) if value is not None]
     if args.smoke and given:  # --smoke would run 1 of 1 whatever they said: refused, not ignored
         parser.error(f"{' and '.join(given)}: --smoke runs 1 round of 1 step; leave out one or the other")
-    args.rounds, args.steps = (1, 1) if args.smoke else (args.rounds or ROUNDS, args.steps or STEPS)
+    if args.smoke:
+        args.rounds = args.steps = 1
+    else:
+        args.rounds = ROUNDS if args.rounds is None else args.rounds
+        args.steps = STEPS if args.steps is None else args.steps
     if args.smoke or args.no_compile:
         variants = tuple(v for v in VARIANTS if "compiled" not in v)
 

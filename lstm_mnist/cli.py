@@ -47,6 +47,7 @@ class ArgumentParser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = NEGATIVE_NUMBER
+        self.words: list[str] = []  # the command line being parsed, for dash_hint
 
     def error(self, message: str):
         self.exit(USAGE_ERROR, f"{self.prog}: error: {message}{self.dash_hint()} (see --help)\n")
@@ -56,7 +57,7 @@ class ArgumentParser(argparse.ArgumentParser):
         arguments', or a required name missing): where a word of the command line begins with '-', is no
         flag of this program and names a file or folder here, how to give it. Words argparse reads as values
         are left out: a negative number ('-3'), and every word after '--'."""
-        words = getattr(self, "words", [])
+        words = self.words
         if "--" in words:  # after it every word is a value, whatever it begins with
             words = words[:words.index("--")]
         for word in words:

@@ -279,7 +279,7 @@ def _check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> N
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    out = site_folder(args.out)  # the folder replaced; the messages name it as given (args.out)
+    out = site_folder(args.out)  # the folder replaced (the checks name it); the summary names it as given
     check_out(parser, out, args.overwrite)
     for flag, path in (("checkpoint", args.checkpoint), ("--compare", args.compare)):
         if path is not None and real_path(out) in real_path(path).parents:  # the site replaces out whole
