@@ -151,6 +151,22 @@ def _check_checksums(file: BinaryIO, path: Path) -> None:
                               "with it (a bad copy, or a failing disk); copy it again, or use another checkpoint")
 
 
+TORCHSCRIPT = "a TorchScript model (torch.jit.save): code to run, not a checkpoint's weights"
+
+
+def _check_not_torchscript(file: BinaryIO, path: Path) -> None:
+    """``CheckpointError`` for a TorchScript model, before torch.load sees it: PyTorch 2.3 hands such a file
+    to torch.jit.load, even with ``weights_only=True``, and returns the model (code, run when called)."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            names = archive.namelist()
+    except Exception:  # noqa: BLE001 - not a zip archive, or one cut short: torch.load fails and says so
+        names = []
+    file.seek(0)
+    if any(name.endswith("/constants.pkl") for name in names):
+        raise CheckpointError(f"{shown(path)}: not a readable checkpoint ({TORCHSCRIPT})")
+
+
 def _damage(path: Path) -> str:
     """What is wrong with a file torch.load could not read, in words: torch.save writes a zip archive."""
     try:
@@ -174,7 +190,7 @@ def _zip_damage(path: Path) -> str:
     except (zipfile.BadZipFile, OSError, ValueError):  # its list of names is damaged or cut off
         return "a damaged or truncated zip archive"
     if any(name.endswith("/constants.pkl") for name in names):
-        return "a TorchScript model (torch.jit.save): code to run, not a checkpoint's weights"
+        return TORCHSCRIPT
     if not any(name.endswith("/data.pkl") for name in names):
         listed = ", ".join(shown(name) for name in names[:3]) + (", ..." if len(names) > 3 else "")
         return f"a zip archive of other files ({listed or 'none'}), not one torch.save writes; unzip it first?"
@@ -187,6 +203,7 @@ def load(path: Path | str, map_location: torch.device | str = "cpu") -> dict:
     try:
         with open_regular(path, CheckpointError, "checkpoint") as file, warnings.catch_warnings():
             _check_checksums(file, path)
+            _check_not_torchscript(file, path)
             warnings.simplefilter("ignore")  # torch warns about odd pickles; we say what is wrong ourselves
             checkpoint = torch.load(file, map_location=map_location, weights_only=True)
     except CheckpointError:

@@ -269,4 +269,8 @@ def test_no_cuda_toolkit_warning_in_a_cpu_run(tmp_path):
         assert result.returncode == 0, result.stderr
         if said and "No CUDA runtime is found" not in result.stderr:
             pytest.skip("this PyTorch does not warn of a CUDA toolkit without a GPU")
+        if said and "No CUDA runtime is found" in subprocess.run(  # PyTorch 2.3 prints it: no log record to filter
+                [sys.executable, "-c", f"import logging; logging.disable(); {loads}"], capture_output=True, text=True,
+                env=env, cwd=ROOT, timeout=120).stderr:
+            pytest.skip("this PyTorch prints the warning itself, not through logging: it cannot be filtered")
         assert ("No CUDA runtime is found" in result.stderr) == said, result.stderr
