@@ -39,7 +39,7 @@ import torch
 
 from . import __version__
 from .config import LR_MAX, LR_MIN, TrainConfig
-from .errors import CheckpointError
+from .errors import CheckpointError, SettingError
 from .evaluation import unfit_name
 from .data import MAX_SEED, NUM_CLASSES
 from .files import atomic_write, open_regular, shown
@@ -311,6 +311,19 @@ def _field_problems(section: str, stored: dict, schema: dict[str, Field], requir
         elif not _fits(stored[name], field):
             problems.append(f"{section}.{name} is {stored[name]!r:.60}, expected {field.meaning}")
     return problems
+
+
+def check_train_config(config: TrainConfig) -> None:
+    """Refuse, before any work, settings that ``train`` and ``fit`` would run with and write into a checkpoint that
+    ``load`` then refuses (TRAIN_SCHEMA): ``epochs=0`` trained nothing and recorded the untrained model's test
+    result, ``lr=0`` trained nothing, ``seed=-1`` trained. A ``SettingError`` names the field as the caller set it."""
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"expected a TrainConfig, got {type(config).__name__}: TrainConfig(epochs=..., ...)")
+    for name, field in TRAIN_SCHEMA.items():
+        if not _fits(getattr(config, name), field):
+            raise SettingError(name, getattr(config, name), f"expected {field.meaning}")
+    if config.epochs is None and config.train_samples is None:
+        raise SettingError("epochs", None, "give epochs or train_samples: one of them sets the run's length")
 
 
 def validate(checkpoint: dict, path: Path | str = "checkpoint") -> None:

@@ -210,6 +210,7 @@ def train(model_config: ModelConfig, config: TrainConfig, data: MNIST, out: Path
     """Train a new model (``model_config``, initialised from ``config.seed``) or continue the run
     of a loaded checkpoint (``resume``), on ``data``'s device, writing checkpoints to ``out``.
     Returns the trained model and the metrics (see ``fit``; ``trained_on`` too)."""
+    ckpt.check_train_config(config)  # before the model is built and Adam takes the learning rate
     device = data.train.images.device
     torch.manual_seed(config.seed)
     if resume is None:
@@ -231,6 +232,7 @@ def fit(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, data: MNIS
     test split. Returns the metrics: a "log" record of the running loss and accuracy every
     ``options.log_every`` steps, an "epoch" record per epoch, then the "test" one. ``trained_on``:
     ``data_fingerprint(data, config)`` if the caller has it already (train.py's resume checks it)."""
+    ckpt.check_train_config(config)  # what its checkpoint could not hold is refused before any step
     progress = progress or Progress()
     split = training_split(data, config)
     length = run_length(config, len(split))

@@ -1,0 +1,51 @@
+"""The Python API used carelessly: what the README documents (the model, the cells, ``train``, ``trace``, the
+TensorFlow conversion) given arguments that cannot work is a ValueError or TypeError that names what was
+expected and what was got, at the call, never a silent wrong answer or an error from deep inside PyTorch."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from lstm_mnist import ModelConfig
+from lstm_mnist.config import TrainConfig
+from lstm_mnist.data import MNIST, Split
+from lstm_mnist.errors import SettingError
+from lstm_mnist.training import fit, train
+
+
+def tiny_mnist() -> MNIST:
+    """Three splits of a few random images: enough for a run of one step, in memory."""
+    generator = torch.Generator().manual_seed(0)
+
+    def split(n: int) -> Split:
+        return Split(torch.rand(n, 28, 28, generator=generator), torch.randint(0, 10, (n,), generator=generator))
+
+    return MNIST(split(8), split(4), split(4))
+
+
+@pytest.mark.parametrize("fields, message", [
+    (dict(epochs=0), "epochs=0: expected a whole number >= 1"),
+    (dict(epochs=1.5), "epochs=1.5: expected a whole number >= 1"),
+    (dict(epochs=None), "epochs=None: give epochs or train_samples"),
+    (dict(batch_size=0), "batch_size=0: expected a whole number >= 1"),
+    (dict(lr=0.0), "lr=0.0: expected a number from 1e-30"),
+    (dict(lr=-1e-3), "lr=-0.001: expected a number from 1e-30"),
+    (dict(lr_schedule="Cosine"), "lr_schedule='Cosine': expected cosine or constant"),
+    (dict(seed=-1), "seed=-1: expected a whole number from 0"),
+    (dict(clip_grad_norm=0), "clip_grad_norm=0: expected a finite number > 0"),
+])
+def test_train_refuses_settings_its_checkpoint_could_not_hold_before_any_step(fields, message, tmp_path):
+    """Before: epochs=0 wrote the untrained model's test result, lr=0 trained nothing, seed=-1 trained, and each
+    wrote a checkpoint that load() refused; batch_size=0 was a ZeroDivisionError."""
+    config = TrainConfig(**fields)
+    with pytest.raises(SettingError, match=message):
+        train(ModelConfig(hidden_size=4), config, tiny_mnist(), tmp_path / "run.pt")
+    with pytest.raises(SettingError, match=message):
+        fit(None, None, tiny_mnist(), config, tmp_path / "run.pt")  # checked before the model is touched
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_takes_a_train_config_only(tmp_path):
+    with pytest.raises(TypeError, match="expected a TrainConfig, got dict"):
+        train(ModelConfig(hidden_size=4), {"epochs": 1}, tiny_mnist(), Path(tmp_path / "run.pt"))
