@@ -24,6 +24,7 @@ Shapes: B batch, T = 28 rows (time steps), I = 28 pixels per row, H hidden units
 K = 10 classes.
 """
 
+import math
 from dataclasses import dataclass, replace
 
 import torch
@@ -41,6 +42,15 @@ CELLS = ("lstm", "rnn", "gru")  # ModelConfig.cell: cell.py, rnn_cell.py, gru_ce
 MAX_HIDDEN_SIZE = 2**20  # the largest H a checkpoint may claim: its weights can still be described (on the meta device)
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)  # about 3.4e38: what the weights and the learning rate are held in
 
+FIELDS = {  # ModelConfig's fields: the Python types taken (a bool is no number here), what is expected, a check
+    "hidden_size": ((int,), "a whole number >= 1", lambda v: v >= 1),
+    "forget_bias": ((int, float), "a finite number", lambda v: math.isfinite(v) and abs(v) <= FLOAT32_MAX),
+    "input_projection": ((bool,), "True or False", None),
+    "normalize": ((bool,), "True or False", None),
+    "num_classes": ((int,), "a whole number >= 1", lambda v: v >= 1),
+    "input_size": ((int,), "a whole number >= 1", lambda v: v >= 1),
+    "cell": ((str,), f"one of {', '.join(CELLS)}", lambda v: v in CELLS),
+}
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -54,6 +64,17 @@ class ModelConfig:
     input_size: int = IMAGE_SIZE  # I, pixels per row
     cell: str = "lstm"  # one of CELLS: the LSTM, or a plain RNN or a GRU to compare it with
 
+    def __post_init__(self) -> None:
+        """Refuse at once, by the field's name, what describes no model: hidden_size=0 was a ZeroDivisionError
+        in the cell's initialisation, 128.0 a TypeError inside torch.empty, input_projection="False" a projection
+        (the string is true), forget_bias=nan logits of NaN. A TypeError for the type, a ValueError for the value."""
+        for name, (types, meaning, ok) in FIELDS.items():
+            value = getattr(self, name)
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                raise TypeError(f"{name} must be {meaning}, got {value!r} ({type(value).__name__})")
+            if ok is not None and not ok(value):
+                raise ValueError(f"{name} must be {meaning}, got {value!r}")
+
 
 class RecurrentClassifier(nn.Module):
     """Logits (B, K) from images (B, 28, 28) or (B, 1, 28, 28), read row by row by the cell that
@@ -64,9 +85,7 @@ class RecurrentClassifier(nn.Module):
 
     def __init__(self, config: ModelConfig | None = None, **fields):
         super().__init__()
-        config = replace(config or ModelConfig(), **fields)
-        if config.cell not in CELLS:
-            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {config.cell!r}")
+        config = replace(config or ModelConfig(), **fields)  # ModelConfig checks every field
         self.config = config
         H = config.hidden_size
         cell_input_size = H if config.input_projection else config.input_size

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lstm_mnist import ModelConfig
+from lstm_mnist import LSTMClassifier, ModelConfig
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import MNIST, Split
 from lstm_mnist.errors import SettingError
@@ -49,3 +49,27 @@ def test_train_refuses_settings_its_checkpoint_could_not_hold_before_any_step(fi
 def test_train_takes_a_train_config_only(tmp_path):
     with pytest.raises(TypeError, match="expected a TrainConfig, got dict"):
         train(ModelConfig(hidden_size=4), {"epochs": 1}, tiny_mnist(), Path(tmp_path / "run.pt"))
+
+
+@pytest.mark.parametrize("fields, error, message", [
+    (dict(hidden_size=0), ValueError, "hidden_size must be a whole number >= 1, got 0"),  # was a ZeroDivisionError
+    (dict(hidden_size=-1), ValueError, "hidden_size must be a whole number >= 1, got -1"),
+    (dict(hidden_size=128.0), TypeError, r"hidden_size must be a whole number >= 1, got 128.0 \(float\)"),
+    (dict(hidden_size=True), TypeError, r"got True \(bool\)"),  # was a model of one unit
+    (dict(hidden_size="128"), TypeError, "hidden_size must be a whole number"),
+    (dict(forget_bias=float("nan")), ValueError, "forget_bias must be a finite number, got nan"),  # was NaN logits
+    (dict(forget_bias=None), TypeError, "forget_bias must be a finite number, got None"),
+    (dict(input_projection="False"), TypeError, "input_projection must be True or False, got 'False'"),  # projected
+    (dict(normalize=1), TypeError, "normalize must be True or False, got 1"),
+    (dict(num_classes=0), ValueError, "num_classes must be a whole number >= 1, got 0"),  # was logits (B, 0)
+    (dict(input_size=0), ValueError, "input_size must be a whole number >= 1, got 0"),
+    (dict(cell="LSTM"), ValueError, "cell must be one of lstm, rnn, gru, got 'LSTM'"),
+    (dict(cell=None), TypeError, "cell must be one of lstm, rnn, gru, got None"),
+])
+def test_a_model_config_that_describes_no_model_is_refused_by_the_fields_name(fields, error, message):
+    with pytest.raises(error, match=message):
+        ModelConfig(**fields)
+    with pytest.raises(error, match=message):
+        LSTMClassifier(**fields)
+    with pytest.raises(error, match=message):
+        LSTMClassifier(ModelConfig(), **fields)
