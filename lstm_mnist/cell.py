@@ -90,7 +90,7 @@ class LSTMCell(nn.Module):
         ``records``: trace.py passes a list, to which the step adds a dict of its tensors; training
         passes nothing."""
         h_prev, c_prev = state  # (B, H), (B, H)
-
+        check_step(self, input_, h_prev, c_prev)  # a state of another batch or size would broadcast: refused
         gates = input_ @ self.weight_ih.T + self.bias_ih + h_prev @ self.weight_hh.T + self.bias_hh  # (1) (B, 4H)
         step = cell_equations(gates, c_prev, self.forget_bias, self.gate_hook)  # (2)-(7): gates, then c_t, h_t
 
@@ -131,3 +131,22 @@ def cell_equations(gates: Tensor, c_prev: Tensor, forget_bias: float, gate_hook=
     c_t = f_t * c_prev + i_t * g_t  # (6) (B, H)
     h_t = o_t * tanh(c_t)  # (7) (B, H)
     return CellStep(i=i_t, f=f_t, g=g_t, o=o_t, c=c_t, h=h_t)
+
+
+def check_step(cell: nn.Module, input_: Tensor, *state: Tensor) -> None:
+    """Refuse a step the equations would broadcast into an answer for another batch without a word, as
+    ``nn.LSTMCell`` refuses it: a state of one row, (1, H) or (H,), for a batch of B; one of H = 1; one row (I,)
+    of input for a batch's state; a state given as one tensor (B, H), which ``h, c = state`` unpacks into its
+    first two rows. Every cell calls it at every step: shape comparisons only, the message on the error path."""
+    B = input_.shape[0] if isinstance(input_, Tensor) and input_.dim() == 2 else -1
+    if B >= 0 and input_.shape[1] == cell.input_size and all(
+            isinstance(s, Tensor) and s.shape == (B, cell.hidden_size) for s in state):
+        return
+
+    def shape(t) -> str:
+        return str(tuple(t.shape)) if isinstance(t, Tensor) else type(t).__name__
+
+    states = "LSTMState(h, c), each" if isinstance(cell, LSTMCell) else "h"
+    raise ValueError(f"{type(cell).__name__} expected input_ (B, {cell.input_size}) and {states} "
+                     f"(B, {cell.hidden_size}), the same B; got input_ {shape(input_)} and "
+                     f"{', '.join(shape(s) for s in state)}; for the first row: cell.zero_state(B, like=input_)")

@@ -27,6 +27,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from .cell import check_step
+
 
 class GRUCell(nn.Module):
     """One GRU step: ``output, h = cell(input_, h)``; the state is ``h`` alone."""
@@ -58,6 +60,7 @@ class GRUCell(nn.Module):
         ``records``: trace.py passes a list, to which the step adds a dict of its tensors; training
         passes nothing."""
         h_prev = state  # (B, H)
+        check_step(self, input_, h_prev)  # a state of another batch or size would broadcast: refused
 
         gates_x = input_ @ self.weight_ih.T + self.bias_ih  # (1) (B, 3H)
         gates_h = h_prev @ self.weight_hh.T + self.bias_hh  # (2) (B, 3H)

@@ -22,6 +22,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from .cell import check_step
+
 
 class RNNCell(nn.Module):
     """One plain RNN step: ``output, h = cell(input_, h)``; the state is ``h`` alone."""
@@ -52,6 +54,7 @@ class RNNCell(nn.Module):
         ``records``: trace.py passes a list, to which the step adds a dict of its tensors; training
         passes nothing."""
         h_prev = state  # (B, H)
+        check_step(self, input_, h_prev)  # a state of another batch or size would broadcast: refused
 
         h_t = torch.tanh(input_ @ self.weight_ih.T + self.bias_ih + h_prev @ self.weight_hh.T + self.bias_hh)  # (1) (B, H)
 

@@ -2,12 +2,13 @@
 TensorFlow conversion) given arguments that cannot work is a ValueError or TypeError that names what was
 expected and what was got, at the call, never a silent wrong answer or an error from deep inside PyTorch."""
 
+import re
 from pathlib import Path
 
 import pytest
 import torch
 
-from lstm_mnist import LSTMClassifier, ModelConfig
+from lstm_mnist import GRUCell, LSTMCell, LSTMClassifier, LSTMState, ModelConfig, RNNCell
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import MNIST, Split
 from lstm_mnist.errors import SettingError
@@ -73,3 +74,28 @@ def test_a_model_config_that_describes_no_model_is_refused_by_the_fields_name(fi
         LSTMClassifier(**fields)
     with pytest.raises(error, match=message):
         LSTMClassifier(ModelConfig(), **fields)
+
+
+@pytest.mark.parametrize("cell_class", [LSTMCell, RNNCell, GRUCell])
+@pytest.mark.parametrize("case", ["one row of state", "wrong H = 1", "unbatched state", "one row of input",
+                                  "another batch", "wrong I"])
+def test_a_cell_refuses_a_step_it_would_broadcast_into_another_batchs_answer(cell_class, case):
+    """Before: a state (1, H), (H,) or with H = 1, or an input row (I,), broadcast into outputs (B, H) without a word
+    (nn.LSTMCell refuses each); a state given as one tensor (B, H) was unpacked into its first two rows."""
+    cell, B = cell_class(28, 16), 3
+    rows = {"one row of input": (28,), "wrong I": (B, 27)}.get(case, (B, 28))
+    state = {"one row of state": (1, 16), "wrong H = 1": (B, 1), "unbatched state": (16,),
+             "another batch": (B + 1, 16)}.get(case, (B, 16))
+    states = LSTMState(torch.zeros(B, 16), torch.zeros(state)) if cell_class is LSTMCell else torch.zeros(state)
+    with pytest.raises(ValueError, match=rf"{cell_class.__name__} expected input_ \(B, 28\) and .*\(B, 16\), the same"
+                                         rf" B; got input_ {re.escape(str(rows))}"):
+        cell(torch.rand(rows), states)
+
+
+def test_an_lstm_state_given_as_one_tensor_or_an_rnns_given_two_is_refused():
+    x = torch.rand(2, 28)
+    with pytest.raises(ValueError, match=r"LSTMState\(h, c\), each \(B, 16\), the same B; got input_ \(2, 28\) and "
+                                         r"\(16,\), \(16,\)"):
+        LSTMCell(28, 16)(x, torch.zeros(2, 16))  # h, c = state: its two rows
+    with pytest.raises(ValueError, match=r"and h \(B, 16\), the same B; got input_ \(2, 28\) and LSTMState"):
+        RNNCell(28, 16)(x, LSTMCell(28, 16).zero_state(2, like=x))
