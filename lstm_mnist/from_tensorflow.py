@@ -60,8 +60,13 @@ def seed_model(kernel: np.ndarray, bias: np.ndarray, out_weights: np.ndarray, ou
                forget_bias: float = 1.0) -> LSTMClassifier:
     """The seeds' whole model (raw rows, no projection, pixels in [0, 1]) from its four TensorFlow
     arrays: the cell's kernel and bias, and the output layer's W_out (H, K) and b_out (K,)."""
-    H, K = np.asarray(out_weights).shape
-    input_size = np.asarray(kernel).shape[0] - H
+    kernel, out_weights, out_biases = np.asarray(kernel), np.asarray(out_weights), np.asarray(out_biases)
+    H = kernel.shape[1] // 4 if kernel.ndim == 2 else 0  # the cell's units, from its kernel (I + H, 4H)
+    if out_weights.ndim != 2 or out_weights.shape[0] != H or out_biases.shape != out_weights.shape[1:]:
+        # W_out transposed (K, H) was read as H = K, and the kernel then refused for an input size it did not have
+        raise ValueError(f"expected W_out (H, K) and b_out (K,) for the kernel's H = {H}, got {out_weights.shape} "
+                         f"and {out_biases.shape}")
+    K, input_size = out_weights.shape[1], kernel.shape[0] - H
     model = LSTMClassifier(hidden_size=H, forget_bias=forget_bias, normalize=False, num_classes=K,
                            input_size=input_size)
     dtype = model.head.weight.dtype

@@ -2,6 +2,8 @@
 TensorFlow code computed. TensorFlow itself is not needed: its cell is written below in numpy,
 line for line as in TensorFlow 1.x's rnn_cell_impl.BasicLSTMCell.call."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -76,3 +78,14 @@ def test_wrong_shapes_are_refused():
         basic_lstm_cell_to_torch(np.zeros((44, 63)), np.zeros(63), input_size=28)
     with pytest.raises(ValueError, match="input_size \\+ H = 20 \\+ 16"):
         basic_lstm_cell_to_torch(np.zeros((44, 64)), np.zeros(64), input_size=20)
+
+
+@pytest.mark.parametrize("out_weights, out_biases", [
+    (np.zeros((10, 16)), np.zeros(10)),  # W_out transposed, (K, H): was read as H = 10, the kernel then refused
+    (np.zeros(16), np.zeros(10)),  # a vector: was "not enough values to unpack"
+    (np.zeros((16, 10)), np.zeros(9)),  # b_out of another K: was load_state_dict's size mismatch
+])
+def test_seed_model_names_the_output_layers_shapes_against_the_kernels_h(out_weights, out_biases):
+    with pytest.raises(ValueError, match=r"expected W_out \(H, K\) and b_out \(K,\) for the kernel's H = 16, got "
+                                         + re.escape(f"{out_weights.shape} and {out_biases.shape}")):
+        seed_model(np.zeros((44, 64)), np.zeros(64), out_weights, out_biases)
