@@ -58,7 +58,8 @@ class Trace:
 @torch.no_grad()
 def trace(model: RecurrentClassifier, image: Tensor) -> Trace:
     """Run ``model`` on one image, (T, I), (1, T, I) or (1, 1, T, I) pixels in [0, 1], keeping every step's
-    tensors. A batch, or pixels that are not floats (uint8's 0 to 255), is a ``ValueError``."""
+    tensors. A batch, pixels that are not floats (uint8's 0 to 255) or outside [0, 1] (NaN, 0 to 255.0) is a
+    ``ValueError``: the trace would describe another picture."""
     image = one_image(image)  # (T, I)
     was_training = model.training
     model.eval()
@@ -82,6 +83,11 @@ def one_image(image: Tensor) -> Tensor:
         batch = "; for image k of a batch (B, T, I), pass images[k]" if image.dim() > 2 else ""
         raise ValueError(f"trace reads one image, of shape (T, I), (1, T, I) or (1, 1, T, I); "
                          f"got {tuple(image.shape)}{batch}")
+    if image.is_floating_point() and not bool(((image >= 0) & (image <= 1)).all()):  # NaN is neither: refused too
+        # the model itself reads any floats (a check per batch would cost the forward); one image's is a few us
+        nan, high = bool(image.isnan().any()), float(image.nan_to_num(0).max())
+        raise ValueError("trace reads pixels in [0, 1]; got " + ("NaN" if nan else f"values from "
+                         f"{float(image.min()):g} to {high:g}") + (" (0 to 255?): pass image / 255" if high > 1 else ""))
     return image.reshape(image.shape[-2:])  # (T, I); model.rows refuses pixels that are not floats
 
 

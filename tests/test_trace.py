@@ -144,3 +144,14 @@ def test_one_image_in_any_of_its_shapes_and_nothing_that_would_be_read_as_anothe
         trace(model, torch.rand(784))
     with pytest.raises(ValueError, match=r"floats in \[0, 1\], got torch.uint8 \(0 to 255\?\): pass images / 255"):
         trace(model, (image * 255).to(torch.uint8))
+
+
+@pytest.mark.parametrize("pixels, message", [
+    (torch.rand(28, 28) * 255, r"pixels in \[0, 1\]; got values from .* to .* \(0 to 255\?\): pass image / 255"),
+    (torch.full((28, 28), float("nan")), r"pixels in \[0, 1\]; got NaN"),
+    (torch.rand(28, 28) - 1, r"pixels in \[0, 1\]; got values from -"),
+])
+def test_pixels_outside_0_1_are_refused_not_traced_as_another_picture(pixels, message):
+    """Before: 0 to 255.0 was traced (and predicted) as a picture 255 times too bright, NaN as NaN probabilities."""
+    with pytest.raises(ValueError, match=message):
+        trace(LSTMClassifier(hidden_size=4), pixels)
