@@ -85,6 +85,8 @@ class RecurrentClassifier(nn.Module):
 
     def __init__(self, config: ModelConfig | None = None, **fields):
         super().__init__()
+        if config is not None and not isinstance(config, ModelConfig):  # a dict, or hidden_size given by position
+            raise TypeError(f"expected a ModelConfig or fields (hidden_size=64, ...), got {config!r:.60}")
         config = replace(config or ModelConfig(), **fields)  # ModelConfig checks every field
         self.config = config
         H = config.hidden_size

@@ -99,3 +99,10 @@ def test_an_lstm_state_given_as_one_tensor_or_an_rnns_given_two_is_refused():
         LSTMCell(28, 16)(x, torch.zeros(2, 16))  # h, c = state: its two rows
     with pytest.raises(ValueError, match=r"and h \(B, 16\), the same B; got input_ \(2, 28\) and LSTMState"):
         RNNCell(28, 16)(x, LSTMCell(28, 16).zero_state(2, like=x))
+
+
+@pytest.mark.parametrize("config", [{"hidden_size": 64}, 64])
+def test_a_model_is_built_from_a_model_config_or_fields_not_a_dict_or_a_number(config):
+    """Before: 'replace() should be called on dataclass instances', from inside dataclasses."""
+    with pytest.raises(TypeError, match=r"expected a ModelConfig or fields \(hidden_size=64, ...\), got "):
+        LSTMClassifier(config)
