@@ -115,6 +115,9 @@ class RecurrentClassifier(nn.Module):
     def rows(self, images: Tensor) -> Tensor:
         """The rows the cell will read, (B, T, I) (or (B, T, H) after the input projection):
         the images, standardised if ``normalize``, projected if ``input_projection``."""
+        if not isinstance(images, Tensor):  # a numpy array or a list: not the AttributeError of images.dim()
+            raise TypeError(f"expected images as a torch.Tensor, got a {type(images).__name__}: "
+                            "torch.as_tensor(images)")
         if images.dim() == 4 and images.size(1) == 1:
             images = images.squeeze(1)  # (B, 1, T, I) -> (B, T, I)
         if images.dim() != 3 or images.size(2) != self.config.input_size or images.size(1) == 0:  # T = 0: no output

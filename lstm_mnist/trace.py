@@ -79,6 +79,8 @@ def one_image(image: Tensor) -> Tensor:
     """``image`` as (T, I), refusing what would be read as another picture without a word: a batch
     (B, T, I) with B > 1 (its rows would be read on, as one image of B·T rows). Integer pixels (0 to
     255, where the model expects [0, 1]) are refused by ``model.rows``, as in every use of the model."""
+    if not isinstance(image, Tensor):  # a numpy array or a list: said as the model says it
+        raise TypeError(f"expected an image as a torch.Tensor, got a {type(image).__name__}: torch.as_tensor(image)")
     if image.dim() < 2 or any(n != 1 for n in image.shape[:-2]):
         batch = "; for image k of a batch (B, T, I), pass images[k]" if image.dim() > 2 else ""
         raise ValueError(f"trace reads one image, of shape (T, I), (1, T, I) or (1, 1, T, I); "
@@ -86,8 +88,9 @@ def one_image(image: Tensor) -> Tensor:
     if image.is_floating_point() and not bool(((image >= 0) & (image <= 1)).all()):  # NaN is neither: refused too
         # the model itself reads any floats (a check per batch would cost the forward); one image's is a few us
         nan, high = bool(image.isnan().any()), float(image.nan_to_num(0).max())
-        raise ValueError("trace reads pixels in [0, 1]; got " + ("NaN" if nan else f"values from "
-                         f"{float(image.min()):g} to {high:g}") + (" (0 to 255?): pass image / 255" if high > 1 else ""))
+        got = "NaN" if nan else f"values from {float(image.min()):g} to {high:g}"
+        hint = " (0 to 255?): pass image / 255" if high > 1 else ""
+        raise ValueError(f"trace reads pixels in [0, 1]; got {got}{hint}")
     return image.reshape(image.shape[-2:])  # (T, I); model.rows refuses pixels that are not floats
 
 

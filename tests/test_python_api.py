@@ -5,6 +5,7 @@ expected and what was got, at the call, never a silent wrong answer or an error 
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,6 +13,7 @@ from lstm_mnist import GRUCell, LSTMCell, LSTMClassifier, LSTMState, ModelConfig
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import MNIST, Split
 from lstm_mnist.errors import SettingError
+from lstm_mnist.trace import trace
 from lstm_mnist.training import fit, train
 
 
@@ -106,3 +108,12 @@ def test_a_model_is_built_from_a_model_config_or_fields_not_a_dict_or_a_number(c
     """Before: 'replace() should be called on dataclass instances', from inside dataclasses."""
     with pytest.raises(TypeError, match=r"expected a ModelConfig or fields \(hidden_size=64, ...\), got "):
         LSTMClassifier(config)
+
+
+@pytest.mark.parametrize("images", [np.random.rand(2, 28, 28).astype(np.float32), [[[0.0] * 28] * 28]])
+def test_images_that_are_not_a_tensor_are_a_type_error_that_says_so(images):
+    """Before: AttributeError: 'numpy.ndarray' object has no attribute 'dim', from the model and from trace()."""
+    with pytest.raises(TypeError, match=f"expected images as a torch.Tensor, got a {type(images).__name__}"):
+        LSTMClassifier(hidden_size=4)(images)
+    with pytest.raises(TypeError, match=f"expected an image as a torch.Tensor, got a {type(images).__name__}"):
+        trace(LSTMClassifier(hidden_size=4), images[0])
