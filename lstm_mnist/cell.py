@@ -149,4 +149,4 @@ def check_step(cell: nn.Module, input_: Tensor, *state: Tensor) -> None:
     states = "LSTMState(h, c), each" if isinstance(cell, LSTMCell) else "h"
     raise ValueError(f"{type(cell).__name__} expected input_ (B, {cell.input_size}) and {states} "
                      f"(B, {cell.hidden_size}), the same B; got input_ {shape(input_)} and "
-                     f"{', '.join(shape(s) for s in state)}; for the first row: cell.zero_state(B, like=input_)")
+                     f"{', '.join(shape(t) for t in state)}; for the first row: cell.zero_state(B, like=input_)")
