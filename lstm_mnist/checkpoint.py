@@ -26,24 +26,23 @@ the new one, never half of one.
 import dataclasses
 from dataclasses import asdict, dataclass
 import json
-import math
 import pickle
 import platform
 import re
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import torch
 
 from . import __version__
-from .config import LR_MAX, LR_MIN, TrainConfig
+from .config import LR_MAX, LR_MIN, Field, TrainConfig
 from .errors import CheckpointError, SettingError
 from .evaluation import unfit_name
 from .data import MAX_SEED, NUM_CLASSES
 from .files import atomic_write, open_regular, shown
-from .model import CELLS, FLOAT32_MAX, IMAGE_SIZE, MAX_HIDDEN_SIZE, ModelConfig, RecurrentClassifier
+from .model import CELLS, IMAGE_SIZE, MAX_HIDDEN_SIZE, ModelConfig, RecurrentClassifier, finite_in_float32
 from .words import counted
 
 FORMAT = "lstm-mnist-checkpoint"
@@ -132,39 +131,29 @@ def files_beside(checkpoint_path: Path) -> tuple[Path, Path]:
     return metrics_path(checkpoint_path), figure_path(checkpoint_path)
 
 
-def _check_checksums(file: BinaryIO, path: Path) -> None:
-    """``CheckpointError`` if a part of the zip archive torch.save wrote does not match the CRC-32 stored
-    with it: torch.load never compares them, so a file damaged midway (a bad copy, a failing disk) would
-    load as a model with other weights. Only archives of stored parts, as torch.save writes them, are
-    checked (reading each once); anything else is left to torch.load, and ``_damage``, to describe. After
+def _check_archive(file: BinaryIO, path: Path) -> None:
+    """``CheckpointError``, before torch.load reads the file, for a zip archive that is a TorchScript model
+    (PyTorch 2.3 hands one to torch.jit.load, even with ``weights_only=True``, and returns the model: code,
+    run when called), or one of whose parts does not match the CRC-32 stored with it: torch.load never
+    compares them, so a file damaged midway (a bad copy, a failing disk) would load as a model with other
+    weights. Only archives of stored parts, as torch.save writes them, are checked (reading each once);
+    anything else is left to torch.load, and ``_damage``, to describe. After
     ``torch.serialization.set_crc32_options(False)`` torch.save stores 0 for every part: nothing to compare."""
     try:
         with zipfile.ZipFile(file) as archive:
             parts = archive.infolist()
+            torchscript = any(p.filename.endswith("/constants.pkl") for p in parts)
             stored = all(p.compress_type == zipfile.ZIP_STORED for p in parts) and any(p.CRC for p in parts)
-            bad = archive.testzip() if stored else None
+            bad = archive.testzip() if stored and not torchscript else None
     except Exception:  # noqa: BLE001 - not a zip archive, or one cut short: torch.load fails and says so
-        bad = None
+        torchscript, bad = False, None
     file.seek(0)
+    if torchscript:
+        raise CheckpointError(f"{shown(path)}: not a readable checkpoint (a TorchScript model (torch.jit.save): code "
+                              "to run, not a checkpoint's weights)")
     if bad is not None:
         raise CheckpointError(f"{shown(path)}: damaged: its part {shown(bad)} does not match the checksum saved "
                               "with it (a bad copy, or a failing disk); copy it again, or use another checkpoint")
-
-
-TORCHSCRIPT = "a TorchScript model (torch.jit.save): code to run, not a checkpoint's weights"
-
-
-def _check_not_torchscript(file: BinaryIO, path: Path) -> None:
-    """``CheckpointError`` for a TorchScript model, before torch.load sees it: PyTorch 2.3 hands such a file
-    to torch.jit.load, even with ``weights_only=True``, and returns the model (code, run when called)."""
-    try:
-        with zipfile.ZipFile(file) as archive:
-            names = archive.namelist()
-    except Exception:  # noqa: BLE001 - not a zip archive, or one cut short: torch.load fails and says so
-        names = []
-    file.seek(0)
-    if any(name.endswith("/constants.pkl") for name in names):
-        raise CheckpointError(f"{shown(path)}: not a readable checkpoint ({TORCHSCRIPT})")
 
 
 def _damage(path: Path) -> str:
@@ -182,15 +171,14 @@ def _damage(path: Path) -> str:
 
 
 def _zip_damage(path: Path) -> str:
-    """What a zip archive torch.load could not read is: a whole one of something else (a TorchScript model,
-    a checkpoint zipped again), or one cut short. Its list of names alone is read (the end of the file)."""
+    """What a zip archive torch.load could not read is: a whole one of something else (a checkpoint zipped
+    again; a TorchScript model is refused before, by ``_check_archive``), or one cut short. Its list of
+    names alone is read (the end of the file)."""
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
     except (zipfile.BadZipFile, OSError, ValueError):  # its list of names is damaged or cut off
         return "a damaged or truncated zip archive"
-    if any(name.endswith("/constants.pkl") for name in names):
-        return TORCHSCRIPT
     if not any(name.endswith("/data.pkl") for name in names):
         listed = ", ".join(shown(name) for name in names[:3]) + (", ..." if len(names) > 3 else "")
         return f"a zip archive of other files ({listed or 'none'}), not one torch.save writes; unzip it first?"
@@ -202,8 +190,7 @@ def load(path: Path | str, map_location: torch.device | str = "cpu") -> dict:
     path = Path(path)
     try:
         with open_regular(path, CheckpointError, "checkpoint") as file, warnings.catch_warnings():
-            _check_checksums(file, path)
-            _check_not_torchscript(file, path)
+            _check_archive(file, path)
             warnings.simplefilter("ignore")  # torch warns about odd pickles; we say what is wrong ourselves
             checkpoint = torch.load(file, map_location=map_location, weights_only=True)
     except CheckpointError:
@@ -240,22 +227,10 @@ def load(path: Path | str, map_location: torch.device | str = "cpu") -> dict:
 # known field must have its type and range wherever it appears.
 
 
-@dataclasses.dataclass(frozen=True)
-class Field:
-    types: tuple  # the Python types allowed (bool is never taken for an int)
-    meaning: str  # what is expected, in words
-    ok: Any = None  # a further check on the value, or None
-
-
-def _number(v) -> bool:
-    """Finite, and finite in float32 too (where the model computes with it)."""
-    return math.isfinite(v) and abs(v) <= FLOAT32_MAX
-
-
 WHOLE, POSITIVE, NONE = (int,), (lambda v: v >= 1), type(None)
 MODEL_SCHEMA = {
     "hidden_size": Field(WHOLE, f"a whole number from 1 to {MAX_HIDDEN_SIZE:,}", lambda v: 1 <= v <= MAX_HIDDEN_SIZE),
-    "forget_bias": Field((int, float), "a finite number", _number),
+    "forget_bias": Field((int, float), "a finite number", finite_in_float32),
     "input_projection": Field((bool,), "true or false"),
     "normalize": Field((bool,), "true or false"),
     "num_classes": Field(WHOLE, f"{NUM_CLASSES} (MNIST's classes)", lambda v: v == NUM_CLASSES),
@@ -266,10 +241,10 @@ TRAIN_SCHEMA = {
     "epochs": Field((int, NONE), "a whole number >= 1 or None", lambda v: v is None or v >= 1),
     "train_samples": Field((int, NONE), "a whole number >= 1 or None", lambda v: v is None or v >= 1),
     "batch_size": Field(WHOLE, "a whole number >= 1", POSITIVE),
-    "lr": Field((int, float), f"a number from {LR_MIN:g} to {LR_MAX:g}", lambda v: _number(v) and LR_MIN <= v <= LR_MAX),
+    "lr": Field((int, float), f"a number from {LR_MIN:g} to {LR_MAX:g}", lambda v: finite_in_float32(v) and LR_MIN <= v <= LR_MAX),
     "lr_schedule": Field((str,), "cosine or constant", lambda v: v in ("cosine", "constant")),
     "clip_grad_norm": Field((int, float, NONE), "a finite number > 0 or None",
-                            lambda v: v is None or (_number(v) and v > 0)),
+                            lambda v: v is None or (finite_in_float32(v) and v > 0)),
     "augment": Field((bool,), "true or false"),
     "init": Field((str,), "pytorch, normal or normal-bias0.1", lambda v: v in ("pytorch", "normal", "normal-bias0.1")),
     "seed": Field(WHOLE, f"a whole number from 0 to {MAX_SEED}", lambda v: 0 <= v <= MAX_SEED),
@@ -281,10 +256,10 @@ LEGACY_TRAIN = {"class_names": Field((list, tuple, NONE), "a list of names or No
 PROGRESS_SCHEMA = {
     "epoch": Field(WHOLE, "a whole number >= 0", lambda v: v >= 0),
     "step": Field(WHOLE, "a whole number >= 0", lambda v: v >= 0),
-    "loss_sum": Field((int, float), "a finite number", _number),
+    "loss_sum": Field((int, float), "a finite number", finite_in_float32),
     "correct": Field(WHOLE, "a whole number >= 0", lambda v: v >= 0),
     "seen": Field(WHOLE, "a whole number >= 0", lambda v: v >= 0),
-    "seconds": Field((int, float), "a finite number >= 0", lambda v: _number(v) and v >= 0),
+    "seconds": Field((int, float), "a finite number >= 0", lambda v: finite_in_float32(v) and v >= 0),
 }
 SECTIONS = {"train_config": TRAIN_SCHEMA | LEGACY_TRAIN, "progress": PROGRESS_SCHEMA}
 DATA_SCHEMA = {  # each of data.train and data.validation: what training.data_fingerprint records
@@ -295,12 +270,6 @@ OPTIONAL = {"optimizer": dict, "rng": dict, "metrics": list, "versions": dict,  
             "class_names": (list, tuple, NONE), "data": dict}  # data: older files lack it
 
 
-def _fits(value, field: Field) -> bool:
-    if isinstance(value, bool) and bool not in field.types:
-        return False
-    return isinstance(value, field.types) and (field.ok is None or bool(field.ok(value)))
-
-
 def _field_problems(section: str, stored: dict, schema: dict[str, Field], required: bool) -> list[str]:
     """One line for each known field of ``stored`` that is missing (if ``required``) or wrong."""
     problems = []
@@ -308,7 +277,7 @@ def _field_problems(section: str, stored: dict, schema: dict[str, Field], requir
         if name not in stored:
             if required:
                 problems.append(f"{section}.{name} is missing")
-        elif not _fits(stored[name], field):
+        elif not field.fits(stored[name]):
             problems.append(f"{section}.{name} is {stored[name]!r:.60}, expected {field.meaning}")
     return problems
 
@@ -320,7 +289,7 @@ def check_train_config(config: TrainConfig) -> None:
     if not isinstance(config, TrainConfig):
         raise TypeError(f"expected a TrainConfig, got {type(config).__name__}: TrainConfig(epochs=..., ...)")
     for name, field in TRAIN_SCHEMA.items():
-        if not _fits(getattr(config, name), field):
+        if not field.fits(getattr(config, name)):
             raise SettingError(name, getattr(config, name), f"expected {field.meaning}")
     if config.epochs is None and config.train_samples is None:
         raise SettingError("epochs", None, "give epochs or train_samples: one of them sets the run's length")

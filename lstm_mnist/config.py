@@ -3,6 +3,7 @@ function reads, and every checkpoint stores (``train_config``). What the model i
 the model, in model.py's ``ModelConfig``."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from .data import VALIDATION_SIZE
 
@@ -10,6 +11,23 @@ from .data import VALIDATION_SIZE
 # computes lr / (1 - 0.9) at the first step (above about 3e37 that overflows); below about 1e-38 a
 # rate rounds to 0 and nothing would train. Far outside both, a rate is certainly a typo.
 LR_MIN, LR_MAX = 1e-30, 1e6
+
+
+@dataclass(frozen=True)
+class Field:
+    """What one field of a config may hold. ModelConfig checks its own fields with these (model.py's
+    ``FIELDS``), a checkpoint's reader the stored ones (checkpoint.py's schema: stricter, a checkpoint
+    being of MNIST's model), and ``checkpoint.check_train_config`` a TrainConfig before a run."""
+
+    types: tuple  # the Python types allowed (bool is never taken for an int)
+    meaning: str  # what is expected, in words
+    ok: Any = None  # a further check on the value, or None
+
+    def has_type(self, value) -> bool:
+        return isinstance(value, self.types) and not (isinstance(value, bool) and bool not in self.types)
+
+    def fits(self, value) -> bool:
+        return self.has_type(value) and (self.ok is None or bool(self.ok(value)))
 
 
 @dataclass(frozen=True)

@@ -311,7 +311,7 @@ def locate(data_dir: Path | str | None, download_root: Path = DOWNLOAD_ROOT, nee
     if data_dir is not None:
         return find_files(data_dir, needed)
     try:
-        return find_files(download_root, needed)
+        return find_files(download_root, needed, nearby=False)  # the folders in it are named below, if needed
     except UnreadableFolder:  # ./data is there, closed to this user: say so, rather than try to download into it
         raise
     except DataError:

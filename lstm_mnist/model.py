@@ -33,6 +33,7 @@ from torch.nn.modules import module as module_hooks
 
 from . import bptt
 from .cell import LSTMCell, LSTMState
+from .config import Field
 from .data import IMAGE_SIZE
 from .gru_cell import GRUCell
 from .rnn_cell import RNNCell
@@ -42,15 +43,23 @@ CELLS = ("lstm", "rnn", "gru")  # ModelConfig.cell: cell.py, rnn_cell.py, gru_ce
 MAX_HIDDEN_SIZE = 2**20  # the largest H a checkpoint may claim: its weights can still be described (on the meta device)
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)  # about 3.4e38: what the weights and the learning rate are held in
 
-FIELDS = {  # ModelConfig's fields: the Python types taken (a bool is no number here), what is expected, a check
-    "hidden_size": ((int,), "a whole number >= 1", lambda v: v >= 1),
-    "forget_bias": ((int, float), "a finite number", lambda v: math.isfinite(v) and abs(v) <= FLOAT32_MAX),
-    "input_projection": ((bool,), "True or False", None),
-    "normalize": ((bool,), "True or False", None),
-    "num_classes": ((int,), "a whole number >= 1", lambda v: v >= 1),
-    "input_size": ((int,), "a whole number >= 1", lambda v: v >= 1),
-    "cell": ((str,), f"one of {', '.join(CELLS)}", lambda v: v in CELLS),
+
+
+def finite_in_float32(v) -> bool:
+    """Finite, and finite in float32 too (where the model computes with it)."""
+    return math.isfinite(v) and abs(v) <= FLOAT32_MAX
+
+
+FIELDS = {  # what ModelConfig's fields may hold (checkpoint.py's MODEL_SCHEMA is stricter: MNIST's sizes)
+    "hidden_size": Field((int,), "a whole number >= 1", lambda v: v >= 1),
+    "forget_bias": Field((int, float), "a finite number", finite_in_float32),
+    "input_projection": Field((bool,), "True or False"),
+    "normalize": Field((bool,), "True or False"),
+    "num_classes": Field((int,), "a whole number >= 1", lambda v: v >= 1),
+    "input_size": Field((int,), "a whole number >= 1", lambda v: v >= 1),
+    "cell": Field((str,), f"one of {', '.join(CELLS)}", lambda v: v in CELLS),
 }
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -68,12 +77,12 @@ class ModelConfig:
         """Refuse at once, by the field's name, what describes no model: hidden_size=0 was a ZeroDivisionError
         in the cell's initialisation, 128.0 a TypeError inside torch.empty, input_projection="False" a projection
         (the string is true), forget_bias=nan logits of NaN. A TypeError for the type, a ValueError for the value."""
-        for name, (types, meaning, ok) in FIELDS.items():
+        for name, field in FIELDS.items():
             value = getattr(self, name)
-            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-                raise TypeError(f"{name} must be {meaning}, got {value!r} ({type(value).__name__})")
-            if ok is not None and not ok(value):
-                raise ValueError(f"{name} must be {meaning}, got {value!r}")
+            if not field.has_type(value):
+                raise TypeError(f"{name} must be {field.meaning}, got {value!r} ({type(value).__name__})")
+            if not field.fits(value):
+                raise ValueError(f"{name} must be {field.meaning}, got {value!r}")
 
 
 class RecurrentClassifier(nn.Module):

@@ -105,8 +105,8 @@ class StopSignals:
         if distributed.is_main():  # under torchrun every process gets the Ctrl-C: one line says what they all do
             try:
                 tqdm.write(f"\n{signal.Signals(signum).name}: {self.at} ({self.again()} to quit at once)")
-            except (OSError, ValueError):  # a terminal gone (SIGHUP: EIO), a closed stream: the run still saves
-                pass
+            except (OSError, ValueError):  # a closed stream, a full disk: the run still saves (a terminal
+                pass  # that hung up is /dev/null by now: quiet_a_terminal_that_hung_up)
 
     def again(self) -> str:
         """What quits at once: a second Ctrl-C, or where Ctrl-C stays ignored (``python train.py &`` in a
