@@ -32,7 +32,7 @@ of them at once as ``input_ @ W_ih.T`` (B, 4H): row b of it is W_ih x_t for imag
 
 One hook for experiments (the notebook's exercises): ``cell.gate_hook``, None by default. Set
 it to a callable and, at every step, it receives the dict ``{"i": i_t, "f": f_t, "g": g_t,
-"o": o_t}`` (each (B, H)) after equations (2)-(5) and returns a dict of the same keys, changed
+"o": o_t}`` (each (B, H)) after equations (2)-(5) and returns a dict of the same keys and shapes, changed
 or not, whose values equations (6) and (7) then use (and the trace records). ``cell.gate_hook
 = lambda gates: gates | {"f": torch.zeros_like(gates["f"])}`` makes the cell forget everything
 at every row. Training never sets it.
@@ -74,7 +74,7 @@ class LSTMCell(nn.Module):
 
     def reset_parameters(self) -> None:
         """Every parameter ~ U(-1/sqrt(H), 1/sqrt(H)), as in ``nn.LSTMCell``."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0  # H = 0: no weights to draw
         for weight in self.parameters():
             nn.init.uniform_(weight, -bound, bound)
 
@@ -84,11 +84,15 @@ class LSTMCell(nn.Module):
         zeros = like.new_zeros(batch_size, self.hidden_size)  # (B, H)
         return LSTMState(h=zeros, c=zeros)
 
-    def forward(self, input_: Tensor, state: LSTMState, records: list | None = None) -> tuple[Tensor, LSTMState]:
-        """Read one row ``input_`` (B, I) and return ``(h_t, LSTMState(h_t, c_t))``.
+    def forward(self, input_: Tensor, state: LSTMState | None = None,
+                records: list | None = None) -> tuple[Tensor, LSTMState]:
+        """Read one row ``input_`` (B, I) and return ``(h_t, LSTMState(h_t, c_t))``; ``state`` None means
+        all zeros, as in ``nn.LSTMCell``.
 
         ``records``: trace.py passes a list, to which the step adds a dict of its tensors; training
         passes nothing."""
+        if state is None:  # the first row, as nn.LSTMCell takes it: all zeros
+            state = self.zero_state(input_.shape[0], like=input_)
         h_prev, c_prev = state  # (B, H), (B, H)
         check_step(self, input_, h_prev, c_prev)  # a state of another batch or size would broadcast: refused
         gates = input_ @ self.weight_ih.T + self.bias_ih + h_prev @ self.weight_hh.T + self.bias_hh  # (1) (B, 4H)
@@ -126,6 +130,7 @@ def cell_equations(gates: Tensor, c_prev: Tensor, forget_bias: float, gate_hook=
     o_t = torch.sigmoid(o_pre)  # (5) (B, H)
     if gate_hook is not None:  # an experiment may replace the gates (module docstring)
         changed = gate_hook({"i": i_t, "f": f_t, "g": g_t, "o": o_t})
+        check_hooked_gates(changed, like=i_t)  # what (6) and (7) can read, or a plain error
         i_t, f_t, g_t, o_t = changed["i"], changed["f"], changed["g"], changed["o"]
 
     c_t = f_t * c_prev + i_t * g_t  # (6) (B, H)
@@ -150,3 +155,20 @@ def check_step(cell: nn.Module, input_: Tensor, *state: Tensor) -> None:
     raise ValueError(f"{type(cell).__name__} expected input_ (B, {cell.input_size}) and {states} "
                      f"(B, {cell.hidden_size}), the same B; got input_ {shape(input_)} and "
                      f"{', '.join(shape(t) for t in state)}; for the first row: cell.zero_state(B, like=input_)")
+
+
+def check_hooked_gates(changed, like: Tensor) -> None:
+    """Refuse what a ``gate_hook`` returned unless equations (6) and (7) and the trace can read it as the
+    gates: a dict with the keys "i", "f", "g" and "o", each a tensor of ``like``'s shape (B, H) (to mask
+    units, multiply: ``gates["f"] * mask``). Only a cell with a hook calls it."""
+    if isinstance(changed, dict) and all(isinstance(changed.get(key), Tensor) and changed[key].shape == like.shape
+                                         for key in "ifgo"):
+        return
+    if isinstance(changed, dict):
+        got = ", ".join(f"{key}: " + (str(tuple(changed[key].shape)) if isinstance(changed.get(key), Tensor)
+                                      else "missing" if key not in changed else type(changed[key]).__name__)
+                        for key in "ifgo")
+    else:
+        got = type(changed).__name__ + (" (does the hook end with return gates?)" if changed is None else "")
+    raise TypeError(f"cell.gate_hook must return the dict of gates it received, changed or not: the keys i, f, g "
+                    f"and o, each a tensor of shape {tuple(like.shape)}; got {got}")

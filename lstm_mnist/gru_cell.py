@@ -46,7 +46,7 @@ class GRUCell(nn.Module):
 
     def reset_parameters(self) -> None:
         """Every parameter ~ U(-1/sqrt(H), 1/sqrt(H)), as in ``nn.GRUCell``."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0  # H = 0: no weights to draw
         for weight in self.parameters():
             nn.init.uniform_(weight, -bound, bound)
 
@@ -54,11 +54,14 @@ class GRUCell(nn.Module):
         """All-zero ``h`` (B, H), on the device and dtype of ``like``."""
         return like.new_zeros(batch_size, self.hidden_size)
 
-    def forward(self, input_: Tensor, state: Tensor, records: list | None = None) -> tuple[Tensor, Tensor]:
-        """Read one row ``input_`` (B, I) and return ``(h_t, h_t)``.
+    def forward(self, input_: Tensor, state: Tensor | None = None,
+                records: list | None = None) -> tuple[Tensor, Tensor]:
+        """Read one row ``input_`` (B, I) and return ``(h_t, h_t)``; ``state`` None means all zeros.
 
         ``records``: trace.py passes a list, to which the step adds a dict of its tensors; training
         passes nothing."""
+        if state is None:  # the first row, as nn.GRUCell takes it: all zeros
+            state = self.zero_state(input_.shape[0], like=input_)
         h_prev = state  # (B, H)
         check_step(self, input_, h_prev)  # a state of another batch or size would broadcast: refused
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_mnist import LSTMCell, LSTMState
+from lstm_mnist import GRUCell, LSTMCell, LSTMState, RNNCell
 from lstm_mnist.reference import reference_cell
 
 
@@ -100,3 +100,31 @@ def test_output_is_the_new_hidden_state():
     output, state = cell(torch.randn(2, 3), cell.zero_state(2, like=torch.zeros(1)))
     assert output is state.h
     assert output.shape == (2, 5)
+
+
+ALL_CELLS = [(LSTMCell, nn.LSTMCell), (RNNCell, nn.RNNCell), (GRUCell, nn.GRUCell)]
+
+
+@pytest.mark.parametrize("ours_class, theirs_class", ALL_CELLS, ids=["lstm", "rnn", "gru"])
+def test_no_state_means_zeros_as_in_pytorchs_cells(ours_class, theirs_class):
+    """``cell(x)`` (or ``cell(x, None)``) is the first row from a zero state, as nn.LSTMCell(x) is."""
+    torch.manual_seed(0)
+    cell, ref = ours_class(5, 7), theirs_class(5, 7)
+    if ours_class is LSTMCell:
+        cell.forget_bias = 0.0  # nn.LSTMCell has none
+    ref.load_state_dict(cell.state_dict())
+    x = torch.randn(3, 5)
+    output, _ = cell(x)
+    assert torch.equal(cell(x, None)[0], output)
+    assert torch.equal(output, cell(x, cell.zero_state(3, like=x))[0])
+    expected = ref(x)
+    torch.testing.assert_close(output, expected[0] if ours_class is LSTMCell else expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("ours_class, theirs_class", ALL_CELLS, ids=["lstm", "rnn", "gru"])
+def test_a_cell_of_no_units_is_built_as_pytorch_builds_it(ours_class, theirs_class):
+    """``LSTMCell(28, 0)`` was a ZeroDivisionError in its initialisation; nn.LSTMCell(28, 0) builds an empty cell."""
+    cell, ref = ours_class(28, 0), theirs_class(28, 0)
+    assert [p.shape for p in cell.parameters()] == [p.shape for p in ref.parameters()]
+    output, _ = cell(torch.randn(2, 28))
+    assert output.shape == (2, 0)

@@ -1,6 +1,7 @@
 """The cell's one hook for experiments (cell.gate_hook): the values it returns are the gates
 equations (6) and (7) use, and without it nothing changes."""
 
+import pytest
 import torch
 
 from lstm_mnist import LSTMClassifier
@@ -40,3 +41,19 @@ def test_the_hooks_gates_are_the_ones_the_cell_uses():
     untouched = trace(model, image)
     torch.testing.assert_close(untouched.steps["c"][:10], t.steps["c"][:10])  # the same until row 10
     assert not torch.allclose(untouched.steps["c"][10], t.steps["c"][10])
+
+
+@pytest.mark.parametrize("returned, said", [
+    (lambda gates: None, "got NoneType (does the hook end with return gates?)"),
+    (lambda gates: {"i": gates["i"]}, "got i: (3, 8), f: missing, g: missing, o: missing"),
+    (lambda gates: gates | {"f": torch.zeros(8)}, "got i: (3, 8), f: (8,), g: (3, 8), o: (3, 8)"),
+    (lambda gates: gates | {"f": 0.0}, "got i: (3, 8), f: float, g: (3, 8), o: (3, 8)"),
+], ids=["none", "keys-missing", "one-row", "a-number"])
+def test_a_hook_that_returns_no_gates_is_told_what_to_return(returned, said):
+    """A hook that forgets ``return gates`` was "'NoneType' object is not subscriptable"; a gate of one row (H,)
+    broadcast through equation (6) and made the trace's tensors of another shape, without a word."""
+    model = LSTMClassifier(hidden_size=8)
+    model.cell.gate_hook = returned
+    with pytest.raises(TypeError, match="cell.gate_hook must return the dict of gates it received") as error:
+        model(torch.rand(3, 28, 28))
+    assert str(error.value).endswith(said)
