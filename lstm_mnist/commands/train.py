@@ -25,7 +25,7 @@ from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data
                             same_file, seed)
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import SplitTooSmall, files_read_from, load_mnist
-from lstm_mnist.errors import LSTMMnistError, UsageError
+from lstm_mnist.errors import LSTMMnistError, UsageError, flag_of
 from lstm_mnist.files import (exclusive, is_temporary_of, kind, path_word, remove_stale_temporaries, shell_word,
                               shown, through_links, unreplaceable)
 from lstm_mnist.model import CELLS, ModelConfig, count_parameters
@@ -193,7 +193,7 @@ def differs(key: str, value, old) -> str:
     """A setting given to a resumed run, against the checkpoint's, as flags: '--hidden-size 64 differs from
     the checkpoint's 32', '--no-normalize differs from the checkpoint's run, trained with --normalize'
     (never Python's True, False or None)."""
-    flag = "--" + key.replace("_", "-")
+    flag = flag_of(key)
     given = (flag if value else f"--no-{flag[2:]}") if isinstance(value, bool) else f"{flag} {value}"
     if old is None or isinstance(old, bool):
         what = " (the digits 0 to 9)" if key == "class_names" else ""
@@ -431,8 +431,8 @@ def running_flags(args: argparse.Namespace) -> list:
         (["--log-every", str(args.log_every)] if args.log_every != RunOptions.log_every else []) + \
         (["--tensorboard", args.tensorboard] if args.tensorboard is not None else []) + \
         ([] if args.figure else ["--no-figure"])
-    return flags + [f"--{name.replace('_', '-')}" for name in ("deterministic", "readable", "compile", "cuda_graphs")
-                    if getattr(args, name)]
+    switches = ("deterministic", "readable", "compile", "cuda_graphs")
+    return flags + [flag_of(name) for name in switches if getattr(args, name)]
 
 
 def write_failed(e: OSError, out: Path, args: argparse.Namespace, started: float) -> str:
