@@ -30,7 +30,7 @@ from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_de
                             command_line, device_from_flag, docstring, output_file, program_name, run, some_of,
                             warn_if_unfinished)
 from lstm_mnist.errors import LSTMMnistError
-from lstm_mnist.evaluation import class_labels
+from lstm_mnist.evaluation import class_labels, logits_of
 from lstm_mnist.files import atomic_write, shown
 from lstm_mnist.images import EXTENSIONS, LISTED, image_files, load_image
 from lstm_mnist.reporting import bar_size
@@ -117,14 +117,8 @@ def main() -> int:
         unread = "could not be read" if len(files) == 1 else f"none of its {len(files)} images could be read"
         raise LSTMMnistError(f"{shown(args.folder)}: {unread} (see above)")
     files = [path for path in files if path not in skipped]
-    images = torch.stack(images)  # (N, 28, 28)
-    model.eval()
-    probabilities = []
-    with torch.inference_mode():
-        for start in range(0, len(images), args.batch_size):
-            batch = images[start : start + args.batch_size].to(device)  # (b, 28, 28)
-            probabilities.append(model(batch).softmax(dim=1).cpu())  # (b, K)
-    probabilities = torch.cat(probabilities)  # (N, K)
+    images = torch.stack(images).to(device)  # (N, 28, 28)
+    probabilities = logits_of(model, images, args.batch_size).softmax(dim=1).cpu()  # (N, K), in batches, eval mode
 
     text = io.StringIO()
     writer = csv.writer(text)
