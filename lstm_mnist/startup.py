@@ -1,4 +1,5 @@
-"""Ctrl-C while one of the project's programs starts: one line, exit status 130, no traceback.
+"""Before PyTorch loads: Ctrl-C while one of the project's programs starts (one line, exit status 130, no
+traceback), and an environment it could not load in or would misread (one line, exit status 1).
 
 Every program imports PyTorch (a second or more) before it reaches ``cli.run``, which reports a
 Ctrl-C during the work. A KeyboardInterrupt raised inside that import would end in a traceback,
@@ -12,7 +13,13 @@ lstm_mnist.web``, an installed ``lstm-mnist-*`` command), Ctrl-C from then on pr
 itself, and the guard back once the work is done. When Python, exiting, has flushed the output
 and starts taking itself apart, Ctrl-C is ignored: the work is done, and the signal would kill
 the process without a word. Imported by anything else (a notebook, the tests, your own program),
-the package changes nothing. Only the standard library here: this runs before PyTorch loads.
+the package changes nothing.
+
+The package's ``__init__`` also calls ``check_environment``, which ends one of those programs with one
+line and exit status 1 where PyTorch could not load or would misread what it finds: a current folder
+deleted under the shell, a required package missing from this Python, a thread variable
+(``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``, ``GOMP_CPU_AFFINITY``) the libraries under PyTorch would
+misread. Only the standard library here: this runs before PyTorch loads.
 """
 
 import atexit
