@@ -170,7 +170,7 @@ def misclassified(images: np.ndarray, true: np.ndarray, predicted: np.ndarray, c
     columns = min(10, n)
     rows = -(-n // columns)
     figure = new_figure(1.3 * columns, 1.45 * rows + 0.5)
-    grid = np.atleast_2d(figure.subplots(rows, columns, squeeze=False))
+    grid = figure.subplots(rows, columns, squeeze=False)  # (rows, columns) of axes, even for one image
     for k, axes in enumerate(grid.flat):
         axes.axis("off")
         if k < n:
