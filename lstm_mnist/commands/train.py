@@ -260,8 +260,9 @@ def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, 
             raise
         raise UsageError(f"--validation-size {config.validation_size}: {e}") from None
     trained_on = check_same_data(args, stored, data, config) if stored is not None else None
-    length = run_length(config, len(training_split(data, config)))
-    say(f"data: {len(training_split(data, config))} training, {len(data.val)} validation, {len(data.test)} "
+    trained = len(training_split(data, config))  # the images trained on (--limit-train)
+    length = run_length(config, trained)
+    say(f"data: {trained} training, {len(data.val)} validation, {len(data.test)} "
         f"test images; {counted(length.total_steps, 'step')} in {counted(length.epochs, 'epoch')}")
     check_flags_against_run(args, length.epochs, stored)
     if stored is not None and not say_resuming(args.resume, stored, length):
