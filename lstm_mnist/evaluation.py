@@ -3,6 +3,10 @@
 ``evaluate`` returns plain numbers (it prints nothing): ``logits_of`` runs the model over a split
 in batches, ``metrics_of`` counts; ``format_report`` turns the numbers into the text
 ``evaluate.py`` prints.
+
+What names a class lives here too, as the report is where names first appear: ``class_labels``
+("0".."9", or train.py's --class-names), which the figures, the trace, the CSV and the web page use,
+and ``unfit_name``, the rule a name must meet, checked on the command line and in a checkpoint.
 """
 
 import torch
