@@ -23,7 +23,7 @@ from lstm_mnist import figures
 from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag, check_output_path,
                             LONGEST_NAME, command_line, device_from_flag, docstring, non_negative_int, output_file,
                             program_name, run, same_file, warn_if_unfinished)
-from lstm_mnist.data import files_read_from, load_split
+from lstm_mnist.data import IMAGE_SIZE, files_read_from, load_split
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
 from lstm_mnist.files import shown, stray_space, unreachable
@@ -96,8 +96,8 @@ def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
     device, _ = device_from_flag(parser, args.device)
-    if args.row is not None and args.row >= 28:
-        parser.error(f"--row {args.row}: an image has rows 0 to 27")
+    if args.row is not None and args.row >= IMAGE_SIZE:
+        parser.error(f"--row {args.row}: an image has rows 0 to {IMAGE_SIZE - 1}")
     if args.image is not None and args.split is not None:
         parser.error("--split chooses among MNIST's images; it has no meaning with --image")
     if args.no_figure and (args.figure is not None or args.row is not None):
