@@ -314,7 +314,8 @@ def time_training(steps_of: dict, rounds: int, steps: int, device):
             continue
         warm_up[v] = first_two
     per_step = {v: [] for v in warm_up}
-    for _ in tqdm(range(rounds), desc=f"timing on {device.type}", unit="round", leave=False, disable=None, **bar_size()):
+    for _ in tqdm(range(rounds), desc=f"timing on {device.type}", unit="round", leave=False, disable=None,
+                  **bar_size()):
         for v in per_step:
             per_step[v].append(time_steps(steps_of[v], steps, device))
     return warm_up, per_step, left_out
@@ -405,7 +406,8 @@ def format_table(result: dict) -> str:
     lines = [f"device: {result['device']} ({result.get('cpu', '?')}); batch {result['batch_size']}, "
              f"hidden {result['hidden_size']}; median of {counted(result['rounds'], 'round')} of "
              f"{counted(result['steps_per_round'], 'step')}; variants agree to {result['max_logit_difference']:.1e}"
-             + (f"; the default fast path's products by {result['fast_path_products']}" if "fast_path_products" in result else ""),
+             + (f"; the default fast path's products by {result['fast_path_products']}"
+                if "fast_path_products" in result else ""),
              "| variant | ms/step | s/epoch | images/s | × nn.LSTM | eval 10k (s) | first 2 steps (s) "
              "| peak memory (MB) | ops/step |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -422,8 +424,8 @@ def format_table(result: dict) -> str:
                      "(counted on PyTorch's meta device, which takes the CUDA code path: tanh is one op there, "
                      "three on a CPU).")
     if result.get("tf32") is False:
-        lines.append("\nAll variants multiply in float32 (cuDNN's TF32 turned off for nn.LSTM; \"peak memory\": what one "
-                     "step adds on the GPU).")
+        lines.append("\nAll variants multiply in float32 (cuDNN's TF32 turned off for nn.LSTM; \"peak memory\": "
+                     "what one step adds on the GPU).")
     return "\n".join(lines)
 
 
@@ -466,7 +468,8 @@ def build_parser() -> cli.ArgumentParser:
                         help="leave out the compiled variant (its compilation takes about a minute on a CPU)")
     parser.add_argument("--time-to-accuracy", type=cli.nonempty_path, metavar="DATA_DIR",
                         help="also time whole default train.py runs (plain, --compile, and on CUDA --cuda-graphs) on "
-                             "the real MNIST in DATA_DIR, from process start to exit, with the test accuracy they reach")
+                             "the real MNIST in DATA_DIR, from process start to exit, with the test accuracy they "
+                             "reach")
     return parser
 
 
@@ -493,7 +496,8 @@ def main() -> int:
             parser.error("--device cuda: CUDA is not available here; use --device cpu")
     # everything that can be checked is checked before the benchmark, which takes minutes
     for device in devices:
-        cli.check_model_size(ModelConfig(hidden_size=args.hidden_size), device, copies=len(variants_on(device, variants)))
+        cli.check_model_size(ModelConfig(hidden_size=args.hidden_size), device,
+                             copies=len(variants_on(device, variants)))
     inputs = []
     if args.time_to_accuracy:  # the folder must hold a readable MNIST before the benchmark runs, not after
         try:

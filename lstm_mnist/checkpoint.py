@@ -212,8 +212,8 @@ def load(path: Path | str, map_location: torch.device | str = "cpu") -> dict:
         raise CheckpointError(f"{shown(path)}: unknown checkpoint format version {version!r}; the file is damaged")
     if version > VERSION:
         raise CheckpointError(
-            f"{shown(path)}: checkpoint format version {version!r} is newer than this lstm-mnist understands ({VERSION}); "
-            "upgrade lstm-mnist"
+            f"{shown(path)}: checkpoint format version {version!r} is newer than this lstm-mnist understands "
+            f"({VERSION}); upgrade lstm-mnist"
         )
     validate(checkpoint, path)
     return checkpoint
@@ -241,7 +241,8 @@ TRAIN_SCHEMA = {
     "epochs": Field((int, NONE), "a whole number >= 1 or None", lambda v: v is None or v >= 1),
     "train_samples": Field((int, NONE), "a whole number >= 1 or None", lambda v: v is None or v >= 1),
     "batch_size": Field(WHOLE, "a whole number >= 1", POSITIVE),
-    "lr": Field((int, float), f"a number from {LR_MIN:g} to {LR_MAX:g}", lambda v: finite_in_float32(v) and LR_MIN <= v <= LR_MAX),
+    "lr": Field((int, float), f"a number from {LR_MIN:g} to {LR_MAX:g}",
+                lambda v: finite_in_float32(v) and LR_MIN <= v <= LR_MAX),
     "lr_schedule": Field((str,), "cosine or constant", lambda v: v in ("cosine", "constant")),
     "clip_grad_norm": Field((int, float, NONE), "a finite number > 0 or None",
                             lambda v: v is None or (finite_in_float32(v) and v > 0)),
@@ -433,7 +434,8 @@ def build_model(checkpoint: dict, path: Path | str = "checkpoint") -> RecurrentC
         ) from None
     for name, tensor in state.items():
         if torch.is_tensor(tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all():
-            raise CheckpointError(f"{shown(path)}: weight {name} holds NaN or infinite values; the training that wrote it diverged")
+            raise CheckpointError(f"{shown(path)}: weight {name} holds NaN or infinite values; the training that "
+                                  "wrote it diverged")
     return model
 
 

@@ -37,7 +37,8 @@ BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell shows for a program stopped by 
 
 # Every negative number, as a flag's value: argparse's own pattern knows only '-1' and '-.5', and reads
 # '-1e-3' or '-inf' as an unknown option ('--lr -1e-3: expected one argument'), not as the value to check
-NEGATIVE_NUMBER = re.compile(r"^-(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(e[-+]?\d[\d_]*)?j?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+NEGATIVE_NUMBER = re.compile(r"^-(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(e[-+]?\d[\d_]*)?j?$|^-(inf|infinity|nan)$",
+                             re.IGNORECASE)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -244,7 +245,8 @@ def learning_rate(text: str) -> float:
     """Adam's learning rate: from LR_MIN to LR_MAX (config.py says why)."""
     value = positive_float(text)
     if not LR_MIN <= value <= LR_MAX:
-        raise argparse.ArgumentTypeError(f"must be from {LR_MIN:g} to {LR_MAX:g} (Adam, in float32), got {text.strip()[:40]}")
+        raise argparse.ArgumentTypeError(f"must be from {LR_MIN:g} to {LR_MAX:g} (Adam, in float32), "
+                                         f"got {text.strip()[:40]}")
     return value
 
 
@@ -376,7 +378,8 @@ def _check_output_path(given: Path, may_replace: bool, needed_bytes: int, flag: 
     free = shutil.disk_usage(parent).free
     if free < 2 * needed_bytes:
         raise UsageError(
-            f"{flag} {shown(path)}: only {free / 1e6:.1f} MB free in {shown(parent)}; it needs about {2 * needed_bytes / 1e6:.1f} MB "
+            f"{flag} {shown(path)}: only {free / 1e6:.1f} MB free in {shown(parent)}; it needs about "
+            f"{2 * needed_bytes / 1e6:.1f} MB "
             f"(a {needed_bytes / 1e6:.1f} MB file, twice while the old one is replaced): free some space or choose "
             f"another {flag}"
         )
@@ -457,7 +460,8 @@ def check_model_size(config, device: torch.device, copies: int = 1) -> None:
     needed = 16 * n * copies
     available, where = memory_of(device)
     if needed > available:
-        models = f"the {config.cell.upper()} model would have" if copies == 1 else f"the {copies} models would each have"
+        models = (f"the {config.cell.upper()} model would have" if copies == 1
+                  else f"the {copies} models would each have")
         raise UsageError(f"--hidden-size {config.hidden_size}: {models} {n:,} parameters; training them needs at least "
                          f"{needed / 1e9:,.1f} GB (weights, gradients and Adam's two moments in float32), more than "
                          f"the {available / 1e9:,.1f} GB of {where}; choose a smaller --hidden-size")
@@ -487,7 +491,8 @@ def unfinished_run(checkpoint: dict, path: Path, data_dir: Path | None = None) -
     if where is None:
         return None
     data = f" --data-dir {files.path_word(data_dir)}" if data_dir is not None else ""
-    return f"an unfinished run ({where}); {command_line('train.py')} --resume {files.path_word(path)}{data} goes on with it"
+    return (f"an unfinished run ({where}); {command_line('train.py')} --resume {files.path_word(path)}{data} "
+            "goes on with it")
 
 
 def warn_if_unfinished(checkpoint: dict, path: Path, prog: str, data_dir: Path | None = None) -> None:

@@ -111,12 +111,14 @@ def read_idx(path: Path) -> np.ndarray:
                     raise _wrong_size(path, dims, expected, size - 4 - 4 * len(dims))
                 if expected > MAX_IDX_BYTES:
                     raise DataError(
-                        f"{shown(path)}: its header claims dimensions {dims}, {expected:,} bytes of data, more than the "
-                        f"{MAX_IDX_BYTES:,} this reader accepts (MNIST's largest file holds 47 MB); not an MNIST file"
+                        f"{shown(path)}: its header claims dimensions {dims}, {expected:,} bytes of data, more than "
+                        f"the {MAX_IDX_BYTES:,} this reader accepts (MNIST's largest file holds 47 MB); not an MNIST "
+                        "file"
                     )
                 payload = f.read(expected + 1)  # one byte more tells trailing data apart, without reading it all
     except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
-        raise DataError(f"{shown(path)}: cannot read ({_reason(e)}); the file is corrupt or truncated, fetch it again") from None
+        raise DataError(f"{shown(path)}: cannot read ({_reason(e)}); the file is corrupt or truncated, "
+                        "fetch it again") from None
     if len(payload) != expected:
         raise _wrong_size(path, dims, expected, len(payload) if len(payload) < expected else f"more than {expected}")
     return np.frombuffer(payload, dtype=np.uint8).reshape(dims)
@@ -149,7 +151,8 @@ def _read_header(f, path: Path) -> tuple[int, ...]:
     if zero != 0 or ndim == 0:
         raise DataError(f"{shown(path)}: bad magic number 0x{magic.hex()}, not an IDX file")
     if type_code != IDX_UBYTE:
-        raise DataError(f"{shown(path)}: IDX type code 0x{type_code:02x} is not supported (MNIST uses 0x08, unsigned bytes)")
+        raise DataError(f"{shown(path)}: IDX type code 0x{type_code:02x} is not supported (MNIST uses 0x08, "
+                        "unsigned bytes)")
     header = f.read(4 * ndim)
     if len(header) < 4 * ndim:
         raise DataError(f"{shown(path)}: truncated header ({counted(4 + len(header), 'byte')} for "
@@ -172,7 +175,8 @@ def read_labels(path: Path) -> np.ndarray:
     """Labels (N,) uint8 in 0..9 from an IDX file, validated."""
     array = read_idx(path)
     if array.ndim != 1:
-        raise DataError(f"{shown(path)}: expected labels (1 dimension), found dimensions {array.shape}; is this a label file?")
+        raise DataError(f"{shown(path)}: expected labels (1 dimension), found dimensions {array.shape}; "
+                        "is this a label file?")
     if array.size and array.max() >= NUM_CLASSES:
         bad = int(np.argmax(array >= NUM_CLASSES))
         raise DataError(f"{shown(path)}: label {array[bad]} at index {bad} is outside 0..{NUM_CLASSES - 1}")
@@ -218,7 +222,8 @@ def _find_files(directory: Path, needed, nearby: bool) -> dict[str, Path]:
                         f"{folder_named(directory)} is not a folder")
     found, missing = {}, []
     for key, name in ((key, FILES[key]) for key in needed):
-        candidates = [folder / (name + ext) for folder in (directory, directory / "MNIST" / "raw") for ext in ("", ".gz")]
+        candidates = [folder / (name + ext) for folder in (directory, directory / "MNIST" / "raw")
+                      for ext in ("", ".gz")]
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
             unusable = next((p for p in candidates if os.path.lexists(p)), None)  # a folder, a FIFO, a broken link

@@ -32,9 +32,9 @@ def launched_by_torchrun() -> bool:
                              "WORLD_SIZE to train in one process (torchrun sets it for each of several)")
     missing = [name for name in BESIDE_WORLD_SIZE if not os.environ.get(name)]
     if size > 1 and missing:
-        raise LSTMMnistError(f"WORLD_SIZE={size} is set in the environment, but not {', '.join(missing)}, which torchrun "
-                             f"sets beside it: start {size} processes with torchrun --nproc_per_node={size} (see "
-                             "--help), or unset WORLD_SIZE to train in one")
+        raise LSTMMnistError(f"WORLD_SIZE={size} is set in the environment, but not {', '.join(missing)}, which "
+                             f"torchrun sets beside it: start {size} processes with torchrun --nproc_per_node={size} "
+                             "(see --help), or unset WORLD_SIZE to train in one")
     return size > 1
 
 

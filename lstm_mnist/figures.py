@@ -93,7 +93,8 @@ def training_curves(metrics: list[dict], path: Path) -> Path:
         at.append(m["epoch"] - 1 + m["step"] / m["steps_in_epoch"])  # in epochs, fractional
         running_loss.append(m["running_loss"])
         running_accuracy.append(error(m["running_accuracy"]))
-    loss_axes.plot(at, running_loss, ".-", color="tab:blue", alpha=0.5, label="training (running mean within the epoch)")
+    loss_axes.plot(at, running_loss, ".-", color="tab:blue", alpha=0.5,
+                   label="training (running mean within the epoch)")
     accuracy_axes.plot(at, running_accuracy, ".-", color="tab:blue", alpha=0.5,
                        label="training (running mean within the epoch)")
     x = [m["epoch"] for m in epochs]

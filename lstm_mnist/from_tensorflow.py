@@ -70,7 +70,8 @@ def seed_model(kernel: np.ndarray, bias: np.ndarray, out_weights: np.ndarray, ou
     model = LSTMClassifier(hidden_size=H, forget_bias=forget_bias, normalize=False, num_classes=K,
                            input_size=input_size)
     dtype = model.head.weight.dtype
-    state = {f"cell.{name}": tensor.to(dtype) for name, tensor in basic_lstm_cell_to_torch(kernel, bias, input_size).items()}
+    cell = basic_lstm_cell_to_torch(kernel, bias, input_size)
+    state = {f"cell.{name}": tensor.to(dtype) for name, tensor in cell.items()}
     state["head.weight"] = torch.from_numpy(np.asarray(out_weights).T.copy()).to(dtype)  # (K, H)
     state["head.bias"] = torch.from_numpy(np.asarray(out_biases).copy()).to(dtype)  # (K,)
     model.load_state_dict(state)

@@ -205,5 +205,5 @@ def count_parameters(config: ModelConfig) -> int:
 LSTMClassifier = RecurrentClassifier  # the name it had when it held only the LSTM
 
 
-__all__ = ["CELLS", "IMAGE_SIZE", "PIXEL_MEAN", "PIXEL_STD", "LSTMClassifier", "count_parameters", "LSTMState", "ModelConfig",
-           "RecurrentClassifier"]
+__all__ = ["CELLS", "IMAGE_SIZE", "PIXEL_MEAN", "PIXEL_STD", "LSTMClassifier", "count_parameters", "LSTMState",
+           "ModelConfig", "RecurrentClassifier"]

@@ -263,9 +263,9 @@ def fit(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, data: MNIS
             save(progress)
             as_asked = options.stop_after is not None and progress.epoch >= options.stop_after  # ends here anyway
             if not as_asked and distributed.any_rank(stop.requested, split.labels.device):  # in the validation pass
-                raise TrainingInterrupted(f"stopped after epoch {progress.epoch}/{length.epochs}"
-                                          + (" (the test evaluation is left)" if progress.epoch == length.epochs else "")
-                                          + f"; saved {shown(out)}")
+                left = " (the test evaluation is left)" if progress.epoch == length.epochs else ""
+                raise TrainingInterrupted(f"stopped after epoch {progress.epoch}/{length.epochs}{left}; "
+                                          f"saved {shown(out)}")
         if progress.epoch < length.epochs:  # stopped early, as asked
             return reporter.metrics
         stop.at = "the training is done: finishing its test evaluation, a second or so"  # then saved: nothing to resume

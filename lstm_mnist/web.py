@@ -218,14 +218,16 @@ def recover_site(out: Path) -> list[str]:
                 done.append(f"removed {shown(entry)}, left by a build that was killed")
             else:
                 os.replace(entry, out)
-                done.append(f"put {shown(entry)} back as {shown(out)}: a build killed while replacing it had moved it aside")
+                done.append(f"put {shown(entry)} back as {shown(out)}: a build killed while replacing it had moved "
+                            "it aside")
     return done
 
 
 def site_names() -> set[str]:
     """The names of the files a site is made of (the page's files and the data file)."""
     assets = resources.files(__package__) / ASSETS
-    return {entry.name for entry in assets.iterdir() if entry.is_file() and not entry.name.startswith(".")} | {DATA_FILE}
+    page = {entry.name for entry in assets.iterdir() if entry.is_file() and not entry.name.startswith(".")}
+    return page | {DATA_FILE}
 
 
 def site_folder(out: Path) -> Path:
@@ -261,7 +263,8 @@ def _check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> N
     others = sorted(entry.name for entry in out.iterdir() if entry.name not in ours) if out.is_dir() else []
     if others:
         parser.error(f"--out {shown(out)}: holds files that are not part of a site made by this command ("
-                     f"{', '.join(map(shown, others[:3]))}{', ...' if len(others) > 3 else ''}); choose a new or empty folder")
+                     f"{', '.join(map(shown, others[:3]))}{', ...' if len(others) > 3 else ''}); "
+                     "choose a new or empty folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         parser.error(f"--out {shown(out)}: is not empty; choose another --out, or pass --overwrite")
     why = unreplaceable(out) if out.is_dir() else None
@@ -283,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     check_out(parser, out, args.overwrite)
     for flag, path in (("checkpoint", args.checkpoint), ("--compare", args.compare)):
         if path is not None and real_path(out) in real_path(path).parents:  # the site replaces out whole
-            parser.error(f"{flag} {shown(path)}: is inside --out {shown(out)}, which this command replaces; choose another --out")
+            parser.error(f"{flag} {shown(path)}: is inside --out {shown(out)}, which this command replaces; "
+                         "choose another --out")
 
     model, checkpoint = ckpt.load_model(args.checkpoint)
     main_data = model_data(model, checkpoint, args.checkpoint)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag, batch_size,
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, batch_size,
                             check_output_folder, class_names, command_line, device_from_flag, docstring,
-                            program_name, run, unfinished_run, whole_number)
+                            nonempty_path, program_name, run, unfinished_run, whole_number)
 from lstm_mnist.data import files_read_from, load_split
 from lstm_mnist.files import shown
 from lstm_mnist.evaluation import format_report, logits_of, metrics_of
@@ -41,8 +41,8 @@ def build_parser() -> ArgumentParser:
                              "--class-names, else the digits)")
     parser.add_argument("--plots", type=nonempty_path, default=None, metavar="DIR",
                         help="also draw DIR/confusion_matrix.png and DIR/misclassified.png (the most confident "
-                             "mistakes, with their true and predicted labels), replacing any there; DIR is created if its "
-                             "parent folder exists")
+                             "mistakes, with their true and predicted labels), replacing any there; DIR is created "
+                             "if its parent folder exists")
     parser.add_argument("--max-images", type=plotted_count, default=None, metavar="N",
                         help=f"with --plots: at most this many images in misclassified.png, {MAX_PLOTTED} at most: "
                              f"a figure of more would take minutes to draw and be unreadable (default: {PLOTTED})")

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import figures
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_data_dir_flag, add_device_flag, check_output_path,
-                            LONGEST_NAME, command_line, device_from_flag, docstring, non_negative_int, output_file,
-                            program_name, run, same_file, warn_if_unfinished)
+from lstm_mnist.cli import (LONGEST_NAME, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag,
+                            check_output_path, command_line, device_from_flag, docstring, non_negative_int,
+                            nonempty_path, output_file, program_name, run, same_file, warn_if_unfinished)
 from lstm_mnist.data import IMAGE_SIZE, files_read_from, load_split
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels

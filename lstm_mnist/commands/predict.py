@@ -26,9 +26,9 @@ import torch
 from tqdm import tqdm
 
 from lstm_mnist import checkpoint as ckpt
-from lstm_mnist.cli import (ArgumentParser, HelpFormatter, nonempty_path, add_device_flag, batch_size, check_output_path,
-                            command_line, device_from_flag, docstring, output_file, program_name, run, some_of,
-                            warn_if_unfinished)
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_device_flag, batch_size, check_output_path,
+                            command_line, device_from_flag, docstring, nonempty_path, output_file, program_name, run,
+                            some_of, warn_if_unfinished)
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels, logits_of
 from lstm_mnist.files import atomic_write, shown

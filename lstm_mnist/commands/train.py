@@ -83,7 +83,8 @@ def add_training_flags(training) -> None:
     training.add_argument("--lr-schedule", dest="train.lr_schedule", choices=("cosine", "constant"), default=None,
                           help="cosine: decay the learning rate to 0 over the whole run; constant: as the seeds "
                                f"(default: {TRAIN_DEFAULTS.lr_schedule})")
-    training.add_argument("--clip-grad-norm", dest="train.clip_grad_norm", type=positive_float, default=None, metavar="MAX",
+    training.add_argument("--clip-grad-norm", dest="train.clip_grad_norm", type=positive_float, default=None,
+                          metavar="MAX",
                           help="rescale the gradients when their total norm exceeds MAX (default: no clipping)")
     training.add_argument("--augment", dest="train.augment", action=argparse.BooleanOptionalAction, default=None,
                           help="randomly rotate (up to 10 degrees), scale (up to 10%%) and shift (up to 2 pixels) "
@@ -168,7 +169,8 @@ def resolve_settings(model_flags: dict, train_flags: dict, preset: str | None = 
     if all(k in train_flags for k in LENGTH_FIELDS):
         raise UsageError("--epochs and --train-samples both set how long to train; give one of them")
     if stored is None:
-        base = asdict(MODEL_DEFAULTS) | asdict(TRAIN_DEFAULTS) | PRESETS.get(preset, {}) | ({"preset": preset} if preset else {})
+        base = (asdict(MODEL_DEFAULTS) | asdict(TRAIN_DEFAULTS) | PRESETS.get(preset, {})
+                | ({"preset": preset} if preset else {}))
         model = {k: base[k] for k in MODEL_FIELDS} | model_flags
         train = with_length({k: v for k, v in base.items() if k not in MODEL_FIELDS} | train_flags, train_flags)
     else:
@@ -245,7 +247,8 @@ def main() -> int:
             if not distributed.lost_a_worker(e):
                 raise
             raise LSTMMnistError(f"a worker process was lost ({str(e).strip().splitlines()[-1][:200]}); {shown(out)} "
-                                 f"holds the last checkpoint written; resume with: {torchrun_again(args, out)}") from None
+                                 f"holds the last checkpoint written; resume with: {torchrun_again(args, out)}"
+                                 ) from None
 
 
 def train_and_report(args: argparse.Namespace, out: Path, device: torch.device, model_config: ModelConfig,
@@ -344,7 +347,8 @@ def say_resuming(path: Path, stored: dict, length: RunLength) -> bool:
     if progress.epoch >= epochs:
         say(f"resuming {shown(path)}: training is done; the test evaluation is left")
     else:
-        say(f"resuming {shown(path)} at epoch {progress.epoch + 1}" + (f", step {progress.step + 1}" if progress.step else ""))
+        step = f", step {progress.step + 1}" if progress.step else ""
+        say(f"resuming {shown(path)} at epoch {progress.epoch + 1}{step}")
     return True
 
 
@@ -358,7 +362,8 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
     # .metrics.jsonl and .training.png, never an IDX file's name)
     from_resume = args.out is None and args.resume is not None  # a resumed run saves where it was read
     check_output_path(out, may_replace=may_replace, needed_bytes=needed, inputs=files_read_from(args.data_dir),
-                      if_exists=f"continue it with --resume {path_word(out)}, choose another --out, or pass --overwrite",
+                      if_exists=f"continue it with --resume {path_word(out)}, choose another --out, or pass "
+                                "--overwrite",
                       flag="--resume" if from_resume else "--out",
                       unwritable="a resumed run saves where it was read from: pass --out NEW.pt to continue into a "
                                  "file you can write" if from_resume else None)
@@ -368,8 +373,8 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
             raise UsageError(f"--out {shown(out)}: {shown(beside)}, written beside it, exists and is "
                              f"{kind(beside.stat().st_mode)}, not a file to replace; choose another --out")
         if beside.exists() and not may_replace:
-            raise UsageError(f"--out {shown(out)}: {shown(beside)} exists beside it (another run's); choose another --out, "
-                             "or pass --overwrite")
+            raise UsageError(f"--out {shown(out)}: {shown(beside)} exists beside it (another run's); choose another "
+                             "--out, or pass --overwrite")
         why = unreplaceable(beside) if beside.exists() else None  # found only when it is written, after the training
         if why:
             raise UsageError(f"--out {shown(out)}: {shown(beside)}, written beside it, {why}; choose another --out")
