@@ -174,6 +174,9 @@ def to_mnist_form(grey: np.ndarray) -> np.ndarray:
     digit = resized.astype(np.float32) / 255.0  # (height, width), longer side 20
 
     total = digit.sum()
+    if total == 0:  # strokes far thinner than the digit is large (a dot in each corner of a photo): nothing left
+        raise ValueError(f"no digit left once scaled to fit {BOX}x{BOX}: its strokes are too thin for its size; "
+                         "crop the image to the digit, or draw it with thicker strokes")
     centre_y = (digit.sum(axis=1) @ np.arange(height)) / total  # centre of mass, in the box
     centre_x = (digit.sum(axis=0) @ np.arange(width)) / total
     top = int(np.clip(round(SIZE / 2 - 0.5 - centre_y), 0, SIZE - height))  # puts it on the field's centre

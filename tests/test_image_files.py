@@ -130,6 +130,18 @@ def test_deep_pixels_outside_their_range_are_refused_in_one_line(tmp_path):
     assert image.max() > 0.98 and image[0].max() == 0  # inverted: a white stroke (1000 of 65535) on black
 
 
+def test_strokes_too_thin_to_survive_the_scaling_are_refused_in_one_line(tmp_path):
+    """Two bright pixels in opposite corners of a 2000x2000 image: scaled to fit 20x20, nothing is left of
+    them, and the centre of mass of nothing was NaN ('cannot convert float NaN to integer'). The file
+    is refused with a reason and a way out."""
+    sparse = np.zeros((2000, 2000), dtype=np.uint8)
+    sparse[0, 0] = sparse[-1, -1] = 255
+    Image.fromarray(sparse).save(tmp_path / "sparse.png")
+    with pytest.raises(LSTMMnistError, match=f"^{tmp_path / 'sparse.png'}: no digit left once scaled to fit 20x20: "
+                                             "its strokes are too thin for its size; crop the image"):
+        load_image(tmp_path / "sparse.png")
+
+
 STORED = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
           5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90, 7: Image.Transpose.TRANSVERSE,
           8: Image.Transpose.ROTATE_270}  # EXIF Orientation: how a camera stores an upright picture under it
