@@ -30,7 +30,7 @@ from lstm_mnist import web
 from lstm_mnist.data import MNIST, load_mnist
 from lstm_mnist.errors import CheckpointError
 from lstm_mnist.evaluation import class_labels
-from lstm_mnist.images import load_image, resize_lanczos
+from lstm_mnist.images import load_image, resize_lanczos, to_mnist_form
 from lstm_mnist.model import ModelConfig
 from lstm_mnist.trace import trace
 from lstm_mnist.training import TrainConfig, train
@@ -411,6 +411,20 @@ def test_images_js_is_images_py(page, synthetic_site, tmp_path, size, dark_on_li
         "const data = new ImageData(Uint8ClampedArray.from(arguments[0]), arguments[1], arguments[2]);"
         "return LSTMMnist.images.loadImage(data);", rgba.ravel().tolist(), width, height)
     assert np.abs(np.array(page_image) - load_image(path).numpy()).max() <= 1 / 255 + 1e-6
+
+
+def test_images_js_refuses_what_images_py_refuses(page, synthetic_site):
+    """A digit of which nothing is left once scaled to 20x20 (two dots at the corners of a large image): images.py
+    refuses it, and images.js did not (its centre of mass was NaN, and the page read an empty field as a digit)."""
+    page.get((synthetic_site[0] / "index.html").as_uri())
+    grey = np.zeros((500, 500), dtype=np.float32)
+    grey[0, 0] = grey[-1, -1] = 1
+    with pytest.raises(ValueError) as refused:
+        to_mnist_form(grey)
+    thrown = page.execute_script(
+        "const grey = new Float32Array(500 * 500); grey[0] = grey[grey.length - 1] = 1;"
+        "try { LSTMMnist.images.toMnistForm(grey, 500, 500); return null; } catch (error) { return error.message; }")
+    assert thrown == str(refused.value)
 
 
 def test_lanczos_js_is_pillows(page, synthetic_site):

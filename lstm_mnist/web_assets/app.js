@@ -126,7 +126,7 @@
     try {
       image = L.images.loadImage(pen.getImageData(0, 0, drawing.width, drawing.height));
     } catch (error) {
-      if (!/no digit found/.test(error.message)) throw error;
+      if (!/^no digit/.test(error.message)) throw error;  // blank, or nothing left once scaled: invite a drawing
       return clearImage(invitation());
     }
     setImage(image, "your drawing");

@@ -23,7 +23,7 @@ LSTMMnist.images = (function () {
   }
 
   /** load_image: canvas pixels (ImageData, RGBA) as (height, width) MNIST pixels; returns
-      {pixels: 28 rows of 28 numbers in [0, 1]}. Throws Error("no digit found...") if blank. */
+      {pixels: 28 rows of 28 numbers in [0, 1]}. Throws Error("no digit ...") if blank, or if nothing is left once scaled. */
   function loadImage(imageData) {
     const { width, height, data } = imageData;
     let grey = new Float32Array(width * height);  // (height, width): PIL's convert("L"), then / 255
@@ -72,6 +72,10 @@ LSTMMnist.images = (function () {
         const v = digit[y * width + x];
         total += v; sumY += v * y; sumX += v * x;
       }
+    }
+    if (total === 0) {  // strokes far thinner than the digit is large: nothing left (the centre would be NaN)
+      throw new Error(`no digit left once scaled to fit ${BOX}x${BOX}: its strokes are too thin for its size; ` +
+                      "crop the image to the digit, or draw it with thicker strokes");
     }
     const clip = (v, lo, hi) => Math.min(Math.max(v, lo), hi);
     const fieldTop = clip(roundHalfEven(SIZE / 2 - 0.5 - sumY / total), 0, SIZE - height);  // puts it on the field's centre
