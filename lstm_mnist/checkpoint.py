@@ -42,7 +42,7 @@ from .errors import CheckpointError, SettingError
 from .evaluation import unfit_name
 from .data import MAX_SEED, NUM_CLASSES
 from .files import atomic_write, open_regular, shown
-from .model import CELLS, IMAGE_SIZE, MAX_HIDDEN_SIZE, ModelConfig, RecurrentClassifier, finite_in_float32
+from .model import FIELDS, IMAGE_SIZE, MAX_HIDDEN_SIZE, ModelConfig, RecurrentClassifier, finite_in_float32
 from .words import counted
 
 FORMAT = "lstm-mnist-checkpoint"
@@ -228,14 +228,10 @@ def load(path: Path | str, map_location: torch.device | str = "cpu") -> dict:
 
 
 WHOLE, POSITIVE, NONE = (int,), (lambda v: v >= 1), type(None)
-MODEL_SCHEMA = {
+MODEL_SCHEMA = FIELDS | {  # ModelConfig's own rules, with MNIST's sizes: a model may be any size, a checkpoint's not
     "hidden_size": Field(WHOLE, f"a whole number from 1 to {MAX_HIDDEN_SIZE:,}", lambda v: 1 <= v <= MAX_HIDDEN_SIZE),
-    "forget_bias": Field((int, float), "a finite number", finite_in_float32),
-    "input_projection": Field((bool,), "true or false"),
-    "normalize": Field((bool,), "true or false"),
     "num_classes": Field(WHOLE, f"{NUM_CLASSES} (MNIST's classes)", lambda v: v == NUM_CLASSES),
     "input_size": Field(WHOLE, f"{IMAGE_SIZE} (pixels per row)", lambda v: v == IMAGE_SIZE),
-    "cell": Field((str,), f"one of {', '.join(CELLS)}", lambda v: v in CELLS),
 }
 TRAIN_SCHEMA = {
     "epochs": Field((int, NONE), "a whole number >= 1 or None", lambda v: v is None or v >= 1),
@@ -246,7 +242,7 @@ TRAIN_SCHEMA = {
     "lr_schedule": Field((str,), "cosine or constant", lambda v: v in ("cosine", "constant")),
     "clip_grad_norm": Field((int, float, NONE), "a finite number > 0 or None",
                             lambda v: v is None or (finite_in_float32(v) and v > 0)),
-    "augment": Field((bool,), "true or false"),
+    "augment": Field((bool,), "True or False"),
     "init": Field((str,), "pytorch, normal or normal-bias0.1", lambda v: v in ("pytorch", "normal", "normal-bias0.1")),
     "seed": Field(WHOLE, f"a whole number from 0 to {MAX_SEED}", lambda v: 0 <= v <= MAX_SEED),
     "limit_train": Field((int, NONE), "a whole number >= 1 or None", lambda v: v is None or v >= 1),
