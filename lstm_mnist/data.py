@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .errors import DataError
-from .files import NO_ACCESS, kind, open_regular, shown, stray_space
+from .files import NO_ACCESS, kind, last_line, open_regular, shown, stray_space
 from .words import counted
 
 IMAGE_SIZE = 28  # rows = pixels per row
@@ -412,8 +412,7 @@ def _reason(e: BaseException) -> str:
     """An exception's message as one short line ("data: Permission denied" for a file's error)."""
     if isinstance(e, OSError) and e.filename is not None and e.strerror:
         return f"{shown(e.filename)}: {e.strerror}"
-    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-    return lines[-1] if lines else type(e).__name__
+    return last_line(e)
 
 
 def random_affine(images: Tensor, seed: int, max_degrees: float = 10.0, max_scale: float = 0.1,

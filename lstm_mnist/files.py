@@ -252,13 +252,15 @@ def described(e: OSError) -> str:
     ("runs/x.pt: Permission denied"), never Python's ``[Errno 13] ...: 'runs/x.pt'``; a refused access
     says what to do."""
     names = " -> ".join(shown(name) for name in (e.filename, e.filename2) if name is not None)
-    text = f"{names}: {e.strerror}" if names and e.strerror else (e.strerror or _last_line(e))
+    text = f"{names}: {e.strerror}" if names and e.strerror else (e.strerror or last_line(e))
     if isinstance(e, PermissionError):
         text += "; check its permissions, or use a file or folder of yours"
     return text
 
 
-def _last_line(e: BaseException) -> str:
+def last_line(e: BaseException) -> str:
+    """An exception's message as one short line: its last line that holds anything, shown (control characters
+    escaped), or the exception's name if it has no message."""
     lines = [line.strip() for line in str(e).splitlines() if line.strip()]
     return shown(lines[-1]) if lines else type(e).__name__
 
