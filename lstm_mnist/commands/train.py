@@ -68,13 +68,13 @@ def add_training_flags(training) -> None:
     """The TrainConfig fields (dest "train.<field>"), the preset and the class names."""
     training.add_argument("--preset", choices=sorted(PRESETS), default=None,
                           help="start from a seed tutorial's configuration, or the best one found (see the "
-                               "README's results table); flags given beside it override it")
+                               "README's results table); flags given beside it override it (default: none)")
     training.add_argument("--epochs", dest="train.epochs", type=positive_int, default=None, metavar="N",
                           help=f"total epochs; with --resume, train until this many are done "
                                f"(default: {TRAIN_DEFAULTS.epochs})")
     training.add_argument("--train-samples", dest="train.train_samples", type=positive_int, default=None, metavar="N",
                           help="train for as many steps as the seeds' `while step * batch_size < N` "
-                               "(from step 1: 781 steps for 100000), instead of --epochs")
+                               "(from step 1: 781 steps for 100000), instead of --epochs (default: none)")
     training.add_argument("--batch-size", dest="train.batch_size", type=batch_size, default=None, metavar="N",
                           help=f"images per step (default: {TRAIN_DEFAULTS.batch_size})")
     training.add_argument("--lr", dest="train.lr", type=learning_rate, default=None, metavar="LR",
@@ -97,7 +97,8 @@ def add_training_flags(training) -> None:
                                             f"(default: {TRAIN_DEFAULTS.validation_size}, the seeds' split)")
     training.add_argument("--class-names", type=class_names, default=None, metavar="NAMES",
                           help="what labels 0..9 mean, comma-separated, for data sets other than MNIST's digits "
-                               "(e.g. Fashion-MNIST's); stored in the checkpoint for evaluate.py's reports")
+                               "(e.g. Fashion-MNIST's); stored in the checkpoint for evaluate.py's reports "
+                               "(default: the digits 0 to 9)")
     training.add_argument("--seed", dest="train.seed", type=seed, default=None, metavar="N",
                           help=f"random seed for the weights and the batch order (default: {TRAIN_DEFAULTS.seed})")
     training.add_argument("--limit-train", dest="train.limit_train", type=positive_int, default=None, metavar="N",
@@ -112,11 +113,12 @@ def add_running_flags(io) -> None:
                     help="checkpoint to write after every epoch; the metrics go beside it as .metrics.jsonl "
                          "(default: checkpoint.pt, or the --resume file)")
     io.add_argument("--resume", type=nonempty_path, default=None, metavar="PATH",
-                    help="continue training from this checkpoint, exactly where it stopped")
+                    help="continue training from this checkpoint, exactly where it stopped (default: a new run)")
     io.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     io.add_argument("--stop-after", type=positive_int, default=None, metavar="N",
                     help="stop once N epochs are done, leaving a checkpoint to --resume (a lesson-sized "
-                         "piece of a longer run; the learning-rate schedule still spans --epochs)")
+                         "piece of a longer run; the learning-rate schedule still spans --epochs) "
+                         "(default: run them all)")
     io.add_argument("--deterministic", action="store_true",
                     help="bit-reproducible kernels on CUDA too (CPU runs already are; on CUDA it can be slower)")
     io.add_argument("--readable", action="store_true",
