@@ -385,6 +385,16 @@ def _check_output_path(given: Path, may_replace: bool, needed_bytes: int, flag: 
         )
 
 
+def check_rewritable(path: Path, start: str, end: str, flag: str = "--readme") -> None:
+    """Before any work, for a text file a script rewrites in place (a README's generated table, between the
+    lines ``start`` and ``end``): readable, with its markers (``files.read_marked``: ``LSTMMnistError``), and
+    replaceable by this user (``check_output_path``: ``UsageError``): not write-protected, nor another user's in
+    a shared folder, in a folder that can be written. A write-protected README was replaced all the same, and
+    one in a read-only folder refused only once the work was done, under its temporary's name."""
+    files.read_marked(path, start, end)
+    check_output_path(path, may_replace=True, flag=flag)
+
+
 UNREACHABLE = {errno.ELOOP: "a symbolic link on its way leads back to itself",  # a -> b -> a
                errno.ENAMETOOLONG: "the path is longer than the system takes"}  # PATH_MAX, 4096 bytes on Linux
 

@@ -16,9 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lstm_mnist.bench import format_table  # noqa: E402
-from lstm_mnist.cli import ArgumentParser, HelpFormatter, docstring, nonempty_path, run  # noqa: E402
+from lstm_mnist.cli import (ArgumentParser, HelpFormatter, check_rewritable, docstring, nonempty_path,  # noqa: E402
+                            run)
 from lstm_mnist.errors import LSTMMnistError  # noqa: E402
-from lstm_mnist.files import open_regular, read_marked, replace_marked_section, shown  # noqa: E402
+from lstm_mnist.files import open_regular, replace_marked_section, shown  # noqa: E402
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 NOT_THE_BENCHMARKS = "is not what python -m lstm_mnist.bench --json writes"
@@ -60,7 +61,7 @@ def main() -> int:
     args = parser.parse_args()
     results = read_results(args.json)
     if args.readme:
-        read_marked(args.readme, START, END)
+        check_rewritable(args.readme, START, END)
     try:
         text = tables(results)
     except (KeyError, TypeError, ValueError) as e:  # a field missing, or of the wrong kind

@@ -31,7 +31,7 @@ from lstm_mnist import cli  # noqa: E402
 from lstm_mnist.data import Split, default_data_dir, load_mnist  # noqa: E402
 from lstm_mnist.evaluation import evaluate  # noqa: E402
 from lstm_mnist.errors import LSTMMnistError  # noqa: E402
-from lstm_mnist.files import read_marked, replace_marked_section, shown, write_json  # noqa: E402
+from lstm_mnist.files import replace_marked_section, shown, write_json  # noqa: E402
 from lstm_mnist.presets import PRESETS, SEED_FILES  # noqa: E402
 from lstm_mnist.words import counted  # noqa: E402
 
@@ -223,12 +223,15 @@ def main() -> int:
     # the repository's table is made from the repository's summaries only
     readme = args.readme if args.readme is not None else README if args.results.resolve() == RESULTS else None
     if readme is not None:
-        read_marked(readme, START, END)  # before any training: the runs take half an hour
+        cli.check_rewritable(readme, START, END)  # before any training: the runs take half an hour
 
     if not args.table_only:
         if args.data_dir is None:
             parser.error("--data-dir (or MNIST_DIR) is needed to train")
         device, _ = cli.device_from_flag(parser, args.device)
+        written = [f"{name}-seed{seed}.json" for name in args.presets for seed in args.seeds]
+        cli.check_output_folder(args.results, [name for name in written
+                                               if args.rerun or not (args.results / name).exists()], "--results")
         test = load_mnist(args.data_dir).test  # the data checked before the first run
         for name in args.presets:
             for seed in args.seeds:

@@ -1,0 +1,87 @@
+"""Hostile inputs, sixth round: a README a script rewrites in place (write-protected, in a folder that cannot
+be written). Called in-process where the command allows it (no torch import per case)."""
+
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from lstm_mnist.cli import run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_script(name: str):
+    """A script of scripts/ as a module, to call its main()."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def readme_with_markers(folder: Path) -> Path:
+    readme = folder / "README.md"
+    readme.write_text("# notes\n<!-- bench:start -->\n<!-- bench:end -->\n<!-- results:start -->\n"
+                      "<!-- results:end -->\n")
+    return readme
+
+
+@pytest.mark.parametrize("script, args", [
+    ("bench_table", ["bench.json", "--readme", "README.md"]),
+    ("make_results", ["--table-only", "--results", "results", "--readme", "README.md"])])
+@pytest.mark.parametrize("refusal", ["write-protected", "read-only folder"])
+def test_a_readme_a_script_cannot_replace_is_refused_before_any_work(script, args, refusal, tmp_path, monkeypatch,
+                                                                     capsys):
+    """A write-protected README (chmod a-w) was replaced all the same; one in a folder that cannot be
+    written was refused at the end (after half an hour of training, for make_results.py) as
+    '.README.md.k2j4x9qa.tmp: Permission denied', a temporary's name. Both are now usage errors before any work,
+    as every other output that cannot be written (simulated: the tests run as root)."""
+    shutil.copy(ROOT / "results" / "bench-cpu.json", tmp_path / "bench.json")
+    shutil.copytree(ROOT / "results", tmp_path / "results", ignore=shutil.ignore_patterns("runs", "bench-*"))
+    readme = readme_with_markers(tmp_path)
+    before = readme.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    real_access, real_open = os.access, os.open
+    if refusal == "write-protected":
+        monkeypatch.setattr(os, "access", lambda path, mode, **kw: not (mode & os.W_OK and Path(path).absolute() == readme)
+                            and real_access(path, mode, **kw))
+    else:
+        def no_writing(path, *args, **kwargs):
+            if Path(os.fsdecode(path)).parent == tmp_path:
+                raise PermissionError(13, "Permission denied", os.fsdecode(path))
+            return real_open(path, *args, **kwargs)
+        monkeypatch.setattr(os, "open", no_writing)
+        monkeypatch.setattr(Path, "write_bytes", lambda self, data: no_writing(self, os.O_WRONLY))
+    module = load_script(script)
+    monkeypatch.setattr(sys, "argv", [script, *args])
+    status = run(module.main, f"scripts/{script}.py")
+    err = capsys.readouterr().err
+    assert status == 2 and "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert err.startswith(f"scripts/{script}.py: error: --readme README.md: ") and ".tmp" not in err
+    assert ("write-protected" if refusal == "write-protected" else "cannot write in") in err
+    assert readme.read_bytes() == before
+
+
+def test_a_results_folder_that_cannot_be_written_is_refused_before_any_training(tmp_path, monkeypatch, capsys):
+    """make_results.py --results DIR in a folder that cannot be written said 'DIR/runs: Permission
+    denied' (exit 1) once the MNIST files were read; a usage error now, as every output folder, before them."""
+    results = tmp_path / "results"
+    results.mkdir()
+    real_open = os.open
+
+    def no_writing(path, *args, **kwargs):
+        if Path(os.fsdecode(path)).parent == results:
+            raise PermissionError(13, "Permission denied", os.fsdecode(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", no_writing)
+    monkeypatch.setattr(Path, "write_bytes", lambda self, data: no_writing(self, os.O_WRONLY))
+    module = load_script("make_results")
+    monkeypatch.setattr(sys, "argv", ["make_results", "--presets", "best", "--seeds", "0", "--results", str(results),
+                                      "--data-dir", str(tmp_path / "nowhere")])
+    status = run(module.main, "scripts/make_results.py")
+    err = capsys.readouterr().err
+    assert status == 2 and "--results" in err and "cannot write in" in err and "nowhere" not in err, err
