@@ -51,7 +51,10 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     written through: the file it points to is replaced, and the link stays."""
     path = through_links(Path(path))
     remove_stale_temporaries(path, older_than=STALE_AFTER)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{path.name}.", suffix=TEMPORARY_SUFFIX)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{path.name}.", suffix=TEMPORARY_SUFFIX)
+    except OSError as e:
+        raise named_as_target(e, path)
     try:
         os.chmod(tmp, mode_for(path))  # mkstemp makes it private; a saved file is not, or is as the old one was
         with os.fdopen(fd, "wb") as f:
@@ -59,8 +62,10 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            named_as_target(e, path)
         raise
     try:  # make the rename itself durable
         dir_fd = os.open(path.parent, os.O_RDONLY)
@@ -70,6 +75,14 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
             os.close(dir_fd)
     except OSError:
         pass  # some file systems cannot fsync a folder; the rename is still atomic
+
+
+def named_as_target(e: OSError, path: Path) -> OSError:
+    """``e``, naming ``path`` where it named the temporary ``atomic_write`` writes first: a refusal there (a
+    folder made read-only, a full disk) said '.x.csv.k2j4x9qa.tmp: Permission denied', a name never given."""
+    if e.filename is not None and is_temporary_of(Path(os.fsdecode(e.filename)).name, path.name):
+        e.filename = os.fspath(path)
+    return e
 
 
 def through_links(path: Path) -> Path:

@@ -85,3 +85,32 @@ def test_a_results_folder_that_cannot_be_written_is_refused_before_any_training(
     status = run(module.main, "scripts/make_results.py")
     err = capsys.readouterr().err
     assert status == 2 and "--results" in err and "cannot write in" in err and "nowhere" not in err, err
+
+
+def test_a_write_that_fails_names_the_file_meant_not_its_temporary(tmp_path, monkeypatch):
+    """Every file is first written as .NAME.XXXXXXXX.tmp beside it (files.atomic_write); a refusal there (a
+    folder made read-only, a disk quota) said '.x.csv.k2j4x9qa.tmp: Permission denied', a name the user never
+    gave. The file meant is named, in every writer (train.py's own message already did so)."""
+    from lstm_mnist import files
+
+    real_open = os.open
+
+    def refused(path, *args, **kwargs):
+        if Path(os.fsdecode(path)).name.endswith(".tmp"):
+            raise PermissionError(13, "Permission denied", os.fsdecode(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refused)
+    with pytest.raises(PermissionError) as error:
+        files.atomic_write(tmp_path / "x.csv", lambda f: f.write(b"1\n"))
+    assert files.described(error.value).startswith(f"{tmp_path / 'x.csv'}: Permission denied")
+    monkeypatch.setattr(os, "open", real_open)
+
+    def full(f):
+        temporary = next(name for name in os.listdir(tmp_path) if name.endswith(".tmp"))
+        raise OSError(28, "No space left on device", str(tmp_path / temporary))  # as a write names its file
+
+    with pytest.raises(OSError) as error:
+        files.atomic_write(tmp_path / "y.csv", full)
+    assert files.described(error.value) == f"{tmp_path / 'y.csv'}: No space left on device"
+    assert os.listdir(tmp_path) == []
