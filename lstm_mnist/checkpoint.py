@@ -131,23 +131,37 @@ def files_beside(checkpoint_path: Path) -> tuple[Path, Path]:
     return metrics_path(checkpoint_path), figure_path(checkpoint_path)
 
 
+MAX_UNPACKED = 2**30  # bytes the compressed parts of a zip archive may claim (torch.save compresses none)
+
+
+def in_bytes(size: int) -> str:
+    return f"{size / 2**30:.1f} GiB" if size >= 2**30 else f"{size / 2**20:.1f} MiB"
+
+
 def _check_archive(file: BinaryIO, path: Path) -> None:
     """``CheckpointError``, before torch.load reads the file, for a zip archive that is a TorchScript model
     (PyTorch 2.3 hands one to torch.jit.load, even with ``weights_only=True``, and returns the model: code,
     run when called), or one of whose parts does not match the CRC-32 stored with it: torch.load never
     compares them, so a file damaged midway (a bad copy, a failing disk) would load as a model with other
     weights. Only archives of stored parts, as torch.save writes them, are checked (reading each once);
-    anything else is left to torch.load, and ``_damage``, to describe. After
+    anything else is left to torch.load, and ``_damage``, to describe, but for compressed parts that claim
+    more than ``MAX_UNPACKED`` bytes (from the archive's list of sizes: a 5 MB file can claim 20 GiB, which
+    torch.load would unpack into memory until the system killed the process). After
     ``torch.serialization.set_crc32_options(False)`` torch.save stores 0 for every part: nothing to compare."""
     try:
         with zipfile.ZipFile(file) as archive:
             parts = archive.infolist()
             torchscript = any(p.filename.endswith("/constants.pkl") for p in parts)
             stored = all(p.compress_type == zipfile.ZIP_STORED for p in parts) and any(p.CRC for p in parts)
+            unpacked = sum(p.file_size for p in parts if p.compress_type != zipfile.ZIP_STORED)
             bad = archive.testzip() if stored and not torchscript else None
     except Exception:  # noqa: BLE001 - not a zip archive, or one cut short: torch.load fails and says so
-        torchscript, bad = False, None
+        torchscript, bad, unpacked = False, None, 0
     file.seek(0)
+    if unpacked > MAX_UNPACKED:  # torch.load would unpack them all into memory first
+        raise CheckpointError(f"{shown(path)}: its compressed parts claim {in_bytes(unpacked)} unpacked, more than the "
+                              f"{in_bytes(MAX_UNPACKED)} this reader accepts (a zip bomb?); torch.save writes its "
+                              "parts uncompressed: use a checkpoint train.py wrote")
     if torchscript:
         raise CheckpointError(f"{shown(path)}: not a readable checkpoint (a TorchScript model (torch.jit.save): code "
                               "to run, not a checkpoint's weights)")

@@ -114,3 +114,32 @@ def test_a_write_that_fails_names_the_file_meant_not_its_temporary(tmp_path, mon
         files.atomic_write(tmp_path / "y.csv", full)
     assert files.described(error.value) == f"{tmp_path / 'y.csv'}: No space left on device"
     assert os.listdir(tmp_path) == []
+
+
+def test_a_checkpoint_whose_compressed_parts_claim_too_much_is_refused_before_unpacking(tmp_path, saved, monkeypatch,
+                                                                                       run_in_process):
+    """torch.save stores its parts uncompressed, but torch.load unpacks deflated ones too: a 5 MB file claiming a
+    1 GiB tensor took 1.5 GB of memory before it was refused, and one claiming 20 GiB was killed by the system
+    with no word. Refused from the zip's own list of sizes, as an image or IDX file that claims too much (the
+    limit made small here: a real bomb takes seconds to make)."""
+    import zipfile
+
+    from lstm_mnist import checkpoint as ckpt
+
+    ck, _ = saved
+    bomb = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(ck) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as packed:
+        for part in source.infolist():
+            packed.writestr(part.filename, source.read(part.filename))
+        packed.writestr("archive/data/99", bytes(2**20))  # 1 MiB of zeros: 1 KB packed
+    monkeypatch.setattr(ckpt, "MAX_UNPACKED", 2**20)
+    monkeypatch.setattr(ckpt.torch, "load", lambda *a, **kw: pytest.fail("torch.load was called"))
+    result = run_in_process("evaluate.py", str(bomb))
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "bomb.pt: its compressed parts claim 1.0 MiB unpacked, more than the 1.0 MiB this reader accepts" in result.stderr
+    monkeypatch.undo()
+    packed_small = tmp_path / "small.pt"  # compressed, within the limit: it loads, as torch.load reads it
+    with zipfile.ZipFile(ck) as source, zipfile.ZipFile(packed_small, "w", zipfile.ZIP_DEFLATED) as packed:
+        for part in source.infolist():
+            packed.writestr(part.filename, source.read(part.filename))
+    assert ckpt.load(packed_small)["format"] == ckpt.FORMAT
