@@ -495,6 +495,11 @@ def main() -> int:
         elif args.device == "cuda":
             parser.error("--device cuda: CUDA is not available here; use --device cpu")
     # everything that can be checked is checked before the benchmark, which takes minutes
+    for asked, by, way_out in ((any("compiled" in v for v in variants), "the compiled variant", "pass --no-compile"),
+                               (args.time_to_accuracy, "--time-to-accuracy (it times train.py --compile)",
+                                "leave out --time-to-accuracy")):
+        if asked:
+            cli.check_compiler(by, way_out)
     for device in devices:
         cli.check_model_size(ModelConfig(hidden_size=args.hidden_size), device,
                              copies=len(variants_on(device, variants)))

@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import re
+import shlex
 import shutil
 import signal
 import sys
@@ -383,6 +384,32 @@ def _check_output_path(given: Path, may_replace: bool, needed_bytes: int, flag: 
             f"(a {needed_bytes / 1e6:.1f} MB file, twice while the old one is replaced): free some space or choose "
             f"another {flag}"
         )
+
+
+def check_compiler(asked_by: str, way_out: str) -> None:
+    """``LSTMMnistError`` (the machine's problem: exit 1) before any work if the C++ compiler torch.compile
+    builds its code with cannot be found: ``$CXX`` alone, or g++ where it is unset (inductor tries no other).
+    A check for c++ or clang++ passed where g++ was missing, and the first compiled step ended in a traceback."""
+    cxx = os.environ.get("CXX")
+    try:
+        command = shlex.split(cxx) if cxx is not None else ["g++"]
+    except ValueError:  # an unbalanced quote
+        command = []
+    if not command or shutil.which(command[0]) is None:
+        named = f"CXX={cxx!r}, which it runs," if cxx is not None else "g++, which it runs where CXX is unset,"
+        raise LSTMMnistError(f"{asked_by} needs a C++ compiler for torch.compile: {named} was not found; install g++ "
+                             f"(e.g. apt-get install g++) or set CXX to a compiler, or {way_out}")
+
+
+def compile_failed(e: BaseException) -> str | None:
+    """What torch.compile's error ``e`` says, in one line (its first and last lines), or None if it is not
+    one: what the check before cannot foresee (a compiler failing on the generated code, a cache it cannot
+    write) ended in its long traceback."""
+    if not type(e).__module__.startswith(("torch._dynamo", "torch._inductor")):
+        return None
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    said = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}" if lines else type(e).__name__
+    return shown(said[:300])
 
 
 def check_rewritable(path: Path, start: str, end: str, flag: str = "--readme") -> None:

@@ -46,8 +46,8 @@ def test_a_readme_a_script_cannot_replace_is_refused_before_any_work(script, arg
     monkeypatch.chdir(tmp_path)
     real_access, real_open = os.access, os.open
     if refusal == "write-protected":
-        monkeypatch.setattr(os, "access", lambda path, mode, **kw: not (mode & os.W_OK and Path(path).absolute() == readme)
-                            and real_access(path, mode, **kw))
+        monkeypatch.setattr(os, "access", lambda path, mode, **kw: real_access(path, mode, **kw) and not (
+            mode & os.W_OK and Path(path).absolute() == readme))
     else:
         def no_writing(path, *args, **kwargs):
             if Path(os.fsdecode(path)).parent == tmp_path:
@@ -136,10 +136,61 @@ def test_a_checkpoint_whose_compressed_parts_claim_too_much_is_refused_before_un
     monkeypatch.setattr(ckpt.torch, "load", lambda *a, **kw: pytest.fail("torch.load was called"))
     result = run_in_process("evaluate.py", str(bomb))
     assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr
-    assert "bomb.pt: its compressed parts claim 1.0 MiB unpacked, more than the 1.0 MiB this reader accepts" in result.stderr
+    assert ("bomb.pt: its compressed parts claim 1.0 MiB unpacked, more than the 1.0 MiB this reader accepts"
+            in result.stderr)
     monkeypatch.undo()
     packed_small = tmp_path / "small.pt"  # compressed, within the limit: it loads, as torch.load reads it
     with zipfile.ZipFile(ck) as source, zipfile.ZipFile(packed_small, "w", zipfile.ZIP_DEFLATED) as packed:
         for part in source.infolist():
             packed.writestr(part.filename, source.read(part.filename))
     assert ckpt.load(packed_small)["format"] == ckpt.FORMAT
+
+
+@pytest.mark.parametrize("cxx", ["/nowhere/g++", "", None])
+def test_compile_without_the_compiler_torch_runs_is_one_line_before_any_work(cxx, tmp_path, synthetic_dir,
+                                                                             monkeypatch, run_in_process, capsys):
+    """torch.compile's C++ code is built by $CXX alone (g++ where it is unset): train.py --compile looked for c++ and
+    clang++ too, passed its check where either was there, and ended at its first step in an InductorError's
+    traceback (CXX=/nowhere/g++, or no g++); the benchmark's compiled variant did so minutes into its run. Both
+    now say which compiler is missing, and the way out, before any work (exit 1: the machine's, not the flags')."""
+    from lstm_mnist import bench
+
+    if cxx is None:
+        monkeypatch.delenv("CXX", raising=False)
+        real_which = shutil.which
+        monkeypatch.setattr(shutil, "which", lambda name, *a, **kw: None if name == "g++" else real_which(name, *a,
+                                                                                                       **kw))
+    else:
+        monkeypatch.setenv("CXX", cxx)
+    result = run_in_process("train.py", "--compile", "--data-dir", str(synthetic_dir), "--out", str(tmp_path / "c.pt"))
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr
+    named = "g++" if cxx is None else f"CXX={cxx!r}"
+    assert f"--compile needs a C++ compiler for torch.compile: {named}" in result.stderr
+    assert result.stderr.rstrip().endswith("or train without --compile") and "data:" not in result.stdout
+    monkeypatch.setattr(sys, "argv", ["bench", "--device", "cpu", "--rounds", "1"])
+    assert run(bench.main, "python -m lstm_mnist.bench") == 1
+    err = capsys.readouterr().err
+    assert f"the compiled variant needs a C++ compiler for torch.compile: {named}" in err and "--no-compile" in err
+
+
+def test_compile_failing_in_training_is_one_line(tmp_path, synthetic_dir, monkeypatch, run_in_process):
+    """What the check before cannot foresee (a compiler that fails on the generated code, a cache that cannot be
+    written) ended in torch.compile's traceback; now one line, with the way out."""
+    import torch
+
+    class InductorError(RuntimeError):
+        pass
+
+    InductorError.__module__ = "torch._inductor.exc"
+
+    def broken(function, **kwargs):
+        def call(*args, **kw):
+            raise InductorError("CppCompileError: C++ compile error\n\nCommand:\ng++ x.cpp\n\nOutput:\nx.cpp:1: boom")
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken)
+    result = run_in_process("train.py", "--compile", "--data-dir", str(synthetic_dir), "--out", str(tmp_path / "c.pt"),
+                            "--epochs", "1", "--limit-train", "64", "--no-figure")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1] == ("train.py: error: --compile: torch.compile failed (CppCompileError: C++ "
+                                              "compile error ... x.cpp:1: boom); train without --compile")

@@ -7,7 +7,6 @@
 """
 
 import argparse
-import shutil
 import os
 import sys
 import time
@@ -19,10 +18,10 @@ import torch
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import cuda_graph, distributed, figures
 from lstm_mnist.cli import (INTERRUPTED, ArgumentParser, HelpFormatter, add_data_dir_flag, add_device_flag, batch_size,
-                            check_model_size, check_name_length, check_output_folder, check_output_path,
-                            class_names, command_line, device_from_flag, docstring, finite_float, learning_rate,
-                            nonempty_path, named, output_file, positive_float, positive_int, program_name, run,
-                            same_file, seed)
+                            check_compiler, check_model_size, check_name_length, check_output_folder,
+                            check_output_path, class_names, command_line, compile_failed, device_from_flag, docstring,
+                            finite_float, learning_rate, nonempty_path, named, output_file, positive_float,
+                            positive_int, program_name, run, same_file, seed)
 from lstm_mnist.config import TrainConfig
 from lstm_mnist.data import SplitTooSmall, files_read_from, load_mnist
 from lstm_mnist.errors import LSTMMnistError, UsageError, flag_of
@@ -246,6 +245,9 @@ def main() -> int:
         except OSError as e:  # a full disk, say, while a checkpoint was written: the last one is intact
             raise LSTMMnistError(write_failed(e, out, args, started)) from None
         except RuntimeError as e:  # under torchrun: the process group broke (gloo's and NCCL's errors)
+            if args.compile and compile_failed(e):
+                raise LSTMMnistError(f"--compile: torch.compile failed ({compile_failed(e)}); train without "
+                                     "--compile") from None
             if not distributed.lost_a_worker(e):
                 raise
             raise LSTMMnistError(f"a worker process was lost ({str(e).strip().splitlines()[-1][:200]}); {shown(out)} "
@@ -382,9 +384,8 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
             raise UsageError(f"--out {shown(out)}: {shown(beside)}, written beside it, {why}; choose another --out")
     if args.tensorboard is not None:
         check_tensorboard(args.tensorboard, out, args.data_dir)
-    if args.compile and not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "c++", "clang++")):
-        raise LSTMMnistError("--compile needs a C++ compiler (g++ or clang++) and none was found; install one "
-                             "(e.g. apt-get install g++) or train without --compile")
+    if args.compile:
+        check_compiler("--compile", "train without --compile")
 
 
 def check_tensorboard(folder: Path, out: Path, data_dir: Path | None) -> None:
