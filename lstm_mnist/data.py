@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .errors import DataError
-from .files import NO_ACCESS, kind, last_line, open_regular, shown, stray_space
+from .files import NO_ACCESS, kind, last_line, name_note, open_regular, shown
 from .words import counted
 
 IMAGE_SIZE = 28  # rows = pixels per row
@@ -253,7 +253,7 @@ def missing_folder(directory: Path) -> str:
     if str(directory).startswith("~") and home != str(directory) and os.path.isdir(home):
         return (f"data folder {folder_named(directory)} does not exist: a '~' there is taken as it is (only the shell "
                 f"expands it, and not inside quotes); give the folder as {shown(home)}")
-    return f"data folder {folder_named(directory)} does not exist{stray_space(directory)}"
+    return f"data folder {folder_named(directory)} does not exist{name_note(directory)}"
 
 
 def folder_named(directory: Path) -> str:

@@ -228,7 +228,7 @@ def open_regular(path: Path | str, error: type[LSTMMnistError] = LSTMMnistError,
     except FileNotFoundError:
         if os.path.islink(path):  # the link is there; what it names is not
             raise error(f"{shown(path)} is a link to {shown(os.readlink(path))}, which does not exist") from None
-        raise error(f"{what} {shown(path)} not found{stray_space(path)}") from None
+        raise error(f"{what} {shown(path)} not found{name_note(path)}") from None
     except IsADirectoryError:
         raise error(f"{shown(path)} is a folder, not a {what}") from None
     except OSError as e:
@@ -310,6 +310,25 @@ def stray_space(path: Path | str) -> str:
     where = "begins and ends" if starts and ends else "begins" if starts else "ends"
     return f" (the name {where} with white space" + (f"; {shown(bare)}, without it, exists)"
                                                      if os.path.lexists(bare) else ")")
+
+
+def unexpanded_home(path: Path | str, written: bool = False) -> str:
+    """For a name not found (or in a folder not found) that begins with '~', which no shell expanded (bash
+    expands it only at the start of a word: not in ``--out=~/x.pt``, nor inside quotes), a note naming the
+    path meant (said to be missing too, unless it is a path to write); "" for any other name. 'folder ~ does
+    not exist; create it first' asked for a folder named '~'."""
+    text = os.fsdecode(path)
+    meant = os.path.expanduser(text)
+    if not text.startswith("~") or meant == text:
+        return ""
+    either = "" if written or os.path.lexists(meant) else ", which does not exist either"
+    return (" (a '~' there is taken as it is: only the shell expands it, at the start of a word, not after '=' nor "
+            f"inside quotes; the path meant is {shown(meant)}{either})")
+
+
+def name_note(path: Path | str) -> str:
+    """What a name not found may hide that its message cannot show: a '~' no shell expanded, white space."""
+    return unexpanded_home(path) or stray_space(path)
 
 
 def shell_word(text: Path | str) -> str:

@@ -19,7 +19,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import LSTMMnistError
-from .files import NO_ACCESS, open_regular, shown, stray_space, unreachable
+from .files import NO_ACCESS, name_note, open_regular, shown, unreachable
 
 SIZE = 28  # the field
 BOX = 20  # the digit's longer side
@@ -37,7 +37,7 @@ def image_files(folder: Path) -> list[Path]:
     ``LSTMMnistError`` (one line) if there are none."""
     if not os.path.isdir(folder):
         if not os.path.lexists(folder):
-            raise LSTMMnistError(unreachable(folder) or f"{shown(folder)}: no such file or folder{stray_space(folder)}")
+            raise LSTMMnistError(unreachable(folder) or f"{shown(folder)}: no such file or folder{name_note(folder)}")
         return [folder]
     try:
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS)

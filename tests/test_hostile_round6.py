@@ -194,3 +194,45 @@ def test_compile_failing_in_training_is_one_line(tmp_path, synthetic_dir, monkey
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.splitlines()[-1] == ("train.py: error: --compile: torch.compile failed (CppCompileError: C++ "
                                               "compile error ... x.cpp:1: boom); train without --compile")
+
+
+@pytest.fixture
+def tilde_home(tmp_path, monkeypatch):
+    """A HOME holding a checkpoint, an image and a folder; the commands run in an empty folder beside it."""
+    home = tmp_path / "home"
+    (home / "digits").mkdir(parents=True)
+    (tmp_path / "here").mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path / "here")
+    return home
+
+
+def test_a_tilde_no_shell_expanded_names_the_path_meant_in_every_path(tilde_home, saved, run_in_process,
+                                                                      monkeypatch, capsys):
+    """bash expands '~' only at the start of a word: --out=~/p.csv (and a quoted '~/x.pt') reaches the program as
+    it is. 'checkpoint ~/ck.pt not found', and for an output 'folder ~ does not exist; create it first', an
+    invitation to make a folder named '~' (which a later 'rm -rf ~' turns into a disaster). Every path, input or
+    output, now names the path meant, as MNIST_DIR's did."""
+    from lstm_mnist import web
+
+    ck, digits = saved
+    shutil.copy(ck, tilde_home / "ck.pt")
+    meant = f"the path meant is {tilde_home}"
+    cases = [("evaluate.py", ["~/ck.pt"], 1, f"{meant}/ck.pt)"),
+             ("evaluate.py", ["~/gone.pt"], 1, f"{meant}/gone.pt, which does not exist either)"),
+             ("predict.py", [str(ck), "~/digits"], 1, f"{meant}/digits)"),
+             ("predict.py", [str(ck), str(digits), "--out=~/p.csv"], 2, f"{meant}/p.csv)"),
+             ("inspect_digit.py", [str(ck), "--image=~/0.png", "--no-figure"], 1, f"{meant}/0.png, which"),
+             ("train.py", ["--data-dir=~/mnist"], 1, f"{meant}/mnist, which does not exist either)"),
+             ("train.py", ["--resume=~/ck.pt"], 1, f"{meant}/ck.pt)"),
+             ("evaluate.py", [str(ck), "--plots=~/plots"], 2, f"{meant}/plots)")]
+    for script, args, status, said in cases:
+        result = run_in_process(script, *args)
+        assert result.returncode == status and len(result.stderr.splitlines()) == 1, result.stderr
+        assert "a '~' there is taken as it is" in result.stderr and said in result.stderr, result.stderr
+        assert "create it first" not in result.stderr
+    with pytest.raises(SystemExit):
+        web.main([str(ck), "--out=~/site"])
+    err = capsys.readouterr().err
+    assert f"{meant}/site)" in err and "create it first" not in err
+    assert os.listdir(".") == []

@@ -26,7 +26,7 @@ from lstm_mnist.cli import (LONGEST_NAME, ArgumentParser, HelpFormatter, add_dat
 from lstm_mnist.data import IMAGE_SIZE, files_read_from, load_split
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels
-from lstm_mnist.files import shown, stray_space, unreachable
+from lstm_mnist.files import name_note, shown, unreachable
 from lstm_mnist.images import load_image
 from lstm_mnist.trace import format_trace, trace
 from lstm_mnist.words import counted
@@ -114,7 +114,7 @@ def main() -> int:
         parser.error(f"--animation {shown(args.animation)}: is also the --figure; give them different names")
     if args.image is not None and not os.path.lexists(args.image):  # a missing input: exit 1, as a checkpoint's
         raise LSTMMnistError(unreachable(args.image)
-                             or f"image {shown(args.image)} not found{stray_space(args.image)}")
+                             or f"image {shown(args.image)} not found{name_note(args.image)}")
     model, checkpoint = ckpt.load_model(args.checkpoint, device)
     names = ckpt.class_names(checkpoint)
     if args.image is not None:
