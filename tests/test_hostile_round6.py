@@ -29,6 +29,19 @@ def readme_with_markers(folder: Path) -> Path:
     return readme
 
 
+def no_writing_in(folder: Path, monkeypatch) -> None:
+    """Simulated (the tests run as root): no file can be made in ``folder``, as in a read-only one."""
+    real_open = os.open
+
+    def refused(path, *args, **kwargs):
+        if Path(os.fsdecode(path)).parent == folder:
+            raise PermissionError(13, "Permission denied", os.fsdecode(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refused)
+    monkeypatch.setattr(Path, "write_bytes", lambda self, data: refused(self, os.O_WRONLY))
+
+
 @pytest.mark.parametrize("script, args", [
     ("bench_table", ["bench.json", "--readme", "README.md"]),
     ("make_results", ["--table-only", "--results", "results", "--readme", "README.md"])])
@@ -44,17 +57,12 @@ def test_a_readme_a_script_cannot_replace_is_refused_before_any_work(script, arg
     readme = readme_with_markers(tmp_path)
     before = readme.read_bytes()
     monkeypatch.chdir(tmp_path)
-    real_access, real_open = os.access, os.open
+    real_access = os.access
     if refusal == "write-protected":
         monkeypatch.setattr(os, "access", lambda path, mode, **kw: real_access(path, mode, **kw) and not (
             mode & os.W_OK and Path(path).absolute() == readme))
     else:
-        def no_writing(path, *args, **kwargs):
-            if Path(os.fsdecode(path)).parent == tmp_path:
-                raise PermissionError(13, "Permission denied", os.fsdecode(path))
-            return real_open(path, *args, **kwargs)
-        monkeypatch.setattr(os, "open", no_writing)
-        monkeypatch.setattr(Path, "write_bytes", lambda self, data: no_writing(self, os.O_WRONLY))
+        no_writing_in(tmp_path, monkeypatch)
     module = load_script(script)
     monkeypatch.setattr(sys, "argv", [script, *args])
     status = run(module.main, f"scripts/{script}.py")
@@ -70,15 +78,7 @@ def test_a_results_folder_that_cannot_be_written_is_refused_before_any_training(
     denied' (exit 1) once the MNIST files were read; a usage error now, as every output folder, before them."""
     results = tmp_path / "results"
     results.mkdir()
-    real_open = os.open
-
-    def no_writing(path, *args, **kwargs):
-        if Path(os.fsdecode(path)).parent == results:
-            raise PermissionError(13, "Permission denied", os.fsdecode(path))
-        return real_open(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "open", no_writing)
-    monkeypatch.setattr(Path, "write_bytes", lambda self, data: no_writing(self, os.O_WRONLY))
+    no_writing_in(results, monkeypatch)
     module = load_script("make_results")
     monkeypatch.setattr(sys, "argv", ["make_results", "--presets", "best", "--seeds", "0", "--results", str(results),
                                       "--data-dir", str(tmp_path / "nowhere")])
