@@ -473,6 +473,15 @@ def build_parser() -> cli.ArgumentParser:
     return parser
 
 
+def check_compilers(variants: tuple[str, ...], time_to_accuracy: Path | None) -> None:
+    """The C++ compiler torch.compile runs, checked before the benchmark (``cli.check_compiler``): for the
+    compiled variant, and for --time-to-accuracy's ``train.py --compile``."""
+    if any("compiled" in v for v in variants):
+        cli.check_compiler("the compiled variant", "pass --no-compile")
+    if time_to_accuracy:
+        cli.check_compiler("--time-to-accuracy (it times train.py --compile)", "leave out --time-to-accuracy")
+
+
 def main() -> int:
     parser = build_parser()
     args = parser.parse_args()
@@ -495,11 +504,7 @@ def main() -> int:
         elif args.device == "cuda":
             parser.error("--device cuda: CUDA is not available here; use --device cpu")
     # everything that can be checked is checked before the benchmark, which takes minutes
-    for asked, by, way_out in ((any("compiled" in v for v in variants), "the compiled variant", "pass --no-compile"),
-                               (args.time_to_accuracy, "--time-to-accuracy (it times train.py --compile)",
-                                "leave out --time-to-accuracy")):
-        if asked:
-            cli.check_compiler(by, way_out)
+    check_compilers(variants, args.time_to_accuracy)
     for device in devices:
         cli.check_model_size(ModelConfig(hidden_size=args.hidden_size), device,
                              copies=len(variants_on(device, variants)))
