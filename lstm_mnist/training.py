@@ -27,6 +27,7 @@ import errno
 import math
 import os
 import signal
+import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -103,10 +104,7 @@ class StopSignals:
         self.requested = True
         quiet_a_terminal_that_hung_up()
         if distributed.is_main():  # under torchrun every process gets the Ctrl-C: one line says what they all do
-            try:
-                tqdm.write(f"\n{signal.Signals(signum).name}: {self.at} ({self.again()} to quit at once)")
-            except (OSError, ValueError):  # a closed stream, a full disk: the run still saves (a terminal
-                pass  # that hung up is /dev/null by now: quiet_a_terminal_that_hung_up)
+            say_at_once(f"\n{signal.Signals(signum).name}: {self.at} ({self.again()} to quit at once)")
 
     def again(self) -> str:
         """What quits at once: a second Ctrl-C, or where Ctrl-C stays ignored (``python train.py &`` in a
@@ -123,6 +121,23 @@ class StopSignals:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         return False
+
+
+def say_at_once(line: str) -> None:
+    """Print ``line`` from a signal handler, above the progress bar. A signal that comes while the run itself
+    writes to stdout finds its buffer busy ("reentrant call inside <_io.BufferedWriter name='<stdout>'>", a
+    RuntimeError that ended the run with status 1 instead of saving): the line then goes to the file descriptor
+    beneath it. A closed stream or a full disk loses the line, not the run (a terminal that hung up is
+    /dev/null by now: ``quiet_a_terminal_that_hung_up``)."""
+    try:
+        tqdm.write(line)
+    except RuntimeError:
+        try:
+            os.write(sys.stdout.fileno(), (line + "\n").encode(errors="replace"))
+        except (AttributeError, OSError, ValueError):  # no stdout at all, or a closed one
+            pass
+    except (OSError, ValueError):
+        pass
 
 
 def quiet_a_terminal_that_hung_up() -> None:

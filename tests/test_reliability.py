@@ -20,6 +20,7 @@ from conftest import ROOT, idx_bytes, run_script
 from lstm_mnist import LSTMClassifier
 from lstm_mnist import checkpoint as ckpt
 from lstm_mnist import data
+from lstm_mnist import training
 from lstm_mnist.cli import check_output_path
 from lstm_mnist.errors import DataError
 from lstm_mnist.training import Progress, RunOptions, TrainConfig, TrainingDiverged, fit
@@ -261,3 +262,17 @@ def test_reader_returns_a_correct_array_or_its_own_error(tmp_path, raw, compress
             assert array.shape[1:] == (28, 28)
         if read is data.read_labels:
             assert array.ndim == 1 and (array.size == 0 or array.max() <= 9)
+
+
+def test_a_stop_signal_that_comes_while_the_run_writes_still_stops_it(monkeypatch, capfd):
+    """A signal whose handler finds stdout's buffer busy with the run's own write raises "reentrant call inside
+    <_io.BufferedWriter>" (a RuntimeError) from the handler into whatever the run was doing: a SIGTERM under load
+    ended a run with status 1, unsaved. The handler's line now goes around the busy buffer, and the run stops."""
+    def busy(line, *args, **kwargs):
+        raise RuntimeError("reentrant call inside <_io.BufferedWriter name='<stdout>'>")
+
+    monkeypatch.setattr(training.tqdm, "write", busy)
+    with training.StopSignals() as stop:
+        stop._handle(signal.SIGTERM, None)  # as Python calls it, between two bytecodes of the run's write
+    assert stop.requested
+    assert "SIGTERM: stopping before the training starts (" in capfd.readouterr().out
