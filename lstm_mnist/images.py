@@ -48,6 +48,16 @@ def image_files(folder: Path) -> list[Path]:
     return files
 
 
+def not_images(folder: Path) -> list[Path]:
+    """The files of ``folder`` that ``image_files`` leaves out, not being named as images (an .svg digit, a
+    .txt of notes), for predict.py to name: none is left out unsaid. Hidden files (.DS_Store) and folders aside."""
+    try:
+        return sorted(p for p in folder.iterdir()
+                      if p.suffix.lower() not in EXTENSIONS and not p.name.startswith(".") and not p.is_dir())
+    except OSError:  # image_files has listed it already, or said why it cannot
+        return []
+
+
 def load_image(path: Path) -> torch.Tensor:
     """One image file as MNIST pixels: (28, 28) floats in [0, 1], white digit on black."""
     with open_regular(path, LSTMMnistError, "image") as raw, warnings.catch_warnings():

@@ -137,3 +137,18 @@ def test_a_shells_glob_of_images_is_one_short_line_with_the_way_out(tmp_path, ru
     result = run_in_process("evaluate.py", "docs/model/lstm-mnist.pt", *images)
     assert result.returncode == 2
     assert result.stderr == f"evaluate.py: error: unrecognized arguments: {' '.join(images[:3])} and 2,997 more (see --help)\n"
+
+
+def test_files_of_the_folder_not_named_as_images_are_named_not_left_out_unsaid(tmp_path, run_in_process):
+    """An .svg digit or a .txt beside the images was left out without a word; hidden files and folders stay aside."""
+    digits = tmp_path / "digits"
+    digits.mkdir()
+    for name in ("one.png", "two.png"):
+        Image.open(ROOT / "docs/digits/test-7.png").save(digits / name)
+    for name in ("three.svg", "notes.txt", ".DS_Store"):
+        (digits / name).write_text("<svg/>")
+    (digits / "more").mkdir()
+    result = run_in_process("predict.py", str(ROOT / "docs/model/lstm-mnist.pt"), str(digits), "--out", "-")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == ("2 images classified; 2 other files not read, not named as an image "
+                                              "(.png, .jpg, .jpeg, .bmp, .gif, .tif, .tiff or .webp): notes.txt three.svg")

@@ -32,7 +32,7 @@ from lstm_mnist.cli import (ArgumentParser, HelpFormatter, add_device_flag, batc
 from lstm_mnist.errors import LSTMMnistError
 from lstm_mnist.evaluation import class_labels, logits_of
 from lstm_mnist.files import atomic_write, shown
-from lstm_mnist.images import EXTENSIONS, LISTED, image_files, load_image
+from lstm_mnist.images import EXTENSIONS, LISTED, image_files, load_image, not_images
 from lstm_mnist.reporting import bar_size
 from lstm_mnist.words import counted
 
@@ -127,6 +127,10 @@ def main() -> int:
         best = max(range(len(p)), key=p.__getitem__)
         writer.writerow([cell(shown(path.name)), cell(names[best]), f"{p[best]:.6f}", *(f"{v:.6f}" for v in p)])
     summary = f"{counted(len(files), 'image')} classified" + (f", {len(skipped)} skipped" if skipped else "")
+    others = not_images(args.folder) if args.folder.is_dir() else []
+    if others:
+        summary += (f"; {counted(len(others), 'other file')} not read, not named as an image ({LISTED}): "
+                    f"{some_of([path.name for path in others])}")
     if to_stdout:
         sys.stdout.write(text.getvalue())
         print(summary, file=sys.stderr)
