@@ -525,7 +525,7 @@ def main() -> int:
     def keep(result: dict) -> None:  # the JSON is rewritten after each part, so a later failure loses nothing
         results.append(result)
         if args.json:
-            write_json(args.json, results)
+            write_json(args.json, results, replace=args.overwrite or len(results) > 1)  # after the first: its own
 
     for device in devices:
         result = benchmark(device, args.batch_size, args.hidden_size, args.rounds, args.steps,

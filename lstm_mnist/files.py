@@ -20,6 +20,7 @@ Names: a file name need not be valid UTF-8 (``b'caf\\xe9.png'``): Python carries
 printed or written anywhere (``caf\\xe9.png``), on one line (a line break in a name as ``\\n``).
 """
 
+import errno
 import json
 import os
 import re
@@ -45,10 +46,12 @@ RANDOM_PART = re.compile(r"[a-z0-9_]{8}")  # what tempfile.mkstemp puts between 
 STALE_AFTER = 600  # seconds: a temporary untouched this long has no live writer
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+def atomic_write(path: Path, write: Callable[[BinaryIO], object], replace: bool = True) -> None:
     """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``; first
     remove the temporaries that killed writers of ``path`` left long ago. A symbolic link is
-    written through: the file it points to is replaced, and the link stays."""
+    written through: the file it points to is replaced, and the link stays. ``replace=False`` (a
+    command run without --overwrite): a file another program wrote at ``path`` since the command
+    checked it stays, and a ``FileExistsError`` says so (``put_new``)."""
     path = through_links(Path(path))
     remove_stale_temporaries(path, older_than=STALE_AFTER)
     try:
@@ -61,7 +64,10 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            put_new(tmp, path)
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError):
@@ -75,6 +81,24 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
             os.close(dir_fd)
     except OSError:
         pass  # some file systems cannot fsync a folder; the rename is still atomic
+
+
+def put_new(tmp: str, path: Path) -> None:
+    """Move the file ``tmp`` to ``path`` unless ``path`` exists, in one step: a hard link never replaces
+    (two runs of one command writing one --out: the first keeps its file, the second says so). Where the
+    file system has no hard links (FAT, on a USB stick), a look, then the rename."""
+    exists = FileExistsError(errno.EEXIST, "written by another program while this one ran; nothing replaced: "
+                                           "run again with --overwrite to replace it", os.fspath(path))
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise exists from None
+    except OSError:  # no hard links here
+        if os.path.lexists(path):
+            raise exists from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
 
 
 def named_as_target(e: OSError, path: Path) -> OSError:
@@ -366,10 +390,10 @@ def path_word(path: Path | str) -> str:
     return shell_word(f".{os.sep}{text}" if text.startswith("-") else text)
 
 
-def write_json(path: Path, value) -> None:
-    """``value`` as indented JSON (a script's numbers), written atomically."""
+def write_json(path: Path, value, replace: bool = True) -> None:
+    """``value`` as indented JSON (a script's numbers), written atomically (``replace``: as ``atomic_write``)."""
     text = json.dumps(value, indent=1) + "\n"
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")), replace=replace)
 
 
 def read_marked(path: Path, start: str, end: str) -> str:

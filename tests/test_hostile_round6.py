@@ -236,3 +236,24 @@ def test_a_tilde_no_shell_expanded_names_the_path_meant_in_every_path(tilde_home
     err = capsys.readouterr().err
     assert f"{meant}/site)" in err and "create it first" not in err
     assert os.listdir(".") == []
+
+
+@pytest.mark.parametrize("hard_links", [True, False], ids=["hard-links", "no-hard-links (FAT)"])
+def test_a_write_without_overwrite_keeps_a_file_another_run_wrote_meanwhile(tmp_path, monkeypatch, hard_links):
+    """Two runs of predict.py --out p.csv (no --overwrite) at once both passed the check before their work, and
+    the last to finish replaced the first one's file without a word. The write itself now refuses to replace."""
+    from lstm_mnist.files import atomic_write
+
+    if not hard_links:
+        def no_links(*args):
+            raise PermissionError(1, "Operation not permitted")
+        monkeypatch.setattr(os, "link", no_links)
+    target = tmp_path / "p.csv"
+    atomic_write(target, lambda f: f.write(b"mine"), replace=False)  # nothing there: written
+    assert target.read_bytes() == b"mine"
+    with pytest.raises(FileExistsError) as refused:
+        atomic_write(target, lambda f: f.write(b"theirs"), replace=False)
+    assert str(refused.value.filename) == str(target) and "run again with --overwrite" in refused.value.strerror
+    assert target.read_bytes() == b"mine" and sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"]
+    atomic_write(target, lambda f: f.write(b"theirs"))  # --overwrite: replaced
+    assert target.read_bytes() == b"theirs"

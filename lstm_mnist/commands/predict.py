@@ -135,7 +135,8 @@ def main() -> int:
         sys.stdout.write(text.getvalue())
         print(summary, file=sys.stderr)
     else:
-        atomic_write(args.out, lambda f: f.write(text.getvalue().encode("utf-8", "backslashreplace")))
+        atomic_write(args.out, lambda f: f.write(text.getvalue().encode("utf-8", "backslashreplace")),
+                     replace=args.overwrite)  # a file another run wrote meanwhile stays, without --overwrite
         print(f"{summary}; wrote {shown(args.out)}")
     warn_if_unfinished(checkpoint, args.checkpoint, program_name("predict.py"))  # last: not in the way of an error
     return 0
