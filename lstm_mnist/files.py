@@ -101,10 +101,18 @@ def put_new(tmp: str, path: Path) -> None:
     os.unlink(tmp)
 
 
+WRITING_FAILED = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}  # a write's own errors: no name
+
+
 def named_as_target(e: OSError, path: Path) -> OSError:
     """``e``, naming ``path`` where it named the temporary ``atomic_write`` writes first: a refusal there (a
-    folder made read-only, a full disk) said '.x.csv.k2j4x9qa.tmp: Permission denied', a name never given."""
+    folder made read-only) said '.x.csv.k2j4x9qa.tmp: Permission denied', a name never given; where a write
+    named no file at all (a full disk: 'No space left on device'); and once only where the rename named both."""
     if e.filename is not None and is_temporary_of(Path(os.fsdecode(e.filename)).name, path.name):
+        e.filename = os.fspath(path)
+        if e.filename2 is not None and os.fspath(e.filename2) == e.filename:  # 'x.csv -> x.csv: Is a directory'
+            e.filename2 = None
+    elif e.filename is None and e.errno in WRITING_FAILED:
         e.filename = os.fspath(path)
     return e
 
