@@ -473,13 +473,13 @@ def build_parser() -> cli.ArgumentParser:
     return parser
 
 
-def check_compilers(variants: tuple[str, ...], time_to_accuracy: Path | None) -> None:
-    """The C++ compiler torch.compile runs, checked before the benchmark (``cli.check_compiler``): for the
-    compiled variant, and for --time-to-accuracy's ``train.py --compile``."""
+def check_compilers(variants: tuple[str, ...], time_to_accuracy: Path | None, devices: list[torch.device]) -> None:
+    """The C++ compiler torch.compile runs on a CPU, checked before the benchmark (``cli.check_compiler``): for
+    the compiled variant, and for --time-to-accuracy's ``train.py --compile``."""
     if any("compiled" in v for v in variants):
-        cli.check_compiler("the compiled variant", "pass --no-compile")
+        cli.check_compiler("the compiled variant", "pass --no-compile", devices)
     if time_to_accuracy:
-        cli.check_compiler("--time-to-accuracy (it times train.py --compile)", "leave out --time-to-accuracy")
+        cli.check_compiler("--time-to-accuracy (it times train.py --compile)", "leave out --time-to-accuracy", devices)
 
 
 def main() -> int:
@@ -504,7 +504,7 @@ def main() -> int:
         elif args.device == "cuda":
             parser.error("--device cuda: CUDA is not available here; use --device cpu")
     # everything that can be checked is checked before the benchmark, which takes minutes
-    check_compilers(variants, args.time_to_accuracy)
+    check_compilers(variants, args.time_to_accuracy, devices)
     for device in devices:
         cli.check_model_size(ModelConfig(hidden_size=args.hidden_size), device,
                              copies=len(variants_on(device, variants)))

@@ -387,19 +387,23 @@ def _check_output_path(given: Path, may_replace: bool, needed_bytes: int, flag: 
         )
 
 
-def check_compiler(asked_by: str, way_out: str) -> None:
+def check_compiler(asked_by: str, way_out: str, devices) -> None:
     """``LSTMMnistError`` (the machine's problem: exit 1) before any work if the C++ compiler torch.compile
-    builds its code with cannot be found: ``$CXX`` alone, or g++ where it is unset (inductor tries no other).
-    A check for c++ or clang++ passed where g++ was missing, and the first compiled step ended in a traceback."""
+    builds a CPU's code with cannot be found: ``$CXX`` alone, or where it is unset g++ (clang++ on a Mac), as
+    inductor's ``cpp.cxx`` (it tries no other). A check for c++ or clang++ passed where g++ was missing, and the
+    first compiled step ended in a traceback. On CUDA, inductor writes Triton kernels: no C++ compiler to check."""
+    if all(torch.device(device).type != "cpu" for device in devices):
+        return
+    default = "clang++" if sys.platform == "darwin" else "g++"
     cxx = os.environ.get("CXX")
     try:
-        command = shlex.split(cxx) if cxx is not None else ["g++"]
+        command = shlex.split(cxx) if cxx is not None else [default]
     except ValueError:  # an unbalanced quote
         command = []
     if not command or shutil.which(command[0]) is None:
-        named = f"CXX={cxx!r}, which it runs," if cxx is not None else "g++, which it runs where CXX is unset,"
-        raise LSTMMnistError(f"{asked_by} needs a C++ compiler for torch.compile: {named} was not found; install g++ "
-                             f"(e.g. apt-get install g++) or set CXX to a compiler, or {way_out}")
+        named = f"CXX={cxx!r}, which it runs," if cxx is not None else f"{default}, which it runs where CXX is unset,"
+        raise LSTMMnistError(f"{asked_by} needs a C++ compiler for torch.compile on a CPU: {named} was not found; "
+                             f"install {default} (e.g. apt-get install g++) or set CXX to a compiler, or {way_out}")
 
 
 def compile_failed(e: BaseException) -> str | None:

@@ -228,6 +228,8 @@ def main() -> int:
     check_model_size(model_config, device)
     check_cuda_graphs(args, device)
     check_outputs(out, args, model_config)
+    if args.compile:
+        check_compiler("--compile", "train without --compile", [device])
     with exclusive(out, enabled=distributed.is_main()), StopSignals() as stop:  # one run at a time writes ``out``
         if distributed.is_main():  # under the lock: a live run's temporaries are not stale
             for written in (out, *ckpt.files_beside(out)):
@@ -245,9 +247,9 @@ def main() -> int:
         except OSError as e:  # a full disk, say, while a checkpoint was written: the last one is intact
             raise LSTMMnistError(write_failed(e, out, args, started)) from None
         except RuntimeError as e:  # under torchrun: the process group broke (gloo's and NCCL's errors)
-            if args.compile and compile_failed(e):
-                raise LSTMMnistError(f"--compile: torch.compile failed ({compile_failed(e)}); train without "
-                                     "--compile") from None
+            failure = compile_failed(e) if args.compile else None
+            if failure:
+                raise LSTMMnistError(f"--compile: torch.compile failed ({failure}); train without --compile") from None
             if not distributed.lost_a_worker(e):
                 raise
             raise LSTMMnistError(f"a worker process was lost ({str(e).strip().splitlines()[-1][:200]}); {shown(out)} "
@@ -384,8 +386,6 @@ def check_outputs(out: Path, args: argparse.Namespace, model_config: ModelConfig
             raise UsageError(f"--out {shown(out)}: {shown(beside)}, written beside it, {why}; choose another --out")
     if args.tensorboard is not None:
         check_tensorboard(args.tensorboard, out, args.data_dir)
-    if args.compile:
-        check_compiler("--compile", "train without --compile")
 
 
 def check_tensorboard(folder: Path, out: Path, data_dir: Path | None) -> None:
