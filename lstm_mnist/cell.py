@@ -30,12 +30,12 @@ Equation (1) is written for one input column vector x_t, as in the PyTorch docs;
 holds a batch of B rows, one per image, ``input_`` (B, I), and computes the same thing for all
 of them at once as ``input_ @ W_ih.T`` (B, 4H): row b of it is W_ih x_t for image b.
 
-One hook for experiments (the notebook's exercises): ``cell.gate_hook``, None by default. Set
-it to a callable and, at every step, it receives the dict ``{"i": i_t, "f": f_t, "g": g_t,
-"o": o_t}`` (each (B, H)) after equations (2)-(5) and returns a dict of the same keys and shapes, changed
-or not, whose values equations (6) and (7) then use (and the trace records). ``cell.gate_hook
-= lambda gates: gates | {"f": torch.zeros_like(gates["f"])}`` makes the cell forget everything
-at every row. Training never sets it.
+One hook for experiments (the notebook's exercises): ``cell.gate_hook``, None by default. Set it
+to a callable and, at every step, it receives the dict ``{"i": i_t, "f": f_t, "g": g_t, "o": o_t}``
+(each (B, H)) after equations (2)-(5) and returns a dict of the same keys and shapes, changed or
+not, whose values equations (6) and (7) then use (and the trace records). ``cell.gate_hook =
+lambda gates: gates | {"f": torch.zeros_like(gates["f"])}`` makes the cell forget everything at
+every row. Training never sets it.
 
 ``forward`` computes (1), then calls ``cell_equations`` (below) for (2)-(7); bptt.py calls the same
 function, so the equations exist once. Shapes: B batch, I input features (28 pixels of a row), H
@@ -154,7 +154,8 @@ def check_step(cell: nn.Module, input_: Tensor, *state: Tensor) -> None:
     states = "LSTMState(h, c), each" if isinstance(cell, LSTMCell) else "h"
     raise ValueError(f"{type(cell).__name__} expected input_ (B, {cell.input_size}) and {states} "
                      f"(B, {cell.hidden_size}), the same B; got input_ {shape(input_)} and "
-                     f"{', '.join(shape(t) for t in state)}; for the first row: cell.zero_state(B, like=input_)")
+                     f"{', '.join(shape(t) for t in state)}; for the first row: no state, or "
+                     "cell.zero_state(B, like=input_)")
 
 
 def check_hooked_gates(changed, like: Tensor) -> None:

@@ -135,7 +135,7 @@ MAX_UNPACKED = 2**30  # bytes the compressed parts of a zip archive may claim (t
 
 
 def in_bytes(size: int) -> str:
-    return f"{size / 2**30:.1f} GiB" if size >= 2**30 else f"{size / 2**20:.1f} MiB"
+    return f"{size:,} bytes" if size < 2**20 else f"{size / 2**30:.3g} GiB" if size >= 2**30 else f"{size / 2**20:.3g} MiB"
 
 
 def _check_archive(file: BinaryIO, path: Path) -> None:

@@ -249,10 +249,6 @@ def missing_folder(directory: Path) -> str:
     if os.path.islink(directory):
         return (f"data folder {folder_named(directory)} is a link to {shown(os.readlink(directory))}, which leads "
                 "to no folder")
-    home = os.path.expanduser(directory)  # '~/mnist' in quotes, or in MNIST_DIR: no shell expanded it
-    if str(directory).startswith("~") and home != str(directory) and os.path.isdir(home):
-        return (f"data folder {folder_named(directory)} does not exist: a '~' there is taken as it is (only the shell "
-                f"expands it, and not inside quotes); give the folder as {shown(home)}")
     return f"data folder {folder_named(directory)} does not exist{name_note(directory)}"
 
 

@@ -224,7 +224,8 @@ def main() -> int:
     # the repository's table is made from the repository's summaries only
     readme = args.readme if args.readme is not None else README if args.results.resolve() == RESULTS else None
     if readme is not None:
-        cli.check_rewritable(readme, START, END)  # before any training: the runs take half an hour
+        cli.check_rewritable(readme, START, END, flag="--readme" if args.readme is not None else "README")  # before
+        # any training (the runs take half an hour); without --readme, the repository's README is the one rewritten
 
     if not args.table_only:
         if args.data_dir is None:

@@ -165,8 +165,9 @@ def test_a_tilde_no_shell_expanded_in_mnist_dir_names_the_folder_meant(tmp_path,
     monkeypatch.setenv("MNIST_DIR", "~/mnist")
     result = run_in_process("evaluate.py", str(ROOT / "docs" / "model" / "lstm-mnist.pt"), cwd=tmp_path)
     assert (result.returncode, result.stderr) == (1, (
-        "evaluate.py: error: data folder ~/mnist (MNIST_DIR) does not exist: a '~' there is taken as it is (only "
-        f"the shell expands it, and not inside quotes); give the folder as {saved_home / 'mnist'}\n"))
+        "evaluate.py: error: data folder ~/mnist (MNIST_DIR) does not exist (a '~' there is taken as it is: only the "
+        "shell expands it, at the start of a word, not after '=' nor inside quotes; the path meant is "
+        f"{saved_home / 'mnist'})\n"))
 
 
 @pytest.fixture
