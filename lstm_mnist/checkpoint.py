@@ -134,10 +134,6 @@ def files_beside(checkpoint_path: Path) -> tuple[Path, Path]:
 MAX_UNPACKED = 2**30  # bytes the compressed parts of a zip archive may claim (torch.save compresses none)
 
 
-def in_bytes(size: int) -> str:
-    return f"{size:,} bytes" if size < 2**20 else f"{size / 2**30:.3g} GiB" if size >= 2**30 else f"{size / 2**20:.3g} MiB"
-
-
 def _check_archive(file: BinaryIO, path: Path) -> None:
     """``CheckpointError``, before torch.load reads the file, for a zip archive that is a TorchScript model
     (PyTorch 2.3 hands one to torch.jit.load, even with ``weights_only=True``, and returns the model: code,
@@ -159,8 +155,8 @@ def _check_archive(file: BinaryIO, path: Path) -> None:
         torchscript, bad, unpacked = False, None, 0
     file.seek(0)
     if unpacked > MAX_UNPACKED:  # torch.load would unpack them all into memory first
-        raise CheckpointError(f"{shown(path)}: its compressed parts claim {in_bytes(unpacked)} unpacked, more than the "
-                              f"{in_bytes(MAX_UNPACKED)} this reader accepts (a zip bomb?); torch.save writes its "
+        raise CheckpointError(f"{shown(path)}: its compressed parts claim {unpacked:,} bytes unpacked, more than the "
+                              f"{MAX_UNPACKED:,} this reader accepts (a zip bomb?); torch.save writes its "
                               "parts uncompressed: use a checkpoint train.py wrote")
     if torchscript:
         raise CheckpointError(f"{shown(path)}: not a readable checkpoint (a TorchScript model (torch.jit.save): code "

@@ -356,9 +356,7 @@ def _check_output_path(given: Path, may_replace: bool, needed_bytes: int, flag: 
         existing = next(p for p in (parent, *parent.parents) if os.path.lexists(p))  # the nearest that exists
         if not existing.is_dir():
             raise UsageError(f"{name}: {shown(existing)} is in the way: it is a file, not a folder")
-        note = files.unexpanded_home(given, written=True)  # --out=~/x.pt: the folder '~' is not to be made
-        raise UsageError(f"{name}: folder {shown(parent)} does not exist"
-                         + (note or f"{files.stray_space(parent)}; create it first"))
+        raise UsageError(f"{name}: folder {shown(parent)} does not exist{files.create_it_first(given, parent)}")
     for input_ in inputs:
         if same_file(path, Path(input_)):
             if not os.path.lexists(input_):  # a name the data is also read from (data.files_read_from)

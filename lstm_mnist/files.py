@@ -358,6 +358,13 @@ def unexpanded_home(path: Path | str, written: bool = False) -> str:
             f"inside quotes; the path meant is {shown(meant)}{either})")
 
 
+def create_it_first(given: Path | str, folder: Path | str) -> str:
+    """What follows "folder FOLDER does not exist" for a path to write, ``given`` (in ``folder``, or naming it): a
+    '~' no shell expanded (``--out=~/x.pt``: not a folder '~' to make), else white space in the folder's name,
+    then the way out."""
+    return unexpanded_home(given, written=True) or f"{stray_space(folder)}; create it first"
+
+
 def name_note(path: Path | str) -> str:
     """What a name not found may hide that its message cannot show: a '~' no shell expanded, white space."""
     return unexpanded_home(path) or stray_space(path)

@@ -44,7 +44,6 @@ MAX_HIDDEN_SIZE = 2**20  # the largest H a checkpoint may claim: its weights can
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)  # about 3.4e38: what the weights and the learning rate are held in
 
 
-
 def finite_in_float32(v) -> bool:
     """Finite, and finite in float32 too (where the model computes with it)."""
     return math.isfinite(v) and abs(v) <= FLOAT32_MAX

@@ -39,8 +39,8 @@ from .cli import (ArgumentParser, Distinct, HelpFormatter, check_name_length, ch
 from .data import DOWNLOAD_ROOT, TEST_FILES, default_data_dir, find_files, has_files, read_images, read_labels
 from .errors import UsageError
 from .evaluation import class_labels
-from .files import (check_umask, current_umask, exclusive, is_temporary_of, kind, path_word, real_path, shown,
-                    stray_space, unexpanded_home, unreplaceable)
+from .files import (check_umask, create_it_first, current_umask, exclusive, is_temporary_of, kind, path_word,
+                    real_path, shown, unreplaceable)
 from .images import image_files, load_image
 from .model import PIXEL_MEAN, PIXEL_STD, RecurrentClassifier
 from .words import counted
@@ -272,8 +272,7 @@ def _check_out(parser: argparse.ArgumentParser, out: Path, overwrite: bool) -> N
         parser.error(f"--out {shown(out)}: {why}; choose another --out")
     parent = out.absolute().parent
     if not parent.is_dir():
-        parser.error(f"--out {shown(out)}: folder {shown(parent)} does not exist"
-                     + (unexpanded_home(out, written=True) or f"{stray_space(parent)}; create it first"))
+        parser.error(f"--out {shown(out)}: folder {shown(parent)} does not exist{create_it_first(out, parent)}")
     if not os.access(parent, os.W_OK | os.X_OK):
         parser.error(f"--out {shown(out)}: cannot write in {shown(parent)} (Permission denied); choose another --out "
                      "in a folder you can write")

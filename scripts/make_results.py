@@ -31,7 +31,7 @@ from lstm_mnist import cli  # noqa: E402
 from lstm_mnist.data import Split, default_data_dir, load_mnist  # noqa: E402
 from lstm_mnist.evaluation import evaluate  # noqa: E402
 from lstm_mnist.errors import LSTMMnistError  # noqa: E402
-from lstm_mnist.files import replace_marked_section, shown, unexpanded_home, write_json  # noqa: E402
+from lstm_mnist.files import create_it_first, replace_marked_section, shown, write_json  # noqa: E402
 from lstm_mnist.presets import PRESETS, SEED_FILES  # noqa: E402
 from lstm_mnist.words import counted  # noqa: E402
 
@@ -220,7 +220,7 @@ def main() -> int:
     args = parser.parse_args()
     if not args.results.is_dir():
         parser.error(f"--results {shown(args.results)}: folder does not exist"
-                     + (unexpanded_home(args.results) or "; create it first"))
+                     f"{create_it_first(args.results, args.results)}")
     # the repository's table is made from the repository's summaries only
     readme = args.readme if args.readme is not None else README if args.results.resolve() == RESULTS else None
     if readme is not None:

@@ -141,9 +141,9 @@ def test_a_checkpoint_whose_compressed_parts_claim_too_much_is_refused_before_un
     monkeypatch.setattr(ckpt.torch, "load", lambda *a, **kw: pytest.fail("torch.load was called"))
     result = run_in_process("evaluate.py", str(bomb))
     assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr
-    claim = re.search(r"bomb\.pt: its compressed parts claim (\S+) MiB unpacked, more than the 1 MiB this reader "
-                      r"accepts", result.stderr)
-    assert claim and float(claim[1]) > 1, result.stderr  # three digits: never 'claim 1.0, more than the 1.0'
+    claim = re.search(r"bomb\.pt: its compressed parts claim ([\d,]+) bytes unpacked, more than the 1,048,576 this "
+                      r"reader accepts", result.stderr)
+    assert claim and int(claim[1].replace(",", "")) > 2**20, result.stderr  # exact: never 'claim 1.0, more than 1.0'
 
     monkeypatch.undo()
     packed_small = tmp_path / "small.pt"  # compressed, within the limit: it loads, as torch.load reads it

@@ -151,4 +151,5 @@ def test_files_of_the_folder_not_named_as_images_are_named_not_left_out_unsaid(t
     result = run_in_process("predict.py", str(ROOT / "docs/model/lstm-mnist.pt"), str(digits), "--out", "-")
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines()[-1] == ("2 images classified; 2 other files not read, not named as an image "
-                                              "(.png, .jpg, .jpeg, .bmp, .gif, .tif, .tiff or .webp): notes.txt three.svg")
+                                              "(.png, .jpg, .jpeg, .bmp, .gif, .tif, .tiff or .webp): "
+                                              "notes.txt three.svg")

@@ -23,7 +23,8 @@ LSTMMnist.images = (function () {
   }
 
   /** load_image: canvas pixels (ImageData, RGBA) as (height, width) MNIST pixels; returns
-      {pixels: 28 rows of 28 numbers in [0, 1]}. Throws Error("no digit ...") if blank, or if nothing is left once scaled. */
+      {pixels: 28 rows of 28 numbers in [0, 1]}. Throws Error("no digit ...") if blank, or if nothing
+      is left once scaled. */
   function loadImage(imageData) {
     const { width, height, data } = imageData;
     let grey = new Float32Array(width * height);  // (height, width): PIL's convert("L"), then / 255
